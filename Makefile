@@ -1,0 +1,73 @@
+# Customer self-service assistant. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY310 ?= $(shell command -v python3.10 >/dev/null 2>&1 && python3.10 -c 'print(1)' >/dev/null 2>&1 && echo python3.10 || ls -d /root/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n1)
+PY311 ?= $(shell command -v python3.11 >/dev/null 2>&1 && python3.11 -c 'print(1)' >/dev/null 2>&1 && echo python3.11 || ls -d /root/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null | tail -n1)
+VENV := .venv
+RASA_VENV := .venv-rasa
+PY := $(VENV)/bin/python
+RASA := $(RASA_VENV)/bin/rasa
+MODEL := models/kestrel.tar.gz
+RASA_DATA := domain.yml config.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
+
+export RASA_TELEMETRY_ENABLED := false
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help install run test test-py test-rasa validate train index lint bench clean browser
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(RASA_VENV)/.installed:
+	@test -n "$(PY310)" || { echo "Python 3.10 is needed for Rasa 3.6 (set PY310=/path/to/python3.10)"; exit 1; }
+	$(PY310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install -q --upgrade pip
+	$(RASA_VENV)/bin/pip install -q rasa==3.6.21
+	touch $@
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PY311)" || { echo "Python 3.11 is needed (set PY311=/path/to/python3.11)"; exit 1; }
+	test -x $(PY) || $(PY311) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q -e ".[dev]"
+	touch $@
+
+install: $(RASA_VENV)/.installed $(VENV)/.installed ## create both virtualenvs (Rasa on 3.10, the rest on 3.11)
+
+browser: ## install Debian's Chromium for the browser tests (if missing)
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+$(MODEL): $(RASA_VENV)/.installed $(RASA_DATA)
+	$(RASA) train --fixed-model-name kestrel --out models
+
+train: $(MODEL) ## train the Rasa model when its data changed
+
+index: $(VENV)/.installed ## build kb_index/ from data/kb (re-embeds only changed articles)
+	$(VENV)/bin/assistant kb build
+
+validate: $(VENV)/.installed ## check articles and editor settings (file and line for each problem)
+	$(VENV)/bin/assistant validate
+
+run: install train index ## install what is missing, train, index, start every service, print the URLs
+	$(PY) -m assistant.stack
+
+test-py: install train index browser ## pytest (unit, API, and the real stack end to end)
+	$(PY) -m pytest -q
+
+test-rasa: install train ## rasa data validate + conversation tests
+	$(RASA) data validate
+	$(RASA) test --stories tests/test_stories.yml --model $(MODEL) --fail-on-prediction-errors --out var/rasa-test-results
+
+test: test-py test-rasa ## everything CI runs
+
+lint: $(VENV)/.installed ## ruff and mypy
+	$(VENV)/bin/ruff check assistant actions tests
+	$(VENV)/bin/mypy
+
+clean: ## remove built and runtime files (keeps the virtualenvs)
+	rm -rf kb_index models var .pytest_cache .mypy_cache .ruff_cache

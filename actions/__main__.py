@@ -1,0 +1,39 @@
+"""The action server: ``python -m actions`` (port 5055 by default).
+
+Builds the shared services (model, knowledge base, handoff store) once, before it listens, and
+injects them into every action.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from rasa_sdk.endpoint import create_app
+from rasa_sdk.executor import ActionExecutor
+
+from actions.greet import ActionGreet
+from actions.handoff import ActionHandoff
+from actions.kb import ActionKnowledgeBaseAnswer, ActionShowArticle
+from actions.services import Services, build_services
+from assistant.settings import Settings
+
+ACTIONS = (ActionGreet, ActionKnowledgeBaseAnswer, ActionShowArticle, ActionHandoff)
+
+
+def build_executor(services: Services) -> ActionExecutor:
+    executor = ActionExecutor()
+    for action in ACTIONS:
+        executor.register_action(action(services))
+    return executor
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    services = build_services(settings)
+    app = create_app(build_executor(services))
+    app.run(host="127.0.0.1", port=settings.action_port, single_process=True, access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Hand the conversation to a person: store the context, tell the customer, pause the bot."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.kb import custom_payload
+from actions.services import ServiceAction
+from assistant.handoff.transcript import transcript_from_events
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REASON = "customer_request"
+INTERNAL_SLOTS = {"requested_slot", "session_started_metadata"}
+
+
+class ActionHandoff(ServiceAction, Action):
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        reason = tracker.get_slot("handoff_reason") or DEFAULT_REASON
+        stage = tracker.get_slot("stage") or "introduction"
+        slots = {k: v for k, v in tracker.current_slot_values().items() if v is not None and k not in INTERNAL_SLOTS}
+        store = self.services.handoffs
+        try:
+            record = store.open_for(tracker.sender_id) or store.create(
+                tracker.sender_id,
+                reason=reason,
+                stage=stage,
+                transcript=transcript_from_events(tracker.events),
+                slots=slots,
+            )
+        except Exception:
+            logger.exception("could not record the handoff for %s", tracker.sender_id)
+            dispatcher.utter_message(response="utter_handoff_failed")
+            return []
+        logger.info("handoff %s for %s (%s, stage %s)", record.id, tracker.sender_id, reason, stage)
+        dispatcher.utter_message(response="utter_handoff_queued", json_message=custom_payload(handoff={"id": record.id, "status": record.status}))
+        return [SlotSet("handoff_reason", None), ConversationPaused()]

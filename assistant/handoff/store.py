@@ -1,0 +1,121 @@
+"""Handoff records in a SQL database through SQLAlchemy (SQLite by default, PostgreSQL by URL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+STATUSES = ("queued", "claimed", "resumed", "closed")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class HandoffRecord(Base):
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(255), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    reason: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    slots: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    def to_dict(self, *, transcript: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "conversation_id": self.conversation_id,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "reason": self.reason,
+            "stage": self.stage,
+            "status": self.status,
+            "slots": self.slots,
+            "turns": len(self.transcript or []),
+        }
+        if transcript:
+            data["transcript"] = self.transcript
+        return data
+
+
+class HandoffStore:
+    """Creates and reads handoff records. One instance per process; thread-safe sessions."""
+
+    def __init__(self, url: str):
+        if url.startswith("sqlite:///"):
+            path = url.removeprefix("sqlite:///")
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = create_engine(url, future=True)
+        Base.metadata.create_all(self.engine)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def create(
+        self,
+        conversation_id: str,
+        *,
+        reason: str,
+        stage: str,
+        transcript: list[dict[str, Any]],
+        slots: dict[str, Any],
+    ) -> HandoffRecord:
+        record = HandoffRecord(
+            conversation_id=conversation_id,
+            reason=reason,
+            stage=stage or "",
+            status="queued",
+            transcript=transcript,
+            slots=slots,
+        )
+        with self._session.begin() as session:
+            session.add(record)
+        return record
+
+    def get(self, handoff_id: int) -> HandoffRecord | None:
+        with self._session() as session:
+            return session.get(HandoffRecord, handoff_id)
+
+    def list(self, *, status: str | None = None, conversation_id: str | None = None) -> list[HandoffRecord]:
+        query = select(HandoffRecord).order_by(HandoffRecord.id.desc())
+        if status:
+            query = query.where(HandoffRecord.status == status)
+        if conversation_id:
+            query = query.where(HandoffRecord.conversation_id == conversation_id)
+        with self._session() as session:
+            return list(session.scalars(query))
+
+    def open_for(self, conversation_id: str) -> HandoffRecord | None:
+        """The conversation's handoff that is still waiting or with an agent, if any."""
+        query = (
+            select(HandoffRecord)
+            .where(HandoffRecord.conversation_id == conversation_id)
+            .where(HandoffRecord.status.in_(("queued", "claimed")))
+            .order_by(HandoffRecord.id.desc())
+        )
+        with self._session() as session:
+            return session.scalars(query).first()
+
+    def set_status(self, handoff_id: int, status: str) -> HandoffRecord:
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+        with self._session.begin() as session:
+            record = session.get(HandoffRecord, handoff_id)
+            if record is None:
+                raise KeyError(handoff_id)
+            record.status = status
+        return record
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+

@@ -1,0 +1,253 @@
+"""The built knowledge-base index: build from articles, save, load.
+
+Layout on disk (everything under ``kb_index/`` is derived and can be rebuilt)::
+
+    kb_index/
+      CURRENT                 name of the live build, switched atomically
+      builds/<build-id>/
+        manifest.json         model, dimension, article hashes, build time
+        articles.json         the articles as served
+        passages.jsonl        one passage per line, in vector order
+        vectors.npy           float32 passage vectors (reused by incremental builds)
+        index.faiss           the FAISS index over those vectors
+
+A build writes a new folder and only then points ``CURRENT`` at it, so a reader always sees a
+whole build, and a failed build leaves the last good one serving.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.kb.articles import Article, load_articles
+from assistant.kb.encoder import Encoder
+from assistant.kb.passages import Passage, split_article
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+KEEP_BUILDS = 2
+
+
+@dataclass
+class BuildReport:
+    build_id: str
+    articles: int
+    passages: int
+    reused_articles: int
+    encoded_passages: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass
+class KBIndex:
+    """Articles, passages and their vectors, with a FAISS index over the vectors."""
+
+    articles: dict[str, Article]
+    passages: list[Passage]
+    vectors: np.ndarray
+    model: str
+    build_id: str = ""
+    article_hashes: dict[str, str] = field(default_factory=dict)
+    faiss_index: Any = None
+
+    def __post_init__(self) -> None:
+        if self.faiss_index is None:
+            self.faiss_index = make_faiss_index(self.vectors)
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def search_vectors(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k passages by inner product (cosine on normalised vectors)."""
+        k = max(1, min(k, len(self.passages)))
+        scores, ids = self.faiss_index.search(np.atleast_2d(query).astype(np.float32), k)
+        return scores, ids
+
+
+def make_faiss_index(vectors: np.ndarray) -> Any:
+    import faiss
+
+    index = faiss.IndexFlatIP(int(vectors.shape[1]))
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build_index(
+    articles: list[Article],
+    encoder: Encoder,
+    previous: KBIndex | None = None,
+    *,
+    show_progress: bool = False,
+) -> tuple[KBIndex, BuildReport]:
+    """Embed the passages of ``articles``, re-using the vectors of unchanged articles."""
+    started = time.perf_counter()
+    reusable: dict[str, list[int]] = {}
+    if previous is not None and previous.model == encoder.name and previous.dim == encoder.dim:
+        for i, passage in enumerate(previous.passages):
+            reusable.setdefault(passage.article_id, []).append(i)
+
+    passages: list[Passage] = []
+    rows: list[np.ndarray | None] = []
+    to_encode: list[int] = []
+    reused = 0
+    for article in articles:
+        old = previous.article_hashes.get(article.id) if previous is not None else None
+        if old == article.content_hash and article.id in reusable:
+            reused += 1
+            for i in reusable[article.id]:
+                passages.append(previous.passages[i])  # type: ignore[union-attr]
+                rows.append(previous.vectors[i])  # type: ignore[union-attr]
+            continue
+        for passage in split_article(article):
+            to_encode.append(len(passages))
+            passages.append(passage)
+            rows.append(None)
+
+    encoded = encoder.encode([passages[i].embed_text for i in to_encode], show_progress=show_progress)
+    for j, i in enumerate(to_encode):
+        rows[i] = encoded[j]
+    vectors = (
+        np.vstack([r for r in rows if r is not None]).astype(np.float32)
+        if rows
+        else np.zeros((0, encoder.dim), dtype=np.float32)
+    )
+    build_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    index = KBIndex(
+        articles={a.id: a for a in articles},
+        passages=passages,
+        vectors=vectors,
+        model=encoder.name,
+        build_id=build_id,
+        article_hashes={a.id: a.content_hash for a in articles},
+    )
+    report = BuildReport(
+        build_id=build_id,
+        articles=len(articles),
+        passages=len(passages),
+        reused_articles=reused,
+        encoded_passages=len(to_encode),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    return index, report
+
+
+def build_from_source(
+    source: Path,
+    out: Path,
+    encoder_factory: Callable[[], Encoder],
+    *,
+    show_progress: bool = False,
+) -> BuildReport:
+    """Validate ``source``, build incrementally against the live index in ``out``, publish.
+
+    Raises :class:`~assistant.kb.articles.ArticleError` before touching ``out`` when any
+    article is broken, so the last good index keeps serving.
+    """
+    articles = load_articles(source)
+    previous = None
+    if current_build(out) is not None:
+        try:
+            previous = load_index(out)
+        except (OSError, ValueError, KeyError) as exc:
+            logger.warning("ignoring unreadable previous index in %s: %s", out, exc)
+    index, report = build_index(articles, encoder_factory(), previous, show_progress=show_progress)
+    save_index(index, out)
+    return report
+
+
+# --------------------------------------------------------------------------- save / load
+
+
+def current_build(root: Path) -> Path | None:
+    pointer = Path(root) / "CURRENT"
+    if not pointer.is_file():
+        return None
+    build = Path(root) / "builds" / pointer.read_text(encoding="utf-8").strip()
+    return build if build.is_dir() else None
+
+
+def save_index(index: KBIndex, root: Path) -> Path:
+    import faiss
+
+    root = Path(root)
+    build = root / "builds" / index.build_id
+    build.mkdir(parents=True, exist_ok=False)
+    manifest = {
+        "format": FORMAT_VERSION,
+        "build_id": index.build_id,
+        "model": index.model,
+        "dim": index.dim,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "articles": index.article_hashes,
+        "passages": len(index.passages),
+        "index_type": "flat-ip",
+    }
+    (build / "articles.json").write_text(
+        json.dumps([a.to_dict() for a in index.articles.values()], ensure_ascii=False, indent=1),
+        encoding="utf-8",
+    )
+    with (build / "passages.jsonl").open("w", encoding="utf-8") as f:
+        for passage in index.passages:
+            f.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
+    np.save(build / "vectors.npy", index.vectors)
+    faiss.write_index(index.faiss_index, str(build / "index.faiss"))
+    (build / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+
+    tmp_pointer = root / f"CURRENT.{uuid.uuid4().hex}.tmp"
+    tmp_pointer.write_text(index.build_id + "\n", encoding="utf-8")
+    os.replace(tmp_pointer, root / "CURRENT")  # atomic switch to the new build
+    _prune_builds(root, keep=index.build_id)
+    return build
+
+
+def _prune_builds(root: Path, keep: str) -> None:
+    builds = sorted((root / "builds").iterdir(), key=lambda p: p.name, reverse=True)
+    old = [b for b in builds if b.name != keep][KEEP_BUILDS - 1 :]
+    for build in old:
+        shutil.rmtree(build, ignore_errors=True)
+
+
+def load_index(root: Path) -> KBIndex:
+    import faiss
+
+    build = current_build(root)
+    if build is None:
+        raise FileNotFoundError(f"no knowledge-base index in {root}: run `assistant kb build`")
+    manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("format") != FORMAT_VERSION:
+        raise ValueError(f"index format {manifest.get('format')} is not {FORMAT_VERSION}: rebuild it")
+    articles = [
+        Article.from_dict(d) for d in json.loads((build / "articles.json").read_text(encoding="utf-8"))
+    ]
+    with (build / "passages.jsonl").open(encoding="utf-8") as f:
+        passages = [Passage.from_dict(json.loads(line)) for line in f if line.strip()]
+    vectors = np.load(build / "vectors.npy")
+    return KBIndex(
+        articles={a.id: a for a in articles},
+        passages=passages,
+        vectors=vectors,
+        model=manifest["model"],
+        build_id=manifest["build_id"],
+        article_hashes=manifest["articles"],
+        faiss_index=faiss.read_index(str(build / "index.faiss")),
+    )

@@ -1,0 +1,52 @@
+"""A small client for Rasa's token-protected HTTP API (used by the web app and the CLI)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+HANDED_BACK_INTENT = "EXTERNAL_handed_back"
+
+
+class RasaError(RuntimeError):
+    """Rasa could not be reached or refused the call."""
+
+
+class RasaClient:
+    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        params = dict(kwargs.pop("params", {}) or {})
+        if self.token:
+            params["token"] = self.token
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout) as client:
+                response = await client.request(method, self.base_url + path, params=params, **kwargs)
+        except httpx.HTTPError as exc:
+            raise RasaError(f"Rasa at {self.base_url} is unreachable: {exc}") from exc
+        if response.status_code >= 400:
+            raise RasaError(f"Rasa refused {method} {path}: HTTP {response.status_code} {response.text[:200]}")
+        return response.json() if response.content else None
+
+    async def tracker(self, conversation_id: str) -> dict[str, Any]:
+        return await self._request("GET", f"/conversations/{quote(conversation_id, safe='')}/tracker")
+
+    async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> Any:
+        path = f"/conversations/{quote(conversation_id, safe='')}/tracker/events"
+        return await self._request("POST", path, json=events)
+
+    async def trigger_intent(self, conversation_id: str, intent: str, entities: dict[str, Any] | None = None) -> Any:
+        path = f"/conversations/{quote(conversation_id, safe='')}/trigger_intent"
+        return await self._request(
+            "POST", path, params={"output_channel": "latest"}, json={"name": intent, "entities": entities or {}}
+        )
+
+    async def resume(self, conversation_id: str) -> None:
+        """Hand the conversation back to the bot, which tells the customer so."""
+        await self.append_events(conversation_id, [{"event": "resume"}])
+        await self.trigger_intent(conversation_id, HANDED_BACK_INTENT)

@@ -1,0 +1,63 @@
+"""One place that reads the environment. Everything else receives settings as arguments."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value) if value else default
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name} must be an integer, got {value!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process-wide settings. Build with :meth:`from_env`; tests build them directly."""
+
+    project_root: Path = field(default_factory=lambda: Path.cwd())
+    kb_source: Path = Path("data/kb")
+    kb_index: Path = Path("kb_index")
+    content_path: Path = Path("data/assistant.yml")
+    database_url: str = "sqlite:///var/assistant.db"
+    rasa_url: str = "http://localhost:5005"
+    rasa_public_url: str = "http://localhost:5005"
+    rasa_token: str = ""
+    api_token: str = ""
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    action_port: int = 5055
+    torch_threads: int = 1
+    max_message_chars: int = 1000
+
+    @classmethod
+    def from_env(cls, root: Path | None = None) -> Settings:
+        root = root or _env_path("ASSISTANT_ROOT", Path.cwd())
+        var = root / "var"
+        return cls(
+            project_root=root,
+            kb_source=_env_path("ASSISTANT_KB_SOURCE", root / "data" / "kb"),
+            kb_index=_env_path("ASSISTANT_KB_INDEX", root / "kb_index"),
+            content_path=_env_path("ASSISTANT_CONTENT", root / "data" / "assistant.yml"),
+            database_url=os.environ.get("ASSISTANT_DB_URL", f"sqlite:///{var / 'assistant.db'}"),
+            rasa_url=os.environ.get("RASA_URL", "http://localhost:5005"),
+            rasa_public_url=os.environ.get("RASA_PUBLIC_URL", "http://localhost:5005"),
+            rasa_token=os.environ.get("RASA_AUTH_TOKEN", ""),
+            api_token=os.environ.get("ASSISTANT_API_TOKEN", ""),
+            web_host=os.environ.get("ASSISTANT_WEB_HOST", "127.0.0.1"),
+            web_port=_env_int("ASSISTANT_WEB_PORT", 8080),
+            action_port=_env_int("ASSISTANT_ACTION_PORT", 5055),
+            torch_threads=_env_int("ASSISTANT_TORCH_THREADS", 1),
+            max_message_chars=_env_int("ASSISTANT_MAX_MESSAGE_CHARS", 1000),
+        )

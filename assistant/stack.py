@@ -1,0 +1,256 @@
+"""Start and stop the whole stack: Rasa (5005), the action server (5055) and the web app (8080).
+
+``make run`` runs ``python -m assistant.stack``: it starts the three processes, waits until each
+answers its health check, prints the URLs and then waits. Ctrl-C (or SIGTERM) stops every
+process it started, with its children, and nothing is left running. The integration tests use
+the same :class:`Stack`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    health_url: str
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+
+def _free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class Stack:
+    root: Path = ROOT
+    rasa_port: int = 5005
+    action_port: int = 5055
+    web_port: int = 8080
+    rasa_token: str = field(default_factory=lambda: os.environ.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24))
+    api_token: str = field(
+        default_factory=lambda: os.environ.get("ASSISTANT_API_TOKEN") or secrets.token_urlsafe(24)
+    )
+    var_dir: Path | None = None
+    model: str = "models"
+    rasa_bin: Path | None = None
+    python_bin: Path | None = None
+    services: list[Service] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.var_dir = Path(self.var_dir or self.root / "var")
+        self.rasa_bin = self.rasa_bin or self.root / ".venv-rasa" / "bin" / "rasa"
+        self.python_bin = self.python_bin or self.root / ".venv" / "bin" / "python"
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {
+            "chat": f"http://localhost:{self.web_port}/",
+            "api": f"http://localhost:{self.web_port}/api/",
+            "rasa": f"http://localhost:{self.rasa_port}/",
+            "actions": f"http://localhost:{self.action_port}/",
+        }
+
+    def _services(self) -> list[Service]:
+        assert self.var_dir is not None
+        common = {
+            "ASSISTANT_ROOT": str(self.root),
+            "ASSISTANT_DB_URL": os.environ.get(
+                "ASSISTANT_DB_URL", f"sqlite:///{self.var_dir / 'assistant.db'}"
+            ),
+            "RASA_AUTH_TOKEN": self.rasa_token,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+        }
+        endpoints = self.var_dir / "endpoints.yml"
+        endpoints.write_text(
+            "action_endpoint:\n"
+            f'  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+            "tracker_store:\n"
+            "  type: SQL\n"
+            '  dialect: "sqlite"\n'
+            f'  db: "{self.var_dir / "rasa-tracker.db"}"\n',
+            encoding="utf-8",
+        )
+        return [
+            Service(
+                "actions",
+                [str(self.python_bin), "-m", "actions"],
+                f"http://127.0.0.1:{self.action_port}/health",
+                {**common, "ASSISTANT_ACTION_PORT": str(self.action_port), "OMP_NUM_THREADS": "1"},
+            ),
+            Service(
+                "rasa",
+                [
+                    str(self.rasa_bin), "run",
+                    "--model", self.model,
+                    "--port", str(self.rasa_port),
+                    "--interface", "127.0.0.1",
+                    "--enable-api",
+                    "--auth-token", self.rasa_token,
+                    "--cors", f"http://localhost:{self.web_port}",
+                    "--credentials", str(self.root / "credentials.yml"),
+                    "--endpoints", str(endpoints),
+                ],
+                f"http://127.0.0.1:{self.rasa_port}/status?token={self.rasa_token}",
+                {**common, "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"},
+            ),
+            Service(
+                "web",
+                [str(self.python_bin), "-m", "assistant.cli", "web"],
+                f"http://127.0.0.1:{self.web_port}/api/health",
+                {
+                    **common,
+                    "ASSISTANT_WEB_PORT": str(self.web_port),
+                    "ASSISTANT_API_TOKEN": self.api_token,
+                    "RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
+                    "RASA_PUBLIC_URL": f"http://localhost:{self.rasa_port}",
+                },
+            ),
+        ]
+
+    def start(self, *, timeout: float = 300.0, quiet: bool = False) -> None:
+        assert self.var_dir is not None
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        busy = [p for p in (self.rasa_port, self.action_port, self.web_port) if not _free(p)]
+        if busy:
+            raise RuntimeError(f"port(s) {busy} already in use: is the assistant already running?")
+        self.services = self._services()
+        for service in self.services:
+            service.log_path = self.var_dir / f"{service.name}.log"
+            log = service.log_path.open("ab")
+            env = {**os.environ, **service.env}
+            service.process = subprocess.Popen(
+                service.command,
+                cwd=self.root,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, so stop() reaches its children
+            )
+            log.close()
+            if not quiet:
+                print(f"started {service.name} (pid {service.process.pid}), log: {service.log_path}")
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        pending = list(self.services)
+        while pending:
+            for service in list(pending):
+                assert service.process is not None
+                if service.process.poll() is not None:
+                    tail = service.log_path.read_text(errors="replace")[-2000:] if service.log_path else ""
+                    self.stop()
+                    raise RuntimeError(f"{service.name} exited with {service.process.returncode}:\n{tail}")
+                try:
+                    with urllib.request.urlopen(service.health_url, timeout=2) as resp:
+                        if resp.status == 200:
+                            pending.remove(service)
+                except (urllib.error.URLError, OSError):
+                    pass
+            if pending and time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(f"not ready after {timeout:.0f}s: {[s.name for s in pending]}")
+            if pending:
+                time.sleep(0.5)
+
+    def stop(self, grace: float = 15.0) -> None:
+        running = [s for s in self.services if s.process is not None and s.process.poll() is None]
+        for service in running:
+            assert service.process is not None
+            try:
+                os.killpg(service.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        for service in running:
+            assert service.process is not None
+            try:
+                service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            try:  # whatever is left of the group, children included
+                os.killpg(service.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            service.process.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run Rasa, the action server and the web app together.")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for start-up")
+    args = parser.parse_args(argv)
+    stack = Stack()
+    stopping = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start(timeout=args.timeout)
+        urls = stack.urls
+        print(
+            "\nThe assistant is running:\n"
+            f"  chat page      {urls['chat']}\n"
+            f"  staff API      {urls['api']}   (Authorization: Bearer $ASSISTANT_API_TOKEN)\n"
+            f"  Rasa           {urls['rasa']}    (HTTP API token: $RASA_AUTH_TOKEN)\n"
+            f"  action server  {urls['actions']}\n"
+            f"Tokens for this run are in {stack.var_dir}/tokens.env (set the variables to choose your own).\n"
+            "Press Ctrl-C to stop everything.",
+            flush=True,
+        )
+        assert stack.var_dir is not None
+        tokens = stack.var_dir / "tokens.env"
+        tokens.write_text(
+            f"RASA_AUTH_TOKEN={stack.rasa_token}\nASSISTANT_API_TOKEN={stack.api_token}\n", encoding="utf-8"
+        )
+        tokens.chmod(0o600)
+        while all(s.process is not None and s.process.poll() is None for s in stack.services):
+            time.sleep(1)
+        dead = [s.name for s in stack.services if s.process is not None and s.process.poll() is not None]
+        print(f"stopping: {', '.join(dead)} exited (see its log in {stack.var_dir})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+        return 0
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+        print("stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

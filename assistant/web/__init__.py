@@ -1,0 +1,1 @@
+"""The Sanic web app: chat page, widget assets and the staff API."""

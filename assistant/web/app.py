@@ -1,0 +1,156 @@
+"""The web app: the chat page for customers and a token-protected JSON API for staff tools.
+
+``create_app`` takes everything it needs as arguments (settings, handoff store, Rasa client),
+so tests build it with a real SQLite store and the launcher with the configured ones.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from sanic import Blueprint, Request, Sanic, response
+from sanic.exceptions import NotFound
+
+from assistant.handoff.store import STATUSES, HandoffStore
+from assistant.rasa_client import RasaClient, RasaError
+from assistant.settings import Settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+Handler = Callable[..., Awaitable[Any]]
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def _error(status: int, message: str) -> response.HTTPResponse:
+    return response.json({"error": message}, status=status)
+
+
+def require_token(handler: Handler) -> Handler:
+    """Staff API calls need ``Authorization: Bearer <ASSISTANT_API_TOKEN>``."""
+
+    @wraps(handler)
+    async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
+        expected = request.app.ctx.settings.api_token
+        if not expected:
+            return _error(503, "the staff API is disabled: set ASSISTANT_API_TOKEN")
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
+            return _error(401, "missing or wrong API token")
+        return await handler(request, *args, **kwargs)
+
+    return wrapper
+
+
+# --------------------------------------------------------------------------- chat page
+
+chat = Blueprint("chat")
+
+
+@chat.get("/")
+async def chat_page(request: Request) -> response.HTTPResponse:
+    settings: Settings = request.app.ctx.settings
+    page = request.app.ctx.chat_template.replace(
+        "{{SOCKET_URL}}", html.escape(settings.rasa_public_url, quote=True)
+    ).replace("{{MAX_CHARS}}", str(int(settings.max_message_chars)))
+    socket = settings.rasa_public_url.rstrip("/")
+    ws = socket.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+    csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self' {socket} {ws}; frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
+    )
+    return response.html(page, headers={"Content-Security-Policy": csp})
+
+
+# --------------------------------------------------------------------------- API
+
+api = Blueprint("api", url_prefix="/api")
+
+
+@api.get("/health")
+async def health(request: Request) -> response.HTTPResponse:
+    return response.json({"status": "ok"})
+
+
+@api.get("/handoffs")
+@require_token
+async def list_handoffs(request: Request) -> response.HTTPResponse:
+    status = request.args.get("status")
+    if status and status not in STATUSES:
+        return _error(400, f"status must be one of {', '.join(STATUSES)}")
+    store: HandoffStore = request.app.ctx.handoffs
+    records = store.list(status=status, conversation_id=request.args.get("conversation_id"))
+    return response.json({"handoffs": [r.to_dict(transcript=False) for r in records]})
+
+
+@api.get("/handoffs/<handoff_id:int>")
+@require_token
+async def get_handoff(request: Request, handoff_id: int) -> response.HTTPResponse:
+    record = request.app.ctx.handoffs.get(handoff_id)
+    if record is None:
+        return _error(404, f"no handoff {handoff_id}")
+    return response.json(record.to_dict())
+
+
+@api.post("/handoffs/<handoff_id:int>/resume")
+@require_token
+async def resume_handoff(request: Request, handoff_id: int) -> response.HTTPResponse:
+    store: HandoffStore = request.app.ctx.handoffs
+    record = store.get(handoff_id)
+    if record is None:
+        return _error(404, f"no handoff {handoff_id}")
+    if record.status in ("resumed", "closed"):
+        return _error(409, f"handoff {handoff_id} is already {record.status}")
+    client: RasaClient = request.app.ctx.rasa
+    try:
+        await client.resume(record.conversation_id)
+    except RasaError as exc:
+        return _error(502, str(exc))
+    record = store.set_status(handoff_id, "resumed")
+    return response.json(record.to_dict(transcript=False))
+
+
+# --------------------------------------------------------------------------- factory
+
+
+def create_app(
+    settings: Settings,
+    handoffs: HandoffStore,
+    rasa: RasaClient,
+    *,
+    name: str = "assistant_web",
+) -> Sanic:
+    app = Sanic(name, configure_logging=False)
+    app.config.REQUEST_MAX_SIZE = 1_000_000
+    app.ctx.settings = settings
+    app.ctx.handoffs = handoffs
+    app.ctx.rasa = rasa
+    app.ctx.chat_template = (TEMPLATE_DIR / "chat.html").read_text(encoding="utf-8")
+    app.blueprint(chat)
+    app.blueprint(api)
+    app.static("/static", str(STATIC_DIR), name="static")
+
+    @app.on_response
+    async def security_headers(request: Request, resp: response.HTTPResponse) -> None:
+        for key, value in SECURITY_HEADERS.items():
+            resp.headers.setdefault(key, value)
+
+    @app.exception(NotFound)
+    async def not_found(request: Request, exc: Exception) -> response.HTTPResponse:
+        if request.path.startswith("/api/"):
+            return _error(404, "not found")
+        return response.text("Not found", status=404)
+
+    return app
+
