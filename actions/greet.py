@@ -38,4 +38,4 @@ class ActionGreet(ServiceAction, Action):
             response="utter_top_tasks",
             buttons=buttons + [{"title": "Talk to a person", "payload": "/request_human"}],
         )
-        return [SlotSet("stage", "introduction")]
+        return [SlotSet("stage", "introduction"), SlotSet("kb_decision", None)]

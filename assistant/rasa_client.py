@@ -48,5 +48,9 @@ class RasaClient:
 
     async def resume(self, conversation_id: str) -> None:
         """Hand the conversation back to the bot, which tells the customer so."""
-        await self.append_events(conversation_id, [{"event": "resume"}])
+        # The paused bot never listened after the handoff; record that it does now, so the
+        # policies see an ordinary turn (previous action: action_listen) for the next intent.
+        await self.append_events(
+            conversation_id, [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+        )
         await self.trigger_intent(conversation_id, HANDED_BACK_INTENT)

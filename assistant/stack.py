@@ -217,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)  # even when started in the background, where SIGINT is ignored
     try:
         stack.start(timeout=args.timeout)
         urls = stack.urls

@@ -45,7 +45,8 @@ class SentenceTransformerEncoder:
         path = model_path or bundled_model_path()
         self._model: Any = SentenceTransformer(str(path), device="cpu")
         self.name = MODEL_NAME if model_path is None else Path(model_path).name
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
         self.batch_size = batch_size
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:

@@ -1,0 +1,53 @@
+from rasa_sdk.events import ConversationPaused, SlotSet
+
+from actions.greet import ActionGreet
+from actions.handoff import ActionHandoff
+from tests.actions.conftest import make_tracker
+
+
+async def test_greeting_offers_existing_top_tasks_and_a_person(services, dispatcher):
+    events = await ActionGreet(services).run(dispatcher, make_tracker("hi", intent="greet"), {})
+    intro, tasks = dispatcher.messages
+    assert intro["response"] == "utter_greet" and intro["bank_name"] == "Kestrel Bank"
+    titles = [b["title"] for b in tasks["buttons"]]
+    assert titles == ["My card hasn't arrived yet", "Our exchange rates", "Talk to a person"]
+    assert SlotSet("stage", "introduction") in events
+
+
+async def test_handoff_stores_transcript_reason_stage_and_pauses(services, dispatcher):
+    history = [
+        {"event": "user", "text": "I lost my card", "parse_data": {"intent": {"name": "ask_question", "confidence": 0.9}}},
+        {"event": "bot", "text": "Freeze your card", "data": {"custom": {"data": {"kb": {"article_id": "lost_or_stolen_card", "score": 0.8}}}}},
+    ]
+    tracker = make_tracker(
+        "I want to talk to a human",
+        intent="request_human",
+        slots={"stage": "information_gathering", "kb_article": "lost_or_stolen_card", "requested_slot": None},
+        events=history,
+    )
+    events = await ActionHandoff(services).run(dispatcher, tracker, {})
+    assert ConversationPaused() in events
+    assert dispatcher.messages[0]["response"] == "utter_handoff_queued"
+
+    [record] = services.handoffs.list()
+    assert record.conversation_id == "customer-1"
+    assert record.reason == "customer_request" and record.stage == "information_gathering"
+    assert [t["text"] for t in record.transcript] == ["I lost my card", "Freeze your card", "I want to talk to a human"]
+    assert record.transcript[1]["article_id"] == "lost_or_stolen_card"
+    assert record.slots == {"stage": "information_gathering", "kb_article": "lost_or_stolen_card"}
+    assert dispatcher.messages[0]["custom"]["data"]["handoff"]["id"] == record.id
+
+
+async def test_asking_twice_reuses_the_open_handoff(services, dispatcher):
+    await ActionHandoff(services).run(dispatcher, make_tracker("human", intent="request_human"), {})
+    await ActionHandoff(services).run(dispatcher, make_tracker("human!", intent="request_human"), {})
+    assert len(services.handoffs.list()) == 1
+
+
+async def test_handoff_store_failure_gives_a_phone_number(services, dispatcher):
+    from assistant.handoff.store import Base
+
+    Base.metadata.drop_all(services.handoffs.engine)  # the database loses its table
+    events = await ActionHandoff(services).run(dispatcher, make_tracker("human", intent="request_human"), {})
+    assert dispatcher.messages[0]["response"] == "utter_handoff_failed"
+    assert events == []

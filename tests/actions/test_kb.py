@@ -1,0 +1,63 @@
+from rasa_sdk.events import SlotSet
+
+from actions.kb import ActionKnowledgeBaseAnswer, ActionShowArticle
+from tests.actions.conftest import make_tracker
+
+
+async def test_answers_with_the_article_and_its_metadata(services, dispatcher):
+    events = await ActionKnowledgeBaseAnswer(services).run(
+        dispatcher, make_tracker("I'm still waiting for my card, it hasn't arrived"), {}
+    )
+    [message] = dispatcher.messages
+    assert message["text"].startswith("Cards arrive within 3-5 working days")
+    kb = message["custom"]["data"]["kb"]
+    assert kb["article_id"] == "card_arrival" and kb["decision"] == "answer" and 0.5 < kb["score"] <= 1
+    assert message["buttons"][0]["payload"] == '/show_article{"article_id": "lost_or_stolen_card"}'
+    assert SlotSet("kb_decision", "answer") in events
+    assert SlotSet("kb_article", "card_arrival") in events
+    assert SlotSet("stage", "information_gathering") in events
+
+
+async def test_declines_and_offers_a_person(services, dispatcher):
+    events = await ActionKnowledgeBaseAnswer(services).run(
+        dispatcher, make_tracker("what's the best lasagne recipe?"), {}
+    )
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_kb_decline"
+    assert message["buttons"] == [{"title": "Talk to a person", "payload": "/request_human"}]
+    assert message["custom"]["data"]["kb"]["decision"] == "decline"
+    assert SlotSet("kb_decision", "decline") in events
+
+
+async def test_refuses_an_oversized_message_politely(services, dispatcher):
+    events = await ActionKnowledgeBaseAnswer(services).run(dispatcher, make_tracker("card " * 100), {})
+    assert dispatcher.messages[0]["response"] == "utter_message_too_long"
+    assert dispatcher.messages[0]["limit"] == 200
+    assert events == [SlotSet("kb_decision", None)]
+
+
+async def test_a_broken_knowledge_base_degrades_to_an_apology(services, dispatcher, tmp_path):
+    class Broken:
+        def get(self):
+            raise FileNotFoundError("no index")
+
+    services.kb = Broken()
+    await ActionKnowledgeBaseAnswer(services).run(dispatcher, make_tracker("I lost my card"), {})
+    assert dispatcher.messages[0]["response"] == "utter_service_unavailable"
+
+
+async def test_show_article_from_a_button(services, dispatcher):
+    tracker = make_tracker(
+        '/show_article{"article_id": "exchange_rate"}',
+        intent="show_article",
+        entities=[{"entity": "article_id", "value": "exchange_rate"}],
+    )
+    events = await ActionShowArticle(services).run(dispatcher, tracker, {})
+    assert dispatcher.messages[0]["text"].startswith("We exchange at the interbank rate")
+    assert SlotSet("kb_article", "exchange_rate") in events
+
+
+async def test_show_unknown_article(services, dispatcher):
+    tracker = make_tracker("x", intent="show_article", entities=[{"entity": "article_id", "value": "nope"}])
+    await ActionShowArticle(services).run(dispatcher, tracker, {})
+    assert dispatcher.messages[0]["response"] == "utter_kb_decline"

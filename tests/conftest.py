@@ -1,0 +1,105 @@
+"""Shared fixtures: the real MiniLM encoder (loaded once), small article folders, real stores."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CARD_ARRIVAL = """\
+---
+id: card_arrival
+title: My card hasn't arrived yet
+category: Cards
+questions:
+  - Why hasn't my new card arrived?
+  - I'm still waiting for my card
+related: [lost_or_stolen_card]
+---
+Cards arrive within 3-5 working days in the UK. If yours is late, check the address in the app.
+
+## What to do
+- Check Card -> Delivery for the dispatch date.
+- After 10 working days we cancel it and send a new one for free.
+"""
+
+LOST_CARD = """\
+---
+id: lost_or_stolen_card
+title: My card was lost or stolen
+category: Cards
+questions:
+  - I lost my card
+  - Someone stole my card, what do I do?
+---
+Freeze your card straight away in the app under Card -> Freeze, then order a replacement.
+
+## Replacing it
+A replacement card costs £5 and arrives in 3-5 working days.
+"""
+
+EXCHANGE = """\
+---
+id: exchange_rate
+title: Our exchange rates
+category: Exchange
+questions:
+  - What exchange rate do you use?
+  - How much will I get if I exchange pounds to euros?
+---
+We exchange at the interbank rate on weekdays, with a 1% markup at weekends.
+"""
+
+
+def write_articles(folder: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def article_dir(tmp_path: Path) -> Path:
+    return write_articles(
+        tmp_path / "kb",
+        {
+            "cards/card_arrival.md": CARD_ARRIVAL,
+            "cards/lost_or_stolen_card.md": LOST_CARD,
+            "exchange/exchange_rate.md": EXCHANGE,
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    from assistant.kb.encoder import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder(threads=1)
+
+
+@pytest.fixture(scope="session")
+def demo_kb(encoder, tmp_path_factory):
+    """The real demo knowledge base (data/kb), built once for the session."""
+    from assistant.kb.index import build_from_source, load_index
+    from assistant.kb.search import KnowledgeBase
+
+    out = tmp_path_factory.mktemp("demo_index")
+    build_from_source(ROOT / "data" / "kb", out, lambda: encoder)
+    return KnowledgeBase(load_index(out), encoder)
+
+
+@pytest.fixture
+def handoff_store(tmp_path: Path):
+    from assistant.handoff.store import HandoffStore
+
+    store = HandoffStore(f"sqlite:///{tmp_path / 'handoffs.db'}")
+    yield store
+    store.dispose()

@@ -1,0 +1,33 @@
+import pytest
+
+from assistant.handoff.store import HandoffStore
+
+
+def test_create_and_read_back_from_sqlite(handoff_store, tmp_path):
+    record = handoff_store.create(
+        "conv-1",
+        reason="customer_request",
+        stage="information_gathering",
+        transcript=[{"role": "user", "text": "help"}],
+        slots={"stage": "information_gathering"},
+    )
+    assert record.id and record.status == "queued"
+
+    reopened = HandoffStore(f"sqlite:///{tmp_path / 'handoffs.db'}")  # a second process's view
+    stored = reopened.get(record.id)
+    assert stored.conversation_id == "conv-1"
+    assert stored.transcript == [{"role": "user", "text": "help"}]
+    assert stored.to_dict()["turns"] == 1
+    reopened.dispose()
+
+
+def test_open_for_and_status(handoff_store):
+    first = handoff_store.create("c", reason="r", stage="s", transcript=[], slots={})
+    assert handoff_store.open_for("c").id == first.id
+    handoff_store.set_status(first.id, "resumed")
+    assert handoff_store.open_for("c") is None
+    assert [r.id for r in handoff_store.list(status="resumed")] == [first.id]
+    with pytest.raises(ValueError):
+        handoff_store.set_status(first.id, "lost")
+    with pytest.raises(KeyError):
+        handoff_store.set_status(999, "closed")
