@@ -9,7 +9,7 @@ RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
 RASA := $(RASA_VENV)/bin/rasa
 MODEL := models/kestrel.tar.gz
-RASA_DATA := domain.yml config.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
+RASA_DATA := domain.yml config.yml rasa_addons/message_guard.py $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
 
 export RASA_TELEMETRY_ENABLED := false
 export HF_HUB_OFFLINE := 1
@@ -22,11 +22,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(RASA_VENV)/.installed:
+$(RASA_VENV)/.installed: requirements-rasa.txt
 	@test -n "$(PY310)" || { echo "Python 3.10 is needed for Rasa 3.6 (set PY310=/path/to/python3.10)"; exit 1; }
 	$(PY310) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/pip install -q --upgrade pip
-	$(RASA_VENV)/bin/pip install -q rasa==3.6.21
+	$(RASA_VENV)/bin/pip install -q -r requirements-rasa.txt
 	touch $@
 
 $(VENV)/.installed: pyproject.toml
@@ -63,10 +63,10 @@ test-rasa: install train ## rasa data validate + conversation tests
 	$(RASA) data validate
 	$(RASA) test --stories tests/test_stories.yml --model $(MODEL) --fail-on-prediction-errors --out var/rasa-test-results
 
-test: test-py test-rasa ## everything CI runs
+test: lint test-py test-rasa ## everything CI runs: lint, pytest, rasa data validate, rasa test
 
 lint: $(VENV)/.installed ## ruff and mypy
-	$(VENV)/bin/ruff check assistant actions tests
+	$(VENV)/bin/ruff check assistant actions tests rasa_addons
 	$(VENV)/bin/mypy
 
 clean: ## remove built and runtime files (keeps the virtualenvs)

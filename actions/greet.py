@@ -36,6 +36,6 @@ class ActionGreet(ServiceAction, Action):
         )
         dispatcher.utter_message(
             response="utter_top_tasks",
-            buttons=buttons + [{"title": "Talk to a person", "payload": "/request_human"}],
+            buttons=[*buttons, {"title": "Talk to a person", "payload": "/request_human"}],
         )
         return [SlotSet("stage", "introduction"), SlotSet("kb_decision", None)]

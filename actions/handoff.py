@@ -28,7 +28,11 @@ class ActionHandoff(ServiceAction, Action):
     ) -> list[EventType]:
         reason = tracker.get_slot("handoff_reason") or DEFAULT_REASON
         stage = tracker.get_slot("stage") or "introduction"
-        slots = {k: v for k, v in tracker.current_slot_values().items() if v is not None and k not in INTERNAL_SLOTS}
+        slots = {
+            k: v
+            for k, v in tracker.current_slot_values().items()
+            if v is not None and k not in INTERNAL_SLOTS
+        }
         store = self.services.handoffs
         try:
             record = store.open_for(tracker.sender_id) or store.create(
@@ -43,5 +47,8 @@ class ActionHandoff(ServiceAction, Action):
             dispatcher.utter_message(response="utter_handoff_failed")
             return []
         logger.info("handoff %s for %s (%s, stage %s)", record.id, tracker.sender_id, reason, stage)
-        dispatcher.utter_message(response="utter_handoff_queued", json_message=custom_payload(handoff={"id": record.id, "status": record.status}))
+        dispatcher.utter_message(
+            response="utter_handoff_queued",
+            json_message=custom_payload(handoff={"id": record.id, "status": record.status}),
+        )
         return [SlotSet("handoff_reason", None), ConversationPaused()]

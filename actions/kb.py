@@ -70,10 +70,6 @@ class ActionKnowledgeBaseAnswer(ServiceAction, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         question = (tracker.latest_message.get("text") or "").strip()
-        limit = self.services.settings.max_message_chars
-        if len(question) > limit:
-            dispatcher.utter_message(response="utter_message_too_long", limit=limit)
-            return [SlotSet("kb_decision", None)]
         try:
             kb = self.services.kb.get()
             result: SearchResult = kb.search(question)

@@ -1,10 +1,10 @@
 """The ``assistant`` command.
 
-    assistant kb build [--source DIR] [--index DIR]
-    assistant kb search ["QUESTION"] [--json]      (no QUESTION: one question per stdin line)
-    assistant validate                             (check the article files)
-    assistant web                                  (the Sanic web app, port 8080)
-    assistant handoff list | resume ID
+assistant kb build [--source DIR] [--index DIR]
+assistant kb search ["QUESTION"] [--json]      (no QUESTION: one question per stdin line)
+assistant validate                             (check the article files)
+assistant web                                  (the Sanic web app, port 8080)
+assistant handoff list | resume ID
 """
 
 from __future__ import annotations
@@ -39,19 +39,20 @@ def cmd_kb_build(args: argparse.Namespace, settings: Settings) -> int:
 
     source, out = Path(args.source or settings.kb_source), Path(args.index or settings.kb_index)
     try:
-        report = build_from_source(
-            source, out, lambda: _encoder(settings), show_progress=sys.stderr.isatty()
-        )
+        report = build_from_source(source, out, lambda: _encoder(settings), show_progress=sys.stderr.isatty())
     except ArticleError as exc:
         _print_problems(exc)
         live = current_build(out)
         kept = f"the last good index ({live.name}) keeps serving" if live else "no index was built"
         print(f"{len(exc.problems)} problem(s) in {source}; {kept}.", file=sys.stderr)
         return 1
-    print(json.dumps(report.to_dict()) if args.json else
-          f"built {report.build_id}: {report.articles} articles, {report.passages} passages "
-          f"({report.reused_articles} articles reused, {report.encoded_passages} passages encoded) "
-          f"in {report.seconds:.1f}s -> {out}")
+    print(
+        json.dumps(report.to_dict())
+        if args.json
+        else f"built {report.build_id}: {report.articles} articles, {report.passages} passages "
+        f"({report.reused_articles} articles reused, {report.encoded_passages} passages encoded) "
+        f"in {report.seconds:.1f}s -> {out}"
+    )
     return 0
 
 
@@ -80,16 +81,27 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.kb.articles import ArticleError, load_articles
+    from assistant.content import check_top_tasks, load_content
+    from assistant.kb.articles import ArticleError, Problem, load_articles
 
     source = Path(args.source or settings.kb_source)
+    problems: list[Problem] = []
+    articles = []
     try:
         articles = load_articles(source)
     except ArticleError as exc:
-        _print_problems(exc)
-        print(f"{len(exc.problems)} problem(s) found.", file=sys.stderr)
+        problems += exc.problems
+    try:
+        content = load_content(settings.content_path)
+        if articles:
+            problems += check_top_tasks(content, {a.id for a in articles}, settings.content_path)
+    except ArticleError as exc:
+        problems += exc.problems
+    if problems:
+        _print_problems(ArticleError(problems))
+        print(f"{len(problems)} problem(s) found.", file=sys.stderr)
         return 1
-    print(f"ok: {len(articles)} articles in {source}")
+    print(f"ok: {len(articles)} articles in {source}, settings in {settings.content_path}")
     return 0
 
 
@@ -112,10 +124,11 @@ def cmd_handoff(args: argparse.Namespace, settings: Settings) -> int:
 
     from assistant.rasa_client import RasaClient, RasaError
 
-    record = store.get(args.id)
-    if record is None:
+    found = store.get(args.id)
+    if found is None:
         print(f"error: no handoff {args.id}", file=sys.stderr)
         return 1
+    record = found
     client = RasaClient(settings.rasa_url, settings.rasa_token)
     try:
         asyncio.run(client.resume(record.conversation_id))

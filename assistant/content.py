@@ -39,7 +39,9 @@ def load_content(path: Path) -> BotContent:
         problems.append(Problem(shown, line_of(path, key), f"unknown setting '{key}'"))
     tasks = data.get("top_tasks") or []
     if not isinstance(tasks, list) or not all(isinstance(t, str) for t in tasks):
-        problems.append(Problem(shown, line_of(path, "top_tasks"), "'top_tasks' must be a list of article ids"))
+        problems.append(
+            Problem(shown, line_of(path, "top_tasks"), "'top_tasks' must be a list of article ids")
+        )
         tasks = []
     kb_raw: Any = data.get("kb") or {}
     kb = DecisionSettings()
@@ -70,4 +72,3 @@ def check_top_tasks(content: BotContent, article_ids: set[str], path: Path) -> l
         for task in content.top_tasks
         if task not in article_ids
     ]
-

@@ -30,7 +30,9 @@ class RasaClient:
         except httpx.HTTPError as exc:
             raise RasaError(f"Rasa at {self.base_url} is unreachable: {exc}") from exc
         if response.status_code >= 400:
-            raise RasaError(f"Rasa refused {method} {path}: HTTP {response.status_code} {response.text[:200]}")
+            raise RasaError(
+                f"Rasa refused {method} {path}: HTTP {response.status_code} {response.text[:200]}"
+            )
         return response.json() if response.content else None
 
     async def tracker(self, conversation_id: str) -> dict[str, Any]:
@@ -40,10 +42,15 @@ class RasaClient:
         path = f"/conversations/{quote(conversation_id, safe='')}/tracker/events"
         return await self._request("POST", path, json=events)
 
-    async def trigger_intent(self, conversation_id: str, intent: str, entities: dict[str, Any] | None = None) -> Any:
+    async def trigger_intent(
+        self, conversation_id: str, intent: str, entities: dict[str, Any] | None = None
+    ) -> Any:
         path = f"/conversations/{quote(conversation_id, safe='')}/trigger_intent"
         return await self._request(
-            "POST", path, params={"output_channel": "latest"}, json={"name": intent, "entities": entities or {}}
+            "POST",
+            path,
+            params={"output_channel": "latest"},
+            json={"name": intent, "entities": entities or {}},
         )
 
     async def resume(self, conversation_id: str) -> None:

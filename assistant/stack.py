@@ -9,6 +9,7 @@ the same :class:`Stack`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import signal
@@ -51,7 +52,9 @@ class Stack:
     rasa_port: int = 5005
     action_port: int = 5055
     web_port: int = 8080
-    rasa_token: str = field(default_factory=lambda: os.environ.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24))
+    rasa_token: str = field(
+        default_factory=lambda: os.environ.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24)
+    )
     api_token: str = field(
         default_factory=lambda: os.environ.get("ASSISTANT_API_TOKEN") or secrets.token_urlsafe(24)
     )
@@ -108,15 +111,23 @@ class Stack:
             Service(
                 "rasa",
                 [
-                    str(self.rasa_bin), "run",
-                    "--model", self.model,
-                    "--port", str(self.rasa_port),
-                    "--interface", "127.0.0.1",
+                    str(self.rasa_bin),
+                    "run",
+                    "--model",
+                    self.model,
+                    "--port",
+                    str(self.rasa_port),
+                    "--interface",
+                    "127.0.0.1",
                     "--enable-api",
-                    "--auth-token", self.rasa_token,
-                    "--cors", f"http://localhost:{self.web_port}",
-                    "--credentials", str(self.root / "credentials.yml"),
-                    "--endpoints", str(endpoints),
+                    "--auth-token",
+                    self.rasa_token,
+                    "--cors",
+                    f"http://localhost:{self.web_port}",
+                    "--credentials",
+                    str(self.root / "credentials.yml"),
+                    "--endpoints",
+                    str(endpoints),
                 ],
                 f"http://127.0.0.1:{self.rasa_port}/status?token={self.rasa_token}",
                 {**common, "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"},
@@ -185,21 +196,15 @@ class Stack:
         running = [s for s in self.services if s.process is not None and s.process.poll() is None]
         for service in running:
             assert service.process is not None
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(service.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + grace
         for service in running:
             assert service.process is not None
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            try:  # whatever is left of the group, children included
+            with contextlib.suppress(ProcessLookupError):  # what is left of the group, children too
                 os.killpg(service.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             service.process.wait()
 
 

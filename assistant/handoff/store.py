@@ -17,7 +17,7 @@ class Base(DeclarativeBase):
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class HandoffRecord(Base):
@@ -118,4 +118,3 @@ class HandoffStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
-

@@ -39,7 +39,9 @@ def transcript_from_events(events: Iterable[dict[str, Any]]) -> list[dict[str, A
             kb = _kb_meta(data)
             text = event.get("text") or ""
             if not text and kb and turns and turns[-1]["role"] == "bot":
-                turns[-1].update(article_id=kb.get("article_id"), score=kb.get("score"), decision=kb.get("decision"))
+                turns[-1].update(
+                    article_id=kb.get("article_id"), score=kb.get("score"), decision=kb.get("decision")
+                )
                 continue
             if not text and not data.get("buttons"):
                 continue
@@ -47,6 +49,8 @@ def transcript_from_events(events: Iterable[dict[str, Any]]) -> list[dict[str, A
             if data.get("buttons"):
                 turn["buttons"] = [b.get("title") for b in data["buttons"]]
             if kb:
-                turn.update(article_id=kb.get("article_id"), score=kb.get("score"), decision=kb.get("decision"))
+                turn.update(
+                    article_id=kb.get("article_id"), score=kb.get("score"), decision=kb.get("decision")
+                )
             turns.append(turn)
     return turns

@@ -1,7 +1,15 @@
 """Knowledge base: articles -> passages -> index -> search. Knows nothing of Rasa."""
 
 from assistant.kb.articles import Article, ArticleError, Problem, load_articles, parse_article
-from assistant.kb.search import ANSWER, CLARIFY, DECLINE, ArticleHit, DecisionSettings, KnowledgeBase, SearchResult
+from assistant.kb.search import (
+    ANSWER,
+    CLARIFY,
+    DECLINE,
+    ArticleHit,
+    DecisionSettings,
+    KnowledgeBase,
+    SearchResult,
+)
 
 __all__ = [
     "ANSWER",

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -182,9 +182,7 @@ def parse_article(text: str, path: str) -> Article:
         if not isinstance(value, str) or not value.strip():
             problems.append(Problem(path, key_line.get(name, 2), f"missing or empty '{name}'"))
     for name in sorted(set(meta) - KNOWN_FIELDS):
-        problems.append(
-            Problem(path, key_line.get(str(name), 2), f"unknown field '{name}'")
-        )
+        problems.append(Problem(path, key_line.get(str(name), 2), f"unknown field '{name}'"))
     article_id = str(meta.get("id", "")).strip()
     if article_id and not ID_PATTERN.match(article_id):
         problems.append(
@@ -196,14 +194,20 @@ def parse_article(text: str, path: str) -> Article:
     problems += qp + rp + tp
     if len(questions) > MAX_QUESTIONS:
         problems.append(
-            Problem(path, key_line.get("questions", 2), f"at most {MAX_QUESTIONS} questions, found {len(questions)}")
+            Problem(
+                path,
+                key_line.get("questions", 2),
+                f"at most {MAX_QUESTIONS} questions, found {len(questions)}",
+            )
         )
     body = "\n".join(lines[end + 1 :]).strip()
     if not body:
         problems.append(Problem(path, end + 2, "the article has no body text"))
     elif body.lstrip().startswith("#"):
         problems.append(
-            Problem(path, end + 2, "start the body with a lead paragraph (the chat answer) before any heading")
+            Problem(
+                path, end + 2, "start the body with a lead paragraph (the chat answer) before any heading"
+            )
         )
     if problems:
         raise ArticleError(problems)

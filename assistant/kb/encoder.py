@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -45,8 +46,11 @@ class SentenceTransformerEncoder:
         path = model_path or bundled_model_path()
         self._model: Any = SentenceTransformer(str(path), device="cpu")
         self.name = MODEL_NAME if model_path is None else Path(model_path).name
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(dimension())
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dimension() or 0)
         self.batch_size = batch_size
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:

@@ -27,9 +27,9 @@ class DecisionSettings:
     - otherwise: clarify, offering up to ``clarify_options`` articles as buttons.
     """
 
-    answer_above: float = 0.62
-    decline_below: float = 0.45
-    clarify_margin: float = 0.03
+    answer_above: float = 0.60
+    decline_below: float = 0.50
+    clarify_margin: float = 0.04
     clarify_options: int = 3
     candidates: int = 40
 
@@ -93,7 +93,7 @@ class KnowledgeBase:
         query = self.encoder.encode([question])
         scores, ids = self.index.search_vectors(query, self.settings.candidates)
         best: dict[str, ArticleHit] = {}
-        for score, i in zip(scores[0], ids[0]):
+        for score, i in zip(scores[0], ids[0], strict=False):
             if i < 0:
                 continue
             passage = self.index.passages[int(i)]

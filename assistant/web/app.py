@@ -153,4 +153,3 @@ def create_app(
         return response.text("Not found", status=404)
 
     return app
-

@@ -16,8 +16,16 @@ async def test_greeting_offers_existing_top_tasks_and_a_person(services, dispatc
 
 async def test_handoff_stores_transcript_reason_stage_and_pauses(services, dispatcher):
     history = [
-        {"event": "user", "text": "I lost my card", "parse_data": {"intent": {"name": "ask_question", "confidence": 0.9}}},
-        {"event": "bot", "text": "Freeze your card", "data": {"custom": {"data": {"kb": {"article_id": "lost_or_stolen_card", "score": 0.8}}}}},
+        {
+            "event": "user",
+            "text": "I lost my card",
+            "parse_data": {"intent": {"name": "ask_question", "confidence": 0.9}},
+        },
+        {
+            "event": "bot",
+            "text": "Freeze your card",
+            "data": {"custom": {"data": {"kb": {"article_id": "lost_or_stolen_card", "score": 0.8}}}},
+        },
     ]
     tracker = make_tracker(
         "I want to talk to a human",
@@ -32,7 +40,11 @@ async def test_handoff_stores_transcript_reason_stage_and_pauses(services, dispa
     [record] = services.handoffs.list()
     assert record.conversation_id == "customer-1"
     assert record.reason == "customer_request" and record.stage == "information_gathering"
-    assert [t["text"] for t in record.transcript] == ["I lost my card", "Freeze your card", "I want to talk to a human"]
+    assert [t["text"] for t in record.transcript] == [
+        "I lost my card",
+        "Freeze your card",
+        "I want to talk to a human",
+    ]
     assert record.transcript[1]["article_id"] == "lost_or_stolen_card"
     assert record.slots == {"stage": "information_gathering", "kb_article": "lost_or_stolen_card"}
     assert dispatcher.messages[0]["custom"]["data"]["handoff"]["id"] == record.id

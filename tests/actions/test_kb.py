@@ -29,13 +29,6 @@ async def test_declines_and_offers_a_person(services, dispatcher):
     assert SlotSet("kb_decision", "decline") in events
 
 
-async def test_refuses_an_oversized_message_politely(services, dispatcher):
-    events = await ActionKnowledgeBaseAnswer(services).run(dispatcher, make_tracker("card " * 100), {})
-    assert dispatcher.messages[0]["response"] == "utter_message_too_long"
-    assert dispatcher.messages[0]["limit"] == 200
-    assert events == [SlotSet("kb_decision", None)]
-
-
 async def test_a_broken_knowledge_base_degrades_to_an_apology(services, dispatcher, tmp_path):
     class Broken:
         def get(self):

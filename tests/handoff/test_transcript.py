@@ -13,7 +13,9 @@ EVENTS = [
         "event": "bot",
         "text": None,
         "timestamp": 2.1,
-        "data": {"custom": {"data": {"kb": {"article_id": "card_arrival", "score": 0.81, "decision": "answer"}}}},
+        "data": {
+            "custom": {"data": {"kb": {"article_id": "card_arrival", "score": 0.81, "decision": "answer"}}}
+        },
     },
     {"event": "slot", "name": "stage", "value": "information_gathering"},
     {

@@ -47,7 +47,7 @@ def test_body_must_open_with_the_answer():
 
 
 def test_no_front_matter():
-    with pytest.raises(ArticleError, match="x.md:1: file must start"):
+    with pytest.raises(ArticleError, match=r"x\.md:1: file must start"):
         parse_article("Just text", "x.md")
 
 

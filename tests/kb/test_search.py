@@ -72,12 +72,19 @@ def test_search_result_json_shape(demo_kb):
 def test_cli_search_json_single_and_stdin(tmp_path, encoder):
     env = {**os.environ, "ASSISTANT_KB_INDEX": str(tmp_path / "index"), "HF_HUB_OFFLINE": "1"}
     build = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "kb", "build"], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "assistant.cli", "kb", "build"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert build.returncode == 0, build.stderr
     one = subprocess.run(
         [sys.executable, "-m", "assistant.cli", "kb", "search", "I lost my card", "--json"],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert one.returncode == 0, one.stderr
     data = json.loads(one.stdout)
@@ -87,7 +94,11 @@ def test_cli_search_json_single_and_stdin(tmp_path, encoder):
 
     many = subprocess.run(
         [sys.executable, "-m", "assistant.cli", "kb", "search", "--json"],
-        cwd=ROOT, env=env, input="I lost my card\n\nwhat is the weather on mars\n", capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        input="I lost my card\n\nwhat is the weather on mars\n",
+        capture_output=True,
+        text=True,
     )
     lines = [json.loads(line) for line in many.stdout.splitlines()]
     assert [d["question"] for d in lines] == ["I lost my card", "what is the weather on mars"]

@@ -33,7 +33,12 @@ def rasa():
 @pytest.fixture
 def app(handoff_store, rasa, request):
     settings = Settings(api_token=TOKEN, rasa_public_url="http://localhost:5005")
-    return create_app(settings, handoff_store, rasa, name=f"web_{request.node.name}"[:60].replace("[", "_").replace("]", "_"))
+    return create_app(
+        settings,
+        handoff_store,
+        rasa,
+        name=f"web_{request.node.name}"[:60].replace("[", "_").replace("]", "_"),
+    )
 
 
 def auth(token: str = TOKEN) -> dict[str, str]:
@@ -84,7 +89,11 @@ async def test_api_is_off_without_a_configured_token(handoff_store, rasa):
 
 async def test_list_and_get_handoffs(app, handoff_store):
     record = handoff_store.create(
-        "c1", reason="customer_request", stage="introduction", transcript=[{"role": "user", "text": "hi"}], slots={}
+        "c1",
+        reason="customer_request",
+        stage="introduction",
+        transcript=[{"role": "user", "text": "hi"}],
+        slots={},
     )
     _, resp = await app.asgi_client.get("/api/handoffs", headers=auth())
     assert [h["id"] for h in resp.json["handoffs"]] == [record.id]
@@ -102,7 +111,11 @@ async def test_resume_hands_back_through_rasa(app, handoff_store, rasa):
     _, resp = await app.asgi_client.post(f"/api/handoffs/{record.id}/resume", headers=auth())
     assert resp.status == 200 and resp.json["status"] == "resumed"
     assert rasa.calls == [
-        ("POST", "/conversations/conv%2F1/tracker/events", [{"event": "resume"}, {"event": "action", "name": "action_listen"}]),
+        (
+            "POST",
+            "/conversations/conv%2F1/tracker/events",
+            [{"event": "resume"}, {"event": "action", "name": "action_listen"}],
+        ),
         ("POST", "/conversations/conv%2F1/trigger_intent", {"name": "EXTERNAL_handed_back", "entities": {}}),
     ]
     _, resp = await app.asgi_client.post(f"/api/handoffs/{record.id}/resume", headers=auth())

@@ -1,0 +1,90 @@
+"""The real stack for end-to-end tests: Rasa, the action server and the web app, on test ports.
+
+Needs the trained model (models/) and the built index (kb_index/): `make test` prepares both.
+Each run gets its own databases in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.stack import Stack
+from tests.conftest import ROOT
+
+RASA_PORT, ACTION_PORT, WEB_PORT = 15005, 15055, 18080
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    if not list((ROOT / "models").glob("*.tar.gz")):
+        pytest.fail("no trained model in models/: run `make train` (make test does)")
+    if not (ROOT / "kb_index" / "CURRENT").is_file():
+        pytest.fail("no knowledge-base index: run `make index` (make test does)")
+    var = tmp_path_factory.mktemp("stack")
+    running = Stack(
+        rasa_port=RASA_PORT,
+        action_port=ACTION_PORT,
+        web_port=WEB_PORT,
+        rasa_token=secrets.token_urlsafe(16),
+        api_token=secrets.token_urlsafe(16),
+        var_dir=var,
+    )
+    running.start(timeout=600, quiet=True)
+    yield running
+    running.stop()
+
+
+class Http:
+    """Minimal JSON over HTTP with the standard library."""
+
+    @staticmethod
+    def call(
+        method: str, url: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as resp:
+                raw = resp.read()
+                return resp.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as err:
+            raw = err.read()
+            return err.code, json.loads(raw) if raw else None
+
+
+@pytest.fixture(scope="session")
+def http() -> Http:
+    return Http()
+
+
+@pytest.fixture
+def say(stack, http):
+    """Send one message over the `rest` channel; returns the bot's messages."""
+
+    def _say(sender: str, text: str) -> list[dict[str, Any]]:
+        status, body = http.call(
+            "POST",
+            f"http://127.0.0.1:{stack.rasa_port}/webhooks/rest/webhook",
+            {"sender": sender, "message": text},
+        )
+        assert status == 200, body
+        return body
+
+    return _say
+
+
+def kb_of(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return next(m["custom"]["data"]["kb"] for m in messages if "kb" in m.get("custom", {}).get("data", {}))
+
+
+def handoffs_db(stack: Stack) -> Path:
+    assert stack.var_dir is not None
+    return stack.var_dir / "assistant.db"

@@ -1,0 +1,71 @@
+"""The chat page in Debian's Chromium, driven by Playwright, against the real stack."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "test-output"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: run `make browser` (make test does)")
+    from playwright.sync_api import sync_playwright  # deferred: only the browser tests need it
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def test_chat_page_talks_to_rasa_over_socketio(stack, browser):
+    SHOTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"http://localhost:{stack.web_port}/")
+
+    # First visit: the page asks for the introduction, which arrives with top-task buttons.
+    page.get_by_text("virtual assistant", exact=False).first.wait_for(timeout=30_000)
+    page.locator(".quick-reply", has_text="Talk to a person").first.wait_for()
+    assert page.locator("#status").inner_text() == "Online"
+
+    page.fill("#input", "someone stole my card, what do I do?")
+    page.press("#input", "Enter")
+    answer = page.locator(".msg--bot[data-article-id]").last
+    answer.wait_for(timeout=30_000)
+    assert answer.get_attribute("data-article-id") == "lost_or_stolen_card"
+    assert page.locator(".msg--user .msg__text").last.inner_text().startswith("someone stole my card")
+
+    # A button under the answer (a related article) is clicked and answered.
+    answered = page.locator(".msg--bot[data-article-id]").count()
+    answer.locator(".quick-reply").first.click()
+    expect(page.locator(".msg--bot[data-article-id]")).to_have_count(answered + 1, timeout=30_000)
+    page.screenshot(path=str(SHOTS / "chat-desktop.png"), full_page=True)
+
+    # Customer text is shown as text, never as markup.
+    page.fill("#input", "<img src=x onerror=alert(1)> hello")
+    page.press("#input", "Enter")
+    page.locator(".msg--user .msg__text", has_text="<img src=x onerror=alert(1)> hello").wait_for()
+    assert page.locator(".msg img").count() == 0
+    assert errors == []
+    page.close()

@@ -1,0 +1,106 @@
+"""End to end over the real stack: Rasa's `rest` channel -> action server -> knowledge base,
+the handoff record in SQLite, and the hand-back through the web app's API into Rasa."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+
+import pytest
+
+from tests.integration.conftest import handoffs_db, kb_of
+
+pytestmark = pytest.mark.integration
+
+
+def new_sender() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+def test_hi_gets_an_introduction_and_top_task_buttons(say):
+    messages = say(new_sender(), "hi")
+    assert "virtual assistant" in messages[0]["text"]
+    buttons = [b for m in messages for b in m.get("buttons", [])]
+    assert len(buttons) >= 3
+    assert buttons[0]["payload"].startswith("/show_article")
+    assert buttons[-1] == {"title": "Talk to a person", "payload": "/request_human"}
+
+
+def test_a_banking_question_gets_the_article_with_id_and_score(say):
+    messages = say(new_sender(), "my new card still hasn't arrived, where is it?")
+    kb = kb_of(messages)
+    assert kb["article_id"] == "card_arrival"
+    assert kb["decision"] == "answer"
+    assert 0 < kb["score"] <= 1
+    assert "working days" in messages[0]["text"]
+
+
+def test_a_top_task_button_shows_its_article(say):
+    messages = say(new_sender(), '/show_article{"article_id": "plans_and_fees"}')
+    assert kb_of(messages)["article_id"] == "plans_and_fees"
+
+
+def test_an_unanswerable_question_is_declined_with_the_offer_of_a_person(say):
+    messages = say(new_sender(), "What's the best recipe for banana bread?")
+    kb = kb_of(messages)
+    assert kb["decision"] == "decline" and kb["article_id"] is None
+    assert "don't know" in messages[0]["text"]
+    assert {"title": "Talk to a person", "payload": "/request_human"} in messages[0]["buttons"]
+
+
+def test_an_oversized_message_is_refused_politely(say):
+    messages = say(new_sender(), "please help " * 200)
+    assert "too long" in messages[0]["text"]
+
+
+def test_handoff_records_context_pauses_the_bot_and_resumes(stack, say, http):
+    sender = new_sender()
+    say(sender, "hello")
+    say(sender, "how do I top up with a card?")
+    messages = say(sender, "I want to talk to a human")
+    assert "passing you to a person" in messages[0]["text"]
+
+    with sqlite3.connect(handoffs_db(stack)) as db:
+        reason, stage, transcript, status = db.execute(
+            "select reason, stage, transcript, status from handoffs where conversation_id = ?", (sender,)
+        ).fetchone()
+    assert (reason, stage, status) == ("customer_request", "information_gathering", "queued")
+    assert "how do I top up with a card?" in transcript and "I want to talk to a human" in transcript
+    assert '"article_id"' in transcript  # each bot answer keeps its article and score
+
+    # Paused: the bot no longer answers this conversation...
+    assert say(sender, "hello? anyone?") == []
+    # ...but still answers everyone else.
+    assert say(new_sender(), "hi")
+
+    api = f"http://127.0.0.1:{stack.web_port}/api"
+    headers = {"Authorization": f"Bearer {stack.api_token}"}
+    status, body = http.call("GET", f"{api}/handoffs?conversation_id={sender}", headers=headers)
+    assert status == 200
+    [handoff] = body["handoffs"]
+    status, body = http.call("GET", f"{api}/handoffs/{handoff['id']}", headers=headers)
+    assert [t["role"] for t in body["transcript"]][:2] == ["user", "bot"]
+
+    status, body = http.call("POST", f"{api}/handoffs/{handoff['id']}/resume", headers=headers)
+    assert status == 200 and body["status"] == "resumed"
+
+    status, tracker = http.call(
+        "GET", f"http://127.0.0.1:{stack.rasa_port}/conversations/{sender}/tracker?token={stack.rasa_token}"
+    )
+    bot_texts = [e.get("text") for e in tracker["events"] if e["event"] == "bot"]
+    assert "You're back with the assistant. What else can I help you with?" in bot_texts
+    assert kb_of(say(sender, "how do I change my PIN?"))["article_id"] == "change_pin"
+
+
+def test_rasa_http_api_needs_the_token(stack, http):
+    status, _ = http.call("GET", f"http://127.0.0.1:{stack.rasa_port}/conversations/someone/tracker")
+    assert status == 401
+    status, _ = http.call(
+        "GET", f"http://127.0.0.1:{stack.rasa_port}/conversations/someone/tracker?token=wrong"
+    )
+    assert status == 401
+
+
+def test_staff_api_needs_the_token(stack, http):
+    status, _ = http.call("GET", f"http://127.0.0.1:{stack.web_port}/api/handoffs")
+    assert status == 401
