@@ -28,7 +28,9 @@ def custom_payload(**parts: Any) -> dict[str, Any]:
     return {"data": parts}
 
 
-def kb_payload(article: Article, score: float, decision: str, question: str) -> dict[str, Any]:
+def kb_payload(
+    article: Article, score: float, decision: str, question: str, confidence: float | None = None
+) -> dict[str, Any]:
     return custom_payload(
         kb={
             "article_id": article.id,
@@ -36,6 +38,7 @@ def kb_payload(article: Article, score: float, decision: str, question: str) -> 
             "category": article.category,
             "score": round(score, 4),
             "decision": decision,
+            "confidence": confidence,
             "question": question,
         }
     )
@@ -49,12 +52,13 @@ def utter_article(
     score: float,
     decision: str,
     question: str,
+    confidence: float | None = None,
 ) -> None:
     buttons = [article_button(r.id, r.title) for r in related[:2]]
     dispatcher.utter_message(
         text=article.summary,
         buttons=buttons,
-        json_message=kb_payload(article, score, decision, question),
+        json_message=kb_payload(article, score, decision, question, confidence),
     )
 
 
@@ -89,6 +93,7 @@ class ActionKnowledgeBaseAnswer(ServiceAction, Action):
                 score=result.best.score,
                 decision=ANSWER,
                 question=question,
+                confidence=result.confidence,
             )
             events.append(SlotSet("kb_article", article.id))
         elif result.decision == CLARIFY:
@@ -100,6 +105,8 @@ class ActionKnowledgeBaseAnswer(ServiceAction, Action):
                 json_message=custom_payload(
                     kb={
                         "decision": CLARIFY,
+                        "confidence": result.confidence,
+                        "coverage": result.coverage,
                         "question": question,
                         "options": [{"article_id": h.id, "score": round(h.score, 4)} for h in options],
                         "article_id": options[0].id if options else None,
@@ -115,6 +122,7 @@ class ActionKnowledgeBaseAnswer(ServiceAction, Action):
                 json_message=custom_payload(
                     kb={
                         "decision": DECLINE,
+                        "confidence": result.confidence,
                         "question": question,
                         "article_id": None,
                         "score": round(best.score, 4) if best else None,

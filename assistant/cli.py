@@ -65,16 +65,20 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    kb = KnowledgeBase(index, _encoder(settings))
+    from assistant.content import load_content
+
+    kb = KnowledgeBase(index, _encoder(settings), load_content(settings.content_path).kb)
     questions = [args.question] if args.question is not None else (line.strip() for line in sys.stdin)
     for question in questions:
         if not question:
             continue
         result = kb.search(question, limit=args.limit)
         if args.json:
-            print(json.dumps(result.to_dict(), ensure_ascii=False), flush=True)
+            print(json.dumps(result.to_dict(detail=args.detail), ensure_ascii=False), flush=True)
         else:
-            print(f"{result.decision}: {question}")
+            print(
+                f"{result.decision} (confidence {result.confidence:.2f}, coverage {result.coverage:.2f}): {question}"
+            )
             for hit in result.articles:
                 print(f"  {hit.score:.3f}  {hit.id}  ({hit.title})")
     return 0
@@ -155,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("question", nargs="?", help="the question; omit to read one per stdin line")
     search.add_argument("--json", action="store_true", help="one JSON object per question")
     search.add_argument("--limit", type=int, default=5, help="articles to list (default 5)")
+    search.add_argument("--detail", action="store_true", help="with --json: confidence, passages, scores")
     search.add_argument("--index", help="index folder (default kb_index)")
     search.set_defaults(func=cmd_kb_search)
 

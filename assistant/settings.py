@@ -30,6 +30,7 @@ class Settings:
     kb_source: Path = Path("data/kb")
     kb_index: Path = Path("kb_index")
     content_path: Path = Path("data/assistant.yml")
+    out_of_scope_path: Path = Path("data/calibration/out_of_scope.txt")
     database_url: str = "sqlite:///var/assistant.db"
     rasa_url: str = "http://localhost:5005"
     rasa_public_url: str = "http://localhost:5005"
@@ -50,6 +51,9 @@ class Settings:
             kb_source=_env_path("ASSISTANT_KB_SOURCE", root / "data" / "kb"),
             kb_index=_env_path("ASSISTANT_KB_INDEX", root / "kb_index"),
             content_path=_env_path("ASSISTANT_CONTENT", root / "data" / "assistant.yml"),
+            out_of_scope_path=_env_path(
+                "ASSISTANT_OUT_OF_SCOPE", root / "data" / "calibration" / "out_of_scope.txt"
+            ),
             database_url=os.environ.get("ASSISTANT_DB_URL", f"sqlite:///{var / 'assistant.db'}"),
             rasa_url=os.environ.get("RASA_URL", "http://localhost:5005"),
             rasa_public_url=os.environ.get("RASA_PUBLIC_URL", "http://localhost:5005"),

@@ -92,7 +92,12 @@ def demo_kb(encoder, tmp_path_factory):
     from assistant.kb.search import KnowledgeBase
 
     out = tmp_path_factory.mktemp("demo_index")
-    build_from_source(ROOT / "data" / "kb", out, lambda: encoder)
+    build_from_source(
+        ROOT / "data" / "kb",
+        out,
+        lambda: encoder,
+        out_of_scope=ROOT / "data" / "calibration" / "out_of_scope.txt",
+    )
     return KnowledgeBase(load_index(out), encoder)
 
 

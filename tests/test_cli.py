@@ -26,11 +26,13 @@ def test_validate_ok(tmp_path):
 def test_validate_reports_settings_and_article_problems_with_lines(tmp_path):
     result = run_validate(
         tmp_path,
-        "bank_name: X\ntop_tasks:\n  - a\n  - missing\nkb:\n  answer_above: 0.2\n  decline_below: 0.5\n",
+        "bank_name: X\ntop_tasks:\n  - a\n  - missing\nkb:\n  answer_at: 1.2\n  decline_below: 0.5\n",
         {"a.md": ARTICLE, "b.md": "---\nid: b\n---\nBody\n"},
     )
     assert result.returncode == 1
-    assert "assistant.yml:5: kb settings" in result.stderr
+    assert "assistant.yml:5: kb settings: answer_at and clarify_at are probabilities" in result.stderr
+    assert "assistant.yml:7: unknown kb setting 'decline_below'" in result.stderr
+    assert "assistant.yml:4: top task 'missing'" not in result.stderr  # settings broken: not checked
     assert "b.md:" in result.stderr and "missing or empty 'title'" in result.stderr
 
 

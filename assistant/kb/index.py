@@ -31,13 +31,20 @@ from typing import Any
 import numpy as np
 
 from assistant.kb.articles import Article, load_articles
+from assistant.kb.calibrate import Calibration, fit_calibration, read_out_of_scope
 from assistant.kb.encoder import Encoder
+from assistant.kb.lexical import BM25Index
 from assistant.kb.passages import Passage, split_article
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 KEEP_BUILDS = 2
+# Exact search up to this many passages; HNSW (approximate, logarithmic) above it.
+HNSW_THRESHOLD = 50_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
 
 
 @dataclass
@@ -64,10 +71,26 @@ class KBIndex:
     build_id: str = ""
     article_hashes: dict[str, str] = field(default_factory=dict)
     faiss_index: Any = None
+    calibration: Calibration | None = None
+    lexical: BM25Index = field(init=False)
+    _rows: dict[str, np.ndarray] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.faiss_index is None:
             self.faiss_index = make_faiss_index(self.vectors)
+        self.lexical = BM25Index([p.embed_text for p in self.passages])
+        rows: dict[str, list[int]] = {}
+        for i, passage in enumerate(self.passages):
+            rows.setdefault(passage.article_id, []).append(i)
+        self._rows = {a: np.asarray(r, dtype=np.int64) for a, r in rows.items()}
+
+    def rows_of(self, article_id: str) -> np.ndarray:
+        """Positions of an article's passages (and vectors)."""
+        return self._rows.get(article_id, np.zeros(0, dtype=np.int64))
+
+    @property
+    def index_type(self) -> str:
+        return index_type_for(len(self.passages))
 
     @property
     def dim(self) -> int:
@@ -80,12 +103,33 @@ class KBIndex:
         return scores, ids
 
 
-def make_faiss_index(vectors: np.ndarray) -> Any:
+def index_type_for(n: int, threshold: int = HNSW_THRESHOLD) -> str:
+    return "hnsw-ip" if n > threshold else "flat-ip"
+
+
+def make_faiss_index(
+    vectors: np.ndarray, *, threshold: int = HNSW_THRESHOLD, show_progress: bool = False
+) -> Any:
+    """Exact inner-product search for small collections, HNSW above ``threshold`` passages."""
     import faiss
 
-    index = faiss.IndexFlatIP(int(vectors.shape[1]))
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    dim = int(vectors.shape[1])
+    if index_type_for(len(vectors), threshold) == "flat-ip":
+        index = faiss.IndexFlatIP(dim)
+        if len(vectors):
+            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return index
+    index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index.hnsw.efSearch = HNSW_EF_SEARCH
+    chunk = 50_000
+    from tqdm import tqdm
+
+    with tqdm(total=len(vectors), desc="HNSW index", unit="vec", disable=not show_progress) as bar:
+        for start in range(0, len(vectors), chunk):
+            part = vectors[start : start + chunk]
+            index.add(np.ascontiguousarray(part, dtype=np.float32))
+            bar.update(len(part))
     return index
 
 
@@ -97,6 +141,7 @@ def build_index(
     encoder: Encoder,
     previous: KBIndex | None = None,
     *,
+    out_of_scope: list[str] | None = None,
     show_progress: bool = False,
 ) -> tuple[KBIndex, BuildReport]:
     """Embed the passages of ``articles``, re-using the vectors of unchanged articles."""
@@ -139,7 +184,12 @@ def build_index(
         model=encoder.name,
         build_id=build_id,
         article_hashes={a.id: a.content_hash for a in articles},
+        faiss_index=make_faiss_index(vectors, show_progress=show_progress),
     )
+    from assistant.kb.search import RetrievalSettings
+
+    oos = list(out_of_scope or [])
+    index.calibration = fit_calibration(index, RetrievalSettings(), oos, encoder.encode(oos))
     report = BuildReport(
         build_id=build_id,
         articles=len(articles),
@@ -156,6 +206,7 @@ def build_from_source(
     out: Path,
     encoder_factory: Callable[[], Encoder],
     *,
+    out_of_scope: Path | None = None,
     show_progress: bool = False,
 ) -> BuildReport:
     """Validate ``source``, build incrementally against the live index in ``out``, publish.
@@ -170,7 +221,10 @@ def build_from_source(
             previous = load_index(out)
         except (OSError, ValueError, KeyError) as exc:
             logger.warning("ignoring unreadable previous index in %s: %s", out, exc)
-    index, report = build_index(articles, encoder_factory(), previous, show_progress=show_progress)
+    oos = read_out_of_scope(out_of_scope) if out_of_scope else []
+    index, report = build_index(
+        articles, encoder_factory(), previous, out_of_scope=oos, show_progress=show_progress
+    )
     save_index(index, out)
     return report
 
@@ -200,7 +254,7 @@ def save_index(index: KBIndex, root: Path) -> Path:
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "articles": index.article_hashes,
         "passages": len(index.passages),
-        "index_type": "flat-ip",
+        "index_type": index.index_type,
     }
     (build / "articles.json").write_text(
         json.dumps([a.to_dict() for a in index.articles.values()], ensure_ascii=False, indent=1),
@@ -211,6 +265,8 @@ def save_index(index: KBIndex, root: Path) -> Path:
             f.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
     np.save(build / "vectors.npy", index.vectors)
     faiss.write_index(index.faiss_index, str(build / "index.faiss"))
+    if index.calibration is not None:
+        index.calibration.save(build / "calibration.json")
     (build / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
 
     tmp_pointer = root / f"CURRENT.{uuid.uuid4().hex}.tmp"
@@ -250,4 +306,5 @@ def load_index(root: Path) -> KBIndex:
         build_id=manifest["build_id"],
         article_hashes=manifest["articles"],
         faiss_index=faiss.read_index(str(build / "index.faiss")),
+        calibration=Calibration.load(build / "calibration.json"),
     )

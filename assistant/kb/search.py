@@ -1,12 +1,23 @@
-"""Question answering over the index: rank articles, then decide answer, clarify or decline."""
+"""Question answering over the index: hybrid ranking, calibrated confidence, and a decision.
+
+Ranking fuses, per article, the dense similarity of its best passage, the mean of its best few
+passages, and BM25 over the same passages (so product names, codes and rare words count).
+Confidence is a probability, not a raw score: a :class:`~assistant.kb.calibrate.Calibration`
+fitted on held-out examples maps ranking features to P(best article is right) and
+P(right article is among the offered ones). Thresholds an editor can change turn those into:
+answer, clarify (offer the candidates), or decline (say so, offer a person).
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from assistant.kb.calibrate import Calibration, features
 from assistant.kb.encoder import Encoder
 from assistant.kb.index import KBIndex
 
@@ -18,39 +29,52 @@ DECLINE = "decline"
 
 
 @dataclass(frozen=True)
+class RetrievalSettings:
+    """How passages are found and fused into article scores."""
+
+    candidates: int = 64  # dense passages fetched from FAISS
+    lexical_candidates: int = 16  # best BM25 passages added to the candidates
+    top_k_mean: int = 3  # an article's dense score blends its best passage and its best k
+    max_weight: float = 0.5  # weight of the best passage in that blend
+    lexical_weight: float = 0.05  # weight of BM25 (scaled to the best BM25 score of the query)
+
+    def __post_init__(self) -> None:
+        if self.candidates < 1 or self.lexical_candidates < 0 or self.top_k_mean < 1:
+            raise ValueError("candidates and top_k_mean must be at least 1, lexical_candidates at least 0")
+        if not 0 <= self.max_weight <= 1 or self.lexical_weight < 0:
+            raise ValueError("max_weight must be in [0, 1] and lexical_weight not negative")
+
+
+@dataclass(frozen=True)
 class DecisionSettings:
     """When to answer, offer choices, or say "I don't know". Editors may change these.
 
-    - below ``decline_below`` the best article is not a match: decline;
-    - at or above ``answer_above`` with a lead of at least ``clarify_margin`` over the
-      runner-up: answer;
-    - otherwise: clarify, offering up to ``clarify_options`` articles as buttons.
+    Both thresholds are probabilities from the calibration:
+    - answer when P(the best article is right) >= ``answer_at``;
+    - else clarify when P(the right article is among the top ``clarify_options``) >= ``clarify_at``;
+    - else decline and offer a person.
     """
 
-    answer_above: float = 0.60
-    decline_below: float = 0.50
-    clarify_margin: float = 0.04
+    answer_at: float = 0.6
+    clarify_at: float = 0.45
     clarify_options: int = 3
-    candidates: int = 40
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.decline_below <= self.answer_above <= 1.0:
-            raise ValueError("thresholds must satisfy 0 <= decline_below <= answer_above <= 1")
-        if self.clarify_margin < 0:
-            raise ValueError("clarify_margin must not be negative")
+        if not 0.0 <= self.clarify_at <= 1.0 or not 0.0 <= self.answer_at <= 1.0:
+            raise ValueError("answer_at and clarify_at are probabilities between 0 and 1")
         if self.clarify_options < 2:
             raise ValueError("clarify_options must be at least 2")
-        if self.candidates < 1:
-            raise ValueError("candidates must be at least 1")
 
 
 @dataclass(frozen=True)
 class ArticleHit:
     id: str
     title: str
-    score: float
-    passage: str
-    passage_kind: str
+    score: float  # fused ranking score
+    passage: str = ""
+    passage_kind: str = ""
+    dense: float = 0.0
+    lexical: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +82,8 @@ class SearchResult:
     question: str
     decision: str
     articles: list[ArticleHit] = field(default_factory=list)
+    confidence: float = 0.0  # P(best article is right)
+    coverage: float = 0.0  # P(right article among the offered ones)
     elapsed_ms: float = 0.0
 
     @property
@@ -65,20 +91,82 @@ class SearchResult:
         return self.articles[0] if self.articles else None
 
     def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
-        articles: list[dict[str, Any]] = []
-        for hit in self.articles:
-            item: dict[str, Any] = {"id": hit.id, "score": round(hit.score, 4)}
-            if detail:
-                item.update(asdict(hit))
-                item["score"] = round(hit.score, 4)
-            articles.append(item)
-        return {"question": self.question, "decision": self.decision, "articles": articles}
+        data: dict[str, Any] = {
+            "question": self.question,
+            "decision": self.decision,
+            "articles": [{"id": h.id, "score": round(h.score, 4)} for h in self.articles],
+        }
+        if detail:
+            data["confidence"] = round(self.confidence, 4)
+            data["coverage"] = round(self.coverage, 4)
+            data["elapsed_ms"] = self.elapsed_ms
+            for item, hit in zip(data["articles"], self.articles, strict=True):
+                item.update(
+                    title=hit.title,
+                    dense=round(hit.dense, 4),
+                    lexical=round(hit.lexical, 4),
+                    passage=hit.passage,
+                    passage_kind=hit.passage_kind,
+                )
+        return data
+
+
+def rank_vector(
+    index: KBIndex,
+    query: np.ndarray,
+    question: str,
+    settings: RetrievalSettings,
+    *,
+    limit: int = 5,
+    exclude: int | None = None,
+) -> list[ArticleHit]:
+    """Articles ranked by fused score for one encoded query (``exclude``: a passage to ignore,
+    used for leave-one-out calibration)."""
+    _, ids = index.search_vectors(query, settings.candidates + (1 if exclude is not None else 0))
+    lexical = index.lexical.scores(question) if settings.lexical_weight > 0 else None
+    candidate_articles: dict[str, None] = {}
+    for i in ids[0]:
+        if i >= 0 and i != exclude:
+            candidate_articles.setdefault(index.passages[int(i)].article_id)
+    if lexical is not None and settings.lexical_candidates and lexical.any():
+        for i in np.argsort(-lexical)[: settings.lexical_candidates]:
+            if lexical[i] > 0 and i != exclude:
+                candidate_articles.setdefault(index.passages[int(i)].article_id)
+    lex_top = float(lexical.max()) if lexical is not None and lexical.size else 0.0
+
+    q = np.asarray(query, dtype=np.float32).reshape(-1)
+    hits = []
+    for article_id in candidate_articles:
+        rows = index.rows_of(article_id)
+        if exclude is not None:
+            rows = rows[rows != exclude]
+        if rows.size == 0:
+            continue
+        dense = index.vectors[rows] @ q
+        order = np.argsort(-dense)
+        best = float(dense[order[0]])
+        mean_k = float(dense[order[: settings.top_k_mean]].mean())
+        lex = float(lexical[rows].max()) if lexical is not None else 0.0
+        lex_scaled = lex / lex_top if lex_top > 0 else 0.0
+        fused = settings.max_weight * best + (1 - settings.max_weight) * mean_k
+        fused += settings.lexical_weight * lex_scaled
+        passage = index.passages[int(rows[order[0]])]
+        article = index.articles[article_id]
+        hits.append(ArticleHit(article.id, article.title, fused, passage.text, passage.kind, best, lex))
+    hits.sort(key=lambda h: h.score, reverse=True)
+    return hits[:limit]
 
 
 class KnowledgeBase:
     """Answers questions from one :class:`KBIndex` with one :class:`Encoder`."""
 
-    def __init__(self, index: KBIndex, encoder: Encoder, settings: DecisionSettings | None = None):
+    def __init__(
+        self,
+        index: KBIndex,
+        encoder: Encoder,
+        settings: DecisionSettings | None = None,
+        retrieval: RetrievalSettings | None = None,
+    ):
         if index.model != encoder.name or index.dim != encoder.dim:
             raise ValueError(
                 f"index was built with {index.model} ({index.dim}d), "
@@ -87,38 +175,24 @@ class KnowledgeBase:
         self.index = index
         self.encoder = encoder
         self.settings = settings or DecisionSettings()
+        self.retrieval = retrieval or RetrievalSettings()
+        self.calibration: Calibration = index.calibration or Calibration.default()
 
     def rank(self, question: str, limit: int = 5) -> list[ArticleHit]:
-        """Articles ranked by their best-matching passage."""
-        query = self.encoder.encode([question])
-        scores, ids = self.index.search_vectors(query, self.settings.candidates)
-        best: dict[str, ArticleHit] = {}
-        for score, i in zip(scores[0], ids[0], strict=False):
-            if i < 0:
-                continue
-            passage = self.index.passages[int(i)]
-            if passage.article_id in best:
-                continue
-            article = self.index.articles[passage.article_id]
-            best[passage.article_id] = ArticleHit(
-                id=article.id,
-                title=article.title,
-                score=float(score),
-                passage=passage.text,
-                passage_kind=passage.kind,
-            )
-            if len(best) >= limit:
-                break
-        return sorted(best.values(), key=lambda h: h.score, reverse=True)
+        return rank_vector(self.index, self.encoder.encode([question]), question, self.retrieval, limit=limit)
 
-    def decide(self, hits: list[ArticleHit]) -> str:
-        s = self.settings
-        if not hits or hits[0].score < s.decline_below:
-            return DECLINE
-        margin = hits[0].score - hits[1].score if len(hits) > 1 else 1.0
-        if hits[0].score >= s.answer_above and margin >= s.clarify_margin:
-            return ANSWER
-        return CLARIFY
+    def decide(self, hits: list[ArticleHit]) -> tuple[str, float, float]:
+        """The decision, P(best is right) and P(right one among the offered)."""
+        if not hits:
+            return DECLINE, 0.0, 0.0
+        x = features(hits)
+        confidence = self.calibration.p_top1(x)
+        coverage = self.calibration.p_topk(x)
+        if confidence >= self.settings.answer_at:
+            return ANSWER, confidence, coverage
+        if coverage >= self.settings.clarify_at:
+            return CLARIFY, confidence, coverage
+        return DECLINE, confidence, coverage
 
     def search(self, question: str, limit: int = 5) -> SearchResult:
         started = time.perf_counter()
@@ -126,14 +200,16 @@ class KnowledgeBase:
         if not question:
             return SearchResult(question, DECLINE, [])
         hits = self.rank(question, limit=max(limit, self.settings.clarify_options))
-        decision = self.decide(hits)
-        if decision == CLARIFY:
-            hits = [h for h in hits if h.score >= self.settings.decline_below]
+        decision, confidence, coverage = self.decide(hits)
         elapsed = (time.perf_counter() - started) * 1000
-        result = SearchResult(question, decision, hits[:limit], round(elapsed, 2))
+        result = SearchResult(
+            question, decision, hits[:limit], round(confidence, 4), round(coverage, 4), round(elapsed, 2)
+        )
         logger.info(
-            "kb decision=%s top=%s",
+            "kb decision=%s confidence=%.3f coverage=%.3f top=%s",
             decision,
+            confidence,
+            coverage,
             [(h.id, round(h.score, 3)) for h in result.articles[:3]],
         )
         return result

@@ -5,37 +5,77 @@ import sys
 
 import pytest
 
-from assistant.kb.search import ANSWER, CLARIFY, DECLINE, ArticleHit, DecisionSettings, KnowledgeBase
+from assistant.kb.calibrate import Calibration, features
+from assistant.kb.search import (
+    ANSWER,
+    CLARIFY,
+    DECLINE,
+    ArticleHit,
+    DecisionSettings,
+    KnowledgeBase,
+    RetrievalSettings,
+)
 from tests.conftest import ROOT
 
 
-def hit(article_id: str, score: float) -> ArticleHit:
-    return ArticleHit(article_id, article_id, score, "", "body")
+def hit(article_id: str, score: float, dense: float | None = None, lexical: float = 0.0) -> ArticleHit:
+    return ArticleHit(article_id, article_id, score, "", "body", score if dense is None else dense, lexical)
 
 
 class TestDecision:
     kb = KnowledgeBase.__new__(KnowledgeBase)
-    kb.settings = DecisionSettings(answer_above=0.6, decline_below=0.4, clarify_margin=0.05)
+    kb.settings = DecisionSettings(answer_at=0.6, clarify_at=0.45)
+    kb.calibration = Calibration.default()
 
     def test_confident_and_clear_lead_answers(self):
-        assert self.kb.decide([hit("a", 0.8), hit("b", 0.6)]) == ANSWER
+        decision, confidence, coverage = self.kb.decide([hit("a", 0.8), hit("b", 0.6), hit("c", 0.5)])
+        assert decision == ANSWER and confidence >= 0.6 and coverage >= confidence
 
     def test_close_runner_up_clarifies(self):
-        assert self.kb.decide([hit("a", 0.8), hit("b", 0.78)]) == CLARIFY
-
-    def test_middling_score_clarifies(self):
-        assert self.kb.decide([hit("a", 0.5), hit("b", 0.3)]) == CLARIFY
+        assert self.kb.decide([hit("a", 0.8), hit("b", 0.79), hit("c", 0.7)])[0] == CLARIFY
 
     def test_nothing_close_declines(self):
-        assert self.kb.decide([hit("a", 0.3)]) == DECLINE
-        assert self.kb.decide([]) == DECLINE
+        assert self.kb.decide([hit("a", 0.3), hit("b", 0.1), hit("c", 0.05)])[0] == DECLINE
+        assert self.kb.decide([]) == (DECLINE, 0.0, 0.0)
 
 
 def test_settings_are_validated():
     with pytest.raises(ValueError):
-        DecisionSettings(answer_above=0.4, decline_below=0.6)
+        DecisionSettings(answer_at=1.5)
     with pytest.raises(ValueError):
         DecisionSettings(clarify_options=1)
+    with pytest.raises(ValueError):
+        RetrievalSettings(max_weight=2)
+
+
+def test_calibration_round_trip_and_monotonic_in_score(tmp_path):
+    calibration = Calibration.default()
+    path = tmp_path / "calibration.json"
+    calibration.save(path)
+    assert Calibration.load(path) == calibration
+    low = features([hit("a", 0.3), hit("b", 0.2), hit("c", 0.1)])
+    high = features([hit("a", 0.9), hit("b", 0.8), hit("c", 0.7)])
+    assert calibration.p_top1(high) > calibration.p_top1(low)
+
+
+def test_demo_calibration_was_fitted(demo_kb):
+    assert demo_kb.calibration.fitted
+    report = demo_kb.calibration.report
+    assert report["in_scope_examples"] > 500 and report["out_of_scope_examples"] > 300
+    assert 0.5 < report["leave_one_out_top1"] <= report["leave_one_out_top3"] <= 1
+
+
+def test_lexical_matching_finds_rare_words(article_dir, tmp_path, encoder):
+    from assistant.kb.index import build_from_source, load_index
+
+    (article_dir / "codes.md").write_text(
+        "---\nid: error_codes\ntitle: App error messages\ncategory: App\n---\n"
+        "Error KX-4471 means your session expired: log in again.\n"
+    )
+    build_from_source(article_dir, tmp_path / "i", lambda: encoder)
+    kb = KnowledgeBase(load_index(tmp_path / "i"), encoder)
+    best = kb.rank("what is KX-4471")[0]
+    assert best.id == "error_codes" and best.lexical > 0
 
 
 @pytest.mark.parametrize(
