@@ -76,9 +76,8 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(json.dumps(result.to_dict(detail=args.detail), ensure_ascii=False), flush=True)
         else:
-            print(
-                f"{result.decision} (confidence {result.confidence:.2f}, coverage {result.coverage:.2f}): {question}"
-            )
+            scores = f"confidence {result.confidence:.2f}, coverage {result.coverage:.2f}"
+            print(f"{result.decision} ({scores}): {question}")
             for hit in result.articles:
                 print(f"  {hit.score:.3f}  {hit.id}  ({hit.title})")
     return 0

@@ -115,10 +115,10 @@ def make_faiss_index(
 
     dim = int(vectors.shape[1])
     if index_type_for(len(vectors), threshold) == "flat-ip":
-        index = faiss.IndexFlatIP(dim)
+        flat = faiss.IndexFlatIP(dim)
         if len(vectors):
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        return index
+            flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return flat
     index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     index.hnsw.efSearch = HNSW_EF_SEARCH

@@ -16,9 +16,60 @@ from scipy import sparse
 TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # Very common function words carry no signal for matching and only add noise to short texts.
 STOPWORDS = frozenset(
-    "a an and are as at be but by can do does for from had has have how i i'm if in is it it's "
-    "me my of on or so than that the their them then there this to was we what when where which "
-    "who why will with you your".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "i'm",
+        "if",
+        "in",
+        "is",
+        "it",
+        "it's",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "this",
+        "to",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
 )
 
 
