@@ -15,6 +15,7 @@ from actions.greet import ActionGreet
 from actions.handoff import ActionHandoff
 from actions.kb import ActionKnowledgeBaseAnswer, ActionShowArticle
 from actions.services import Services, build_services
+from assistant.kb.watch import ArticleWatcher
 from assistant.settings import Settings
 
 ACTIONS = (ActionGreet, ActionKnowledgeBaseAnswer, ActionShowArticle, ActionHandoff)
@@ -31,6 +32,10 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
     services = build_services(settings)
+    if settings.watch_articles:
+        ArticleWatcher(
+            settings.kb_source, settings.kb_index, services.encoder, out_of_scope=settings.out_of_scope_path
+        ).start()
     app = create_app(build_executor(services))
     app.run(host="127.0.0.1", port=settings.action_port, single_process=True, access_log=False)
 

@@ -25,6 +25,7 @@ class Services:
     content: BotContent
     kb: Any  # assistant.kb.live.LiveKnowledgeBase (or anything with .get() -> KnowledgeBase)
     handoffs: HandoffStore
+    encoder: Any = None
 
 
 def build_services(settings: Settings) -> Services:
@@ -34,7 +35,7 @@ def build_services(settings: Settings) -> Services:
     content = load_content(settings.content_path)
     encoder = SentenceTransformerEncoder(threads=settings.torch_threads)
     kb = LiveKnowledgeBase(settings.kb_index, encoder, content.kb)
-    return Services(settings, content, kb, HandoffStore(settings.database_url))
+    return Services(settings, content, kb, HandoffStore(settings.database_url), encoder)
 
 
 _lock = threading.Lock()

@@ -40,6 +40,7 @@ class Settings:
     web_port: int = 8080
     action_port: int = 5055
     torch_threads: int = 1
+    watch_articles: bool = True
     max_message_chars: int = 1000
 
     @classmethod
@@ -63,5 +64,6 @@ class Settings:
             web_port=_env_int("ASSISTANT_WEB_PORT", 8080),
             action_port=_env_int("ASSISTANT_ACTION_PORT", 5055),
             torch_threads=_env_int("ASSISTANT_TORCH_THREADS", 1),
+            watch_articles=os.environ.get("ASSISTANT_WATCH_ARTICLES", "1") not in ("0", "false", "no"),
             max_message_chars=_env_int("ASSISTANT_MAX_MESSAGE_CHARS", 1000),
         )

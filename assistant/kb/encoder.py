@@ -56,6 +56,8 @@ class SentenceTransformerEncoder:
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) <= 8:
+            return self._encode_small(texts)
         vectors = self._model.encode(
             list(texts),
             batch_size=self.batch_size,
@@ -64,3 +66,14 @@ class SentenceTransformerEncoder:
             show_progress_bar=show_progress,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _encode_small(self, texts: Sequence[str]) -> np.ndarray:
+        """A few texts (a customer's question): the model directly, without the batching and
+        bookkeeping of ``SentenceTransformer.encode``, which cost a few milliseconds a call."""
+        import torch
+
+        model = self._model
+        features = model.preprocess(list(texts)) if hasattr(model, "preprocess") else model.tokenize(list(texts))
+        with torch.inference_mode():
+            vectors = torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=-1)
+        return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)

@@ -72,8 +72,12 @@ class KBIndex:
     article_hashes: dict[str, str] = field(default_factory=dict)
     faiss_index: Any = None
     calibration: Calibration | None = None
+    oos_texts: list[str] = field(default_factory=list)  # out-of-scope questions the calibration saw
+    oos_vectors: np.ndarray | None = None  # kept so a rebuild need not encode them again
     lexical: BM25Index = field(init=False)
     _rows: dict[str, np.ndarray] = field(init=False, repr=False)
+    article_ids: list[str] = field(init=False, repr=False)
+    padded_rows: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.faiss_index is None:
@@ -83,6 +87,14 @@ class KBIndex:
         for i, passage in enumerate(self.passages):
             rows.setdefault(passage.article_id, []).append(i)
         self._rows = {a: np.asarray(r, dtype=np.int64) for a, r in rows.items()}
+        # Article x passage positions, padded with -1: lets a small index score every article
+        # in a few vectorised operations.
+        self.article_ids = list(self._rows)
+        width = max((len(r) for r in self._rows.values()), default=1)
+        self.padded_rows = np.full((len(self.article_ids), width), -1, dtype=np.int64)
+        for i, article_id in enumerate(self.article_ids):
+            r = self._rows[article_id]
+            self.padded_rows[i, : len(r)] = r
 
     def rows_of(self, article_id: str) -> np.ndarray:
         """Positions of an article's passages (and vectors)."""
@@ -189,7 +201,12 @@ def build_index(
     from assistant.kb.search import RetrievalSettings
 
     oos = list(out_of_scope or [])
-    index.calibration = fit_calibration(index, RetrievalSettings(), oos, encoder.encode(oos))
+    if previous is not None and previous.oos_texts == oos and previous.oos_vectors is not None and reusable:
+        oos_vectors = previous.oos_vectors
+    else:
+        oos_vectors = encoder.encode(oos)
+    index.oos_texts, index.oos_vectors = oos, oos_vectors
+    index.calibration = fit_calibration(index, RetrievalSettings(), oos, oos_vectors)
     report = BuildReport(
         build_id=build_id,
         articles=len(articles),
@@ -267,6 +284,9 @@ def save_index(index: KBIndex, root: Path) -> Path:
     faiss.write_index(index.faiss_index, str(build / "index.faiss"))
     if index.calibration is not None:
         index.calibration.save(build / "calibration.json")
+    if index.oos_vectors is not None:
+        (build / "out_of_scope.json").write_text(json.dumps(index.oos_texts, ensure_ascii=False), encoding="utf-8")
+        np.save(build / "out_of_scope.npy", index.oos_vectors)
     (build / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
 
     tmp_pointer = root / f"CURRENT.{uuid.uuid4().hex}.tmp"
@@ -307,4 +327,8 @@ def load_index(root: Path) -> KBIndex:
         article_hashes=manifest["articles"],
         faiss_index=faiss.read_index(str(build / "index.faiss")),
         calibration=Calibration.load(build / "calibration.json"),
+        oos_texts=json.loads((build / "out_of_scope.json").read_text(encoding="utf-8"))
+        if (build / "out_of_scope.json").is_file()
+        else [],
+        oos_vectors=np.load(build / "out_of_scope.npy") if (build / "out_of_scope.npy").is_file() else None,
     )

@@ -122,21 +122,74 @@ def rank_vector(
 ) -> list[ArticleHit]:
     """Articles ranked by fused score for one encoded query (``exclude``: a passage to ignore,
     used for leave-one-out calibration)."""
-    _, ids = index.search_vectors(query, settings.candidates + (1 if exclude is not None else 0))
+    q = np.asarray(query, dtype=np.float32).reshape(-1)
     lexical = index.lexical.scores(question) if settings.lexical_weight > 0 else None
-    candidate_articles: dict[str, None] = {}
+    if index.index_type == "flat-ip":
+        return _rank_all(index, q, lexical, settings, limit, exclude)
+    return _rank_candidates(index, q, lexical, settings, limit, exclude)
+
+
+def _fuse(best: np.ndarray, mean_k: np.ndarray, lex: np.ndarray, lex_top: float, s: RetrievalSettings) -> np.ndarray:
+    fused = s.max_weight * best + (1 - s.max_weight) * mean_k
+    if lex_top > 0:
+        fused = fused + s.lexical_weight * lex / lex_top
+    return fused
+
+
+def _hits(index: KBIndex, ids: list[str], fused, best, lex, passage_rows, order) -> list[ArticleHit]:
+    hits = []
+    for i in order:
+        article = index.articles[ids[i]]
+        passage = index.passages[int(passage_rows[i])]
+        hits.append(
+            ArticleHit(
+                article.id, article.title, float(fused[i]), passage.text, passage.kind, float(best[i]), float(lex[i])
+            )
+        )
+    return hits
+
+
+def _rank_all(index, q, lexical, settings, limit, exclude) -> list[ArticleHit]:
+    """Small (exact) index: score every passage, aggregate every article, vectorised."""
+    dense = index.vectors @ q
+    if exclude is not None:
+        dense[exclude] = -np.inf
+    padded = index.padded_rows
+    scores = np.where(padded >= 0, dense[padded], -np.inf)
+    k = min(settings.top_k_mean, scores.shape[1])
+    top = -np.partition(-scores, k - 1, axis=1)[:, :k] if scores.shape[1] > k else scores
+    best = top.max(axis=1)
+    finite = np.isfinite(top)
+    mean_k = np.where(finite, top, 0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
+    best_rows = padded[np.arange(len(padded)), np.argmax(scores, axis=1)]
+    if lexical is not None:
+        if exclude is not None:
+            lexical = lexical.copy()
+            lexical[exclude] = 0.0
+        lex = np.where(padded >= 0, lexical[padded], 0.0).max(axis=1)
+        lex_top = float(lexical.max()) if lexical.size else 0.0
+    else:
+        lex, lex_top = np.zeros(len(padded)), 0.0
+    fused = _fuse(best, mean_k, lex, lex_top, settings)
+    fused[~np.isfinite(best)] = -np.inf
+    order = [i for i in np.argsort(-fused)[:limit] if np.isfinite(fused[i])]
+    return _hits(index, index.article_ids, fused, best, lex, best_rows, order)
+
+
+def _rank_candidates(index, q, lexical, settings, limit, exclude) -> list[ArticleHit]:
+    """Large (HNSW) index: gather candidate articles from the nearest passages and BM25."""
+    _, ids = index.search_vectors(q, settings.candidates + (1 if exclude is not None else 0))
+    candidates: dict[str, None] = {}
     for i in ids[0]:
         if i >= 0 and i != exclude:
-            candidate_articles.setdefault(index.passages[int(i)].article_id)
+            candidates.setdefault(index.passages[int(i)].article_id)
     if lexical is not None and settings.lexical_candidates and lexical.any():
         for i in np.argsort(-lexical)[: settings.lexical_candidates]:
             if lexical[i] > 0 and i != exclude:
-                candidate_articles.setdefault(index.passages[int(i)].article_id)
+                candidates.setdefault(index.passages[int(i)].article_id)
     lex_top = float(lexical.max()) if lexical is not None and lexical.size else 0.0
-
-    q = np.asarray(query, dtype=np.float32).reshape(-1)
-    hits = []
-    for article_id in candidate_articles:
+    names, best, mean_k, lex, rows_best = [], [], [], [], []
+    for article_id in candidates:
         rows = index.rows_of(article_id)
         if exclude is not None:
             rows = rows[rows != exclude]
@@ -144,17 +197,17 @@ def rank_vector(
             continue
         dense = index.vectors[rows] @ q
         order = np.argsort(-dense)
-        best = float(dense[order[0]])
-        mean_k = float(dense[order[: settings.top_k_mean]].mean())
-        lex = float(lexical[rows].max()) if lexical is not None else 0.0
-        lex_scaled = lex / lex_top if lex_top > 0 else 0.0
-        fused = settings.max_weight * best + (1 - settings.max_weight) * mean_k
-        fused += settings.lexical_weight * lex_scaled
-        passage = index.passages[int(rows[order[0]])]
-        article = index.articles[article_id]
-        hits.append(ArticleHit(article.id, article.title, fused, passage.text, passage.kind, best, lex))
-    hits.sort(key=lambda h: h.score, reverse=True)
-    return hits[:limit]
+        names.append(article_id)
+        best.append(float(dense[order[0]]))
+        mean_k.append(float(dense[order[: settings.top_k_mean]].mean()))
+        lex.append(float(lexical[rows].max()) if lexical is not None else 0.0)
+        rows_best.append(int(rows[order[0]]))
+    if not names:
+        return []
+    best_a, lex_a = np.array(best), np.array(lex)
+    fused = _fuse(best_a, np.array(mean_k), lex_a, lex_top, settings)
+    order = list(np.argsort(-fused)[:limit])
+    return _hits(index, names, fused, best_a, lex_a, rows_best, order)
 
 
 class KnowledgeBase:

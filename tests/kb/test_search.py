@@ -143,3 +143,12 @@ def test_cli_search_json_single_and_stdin(tmp_path, encoder):
     lines = [json.loads(line) for line in many.stdout.splitlines()]
     assert [d["question"] for d in lines] == ["I lost my card", "what is the weather on mars"]
     assert lines[1]["decision"] == "decline"
+
+
+def test_single_question_path_matches_batch_encoding(encoder):
+    import numpy as np
+
+    texts = [f"question number {i} about my card" for i in range(10)]
+    batch = encoder.encode(texts)  # the batched path
+    single = np.vstack([encoder.encode([t]) for t in texts])  # the direct path
+    assert np.allclose(batch, single, atol=1e-5)

@@ -1,0 +1,96 @@
+"""Rebuild the index when articles change, inside a running process that already holds the model.
+
+The action server runs one :class:`ArticleWatcher` thread: it polls the article folder's file
+times every ``interval`` seconds and, on a change, rebuilds incrementally (only changed articles
+are re-embedded) and publishes the build; :class:`~assistant.kb.live.LiveKnowledgeBase` then
+switches to it. A broken file is logged with file and line, and the last good index keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from assistant.kb.articles import ArticleError, article_files
+from assistant.kb.encoder import Encoder
+from assistant.kb.index import build_from_source
+
+logger = logging.getLogger(__name__)
+
+
+def snapshot(folder: Path, *extra: Path) -> tuple[tuple[str, int, int], ...]:
+    files = [*article_files(folder), *(p for p in extra if p.is_file())]
+    stats = []
+    for path in files:
+        try:
+            st = path.stat()
+        except FileNotFoundError:  # deleted between listing and stat
+            continue
+        stats.append((str(path), st.st_mtime_ns, st.st_size))
+    return tuple(sorted(stats))
+
+
+class ArticleWatcher:
+    def __init__(
+        self,
+        source: Path,
+        index_root: Path,
+        encoder: Encoder,
+        *,
+        out_of_scope: Path | None = None,
+        interval: float = 0.5,
+    ):
+        self.source = Path(source)
+        self.index_root = Path(index_root)
+        self.encoder = encoder
+        self.out_of_scope = out_of_scope
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._seen = self._snapshot()
+        self.last_error: ArticleError | None = None
+
+    def _snapshot(self) -> tuple[tuple[str, int, int], ...]:
+        extra = (self.out_of_scope,) if self.out_of_scope else ()
+        return snapshot(self.source, *extra)
+
+    def check(self) -> bool:
+        """Rebuild if anything changed since the last look. True when a new build went live."""
+        current = self._snapshot()
+        if current == self._seen:
+            return False
+        self._seen = current
+        try:
+            report = build_from_source(
+                self.source, self.index_root, lambda: self.encoder, out_of_scope=self.out_of_scope
+            )
+        except ArticleError as exc:
+            self.last_error = exc
+            logger.error("articles changed but are broken; the last good index keeps serving:\n%s", exc)
+            return False
+        self.last_error = None
+        logger.info(
+            "articles changed: build %s live (%d re-embedded passages, %.2fs)",
+            report.build_id,
+            report.encoded_passages,
+            report.seconds,
+        )
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.check()
+            except Exception:  # never let the watcher die; try again on the next change
+                logger.exception("rebuilding the knowledge base failed")
+
+    def start(self) -> ArticleWatcher:
+        self._thread = threading.Thread(target=self._run, name="kb-watcher", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,0 +1,24 @@
+from assistant.kb.index import build_from_source, current_build
+from assistant.kb.live import LiveKnowledgeBase
+from assistant.kb.watch import ArticleWatcher
+
+
+def test_watcher_rebuilds_on_edit_and_keeps_serving_on_breakage(article_dir, tmp_path, encoder):
+    out = tmp_path / "index"
+    build_from_source(article_dir, out, lambda: encoder)
+    live = LiveKnowledgeBase(out, encoder, check_every=0)
+    watcher = ArticleWatcher(article_dir, out, encoder)
+    assert watcher.check() is False  # nothing changed
+
+    path = article_dir / "exchange" / "exchange_rate.md"
+    path.write_text(path.read_text().replace("1% markup at weekends", "2% markup at weekends"))
+    assert watcher.check() is True
+    article = live.get().index.articles["exchange_rate"]
+    assert "2% markup at weekends" in article.summary
+
+    good = current_build(out)
+    (article_dir / "broken.md").write_text("---\nid: broken\n---\n")
+    assert watcher.check() is False
+    assert "broken.md" in str(watcher.last_error)
+    assert current_build(out) == good
+    assert "2% markup" in live.get().index.articles["exchange_rate"].summary
