@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run test test-py test-rasa validate train index lint bench clean browser
+.PHONY: help install run test test-py test-rasa validate train index lint bench bench-kb clean browser
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -68,6 +68,12 @@ test: lint test-py test-rasa ## everything CI runs: lint, pytest, rasa data vali
 lint: $(VENV)/.installed ## ruff and mypy
 	$(VENV)/bin/ruff check assistant actions tests rasa_addons
 	$(VENV)/bin/mypy
+
+bench-kb: $(RASA_VENV)/.installed $(VENV)/.installed ## knowledge-base benchmark, one JSON object (about 45 min with the Rasa baseline)
+	@mkdir -p var
+	$(PY) -m assistant.kb.bench --out var/bench-kb.json
+
+bench: bench-kb ## every benchmark (JSON)
 
 clean: ## remove built and runtime files (keeps the virtualenvs)
 	rm -rf kb_index models var .pytest_cache .mypy_cache .ruff_cache

@@ -42,7 +42,7 @@ import numpy as np
 from assistant.kb.articles import Article, load_articles
 from assistant.kb.calibrate import read_out_of_scope
 from assistant.kb.encoder import Encoder, SentenceTransformerEncoder
-from assistant.kb.index import build_index, make_faiss_index
+from assistant.kb.index import HNSW_EF_SEARCH, build_index, make_faiss_index
 from assistant.kb.search import ANSWER, DECLINE, KnowledgeBase
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,7 +113,9 @@ def bench_accuracy(encoder: Encoder, articles: list[Article], oos_calibration: l
         build_seconds = time.perf_counter() - started
         kb = KnowledgeBase(index, encoder)
         predicted = evaluate(kb, test_texts, test_vectors)
-        results[f"banking77_{mode}_accuracy"] = round(float(np.mean([p == g for (p, _), g in zip(predicted, gold, strict=True)])), 4)
+        results[f"banking77_{mode}_accuracy"] = round(
+            float(np.mean([p == g for (p, _), g in zip(predicted, gold, strict=True)])), 4
+        )
         results[f"banking77_{mode}_build_seconds"] = round(build_seconds, 1)
         if mode == "editor":
             oos = evaluate(kb, oos_test, oos_vectors)
@@ -154,7 +156,9 @@ def bench_latency(encoder: Encoder, articles: list[Article], oos: list[str], n: 
     }
 
 
-def bench_million(encoder: Encoder, articles: list[Article], n: int = 1_000_000, queries: int = 500) -> dict[str, Any]:
+def bench_million(
+    encoder: Encoder, articles: list[Article], n: int = 1_000_000, queries: int = 500
+) -> dict[str, Any]:
     import faiss
 
     index, _ = build_index(articles, encoder)
@@ -166,7 +170,11 @@ def bench_million(encoder: Encoder, articles: list[Article], n: int = 1_000_000,
         m = min(chunk, n - start)
         a, b = rng.integers(0, len(base), m), rng.integers(0, len(base), m)
         w = (rng.random((m, 1)) * 0.3).astype(np.float32)
-        part = base[a] * (1 - w) + base[b] * w + 0.02 * rng.standard_normal((m, base.shape[1])).astype(np.float32)
+        part = (
+            base[a] * (1 - w)
+            + base[b] * w
+            + 0.02 * rng.standard_normal((m, base.shape[1])).astype(np.float32)
+        )
         vectors[start : start + m] = part / np.linalg.norm(part, axis=1, keepdims=True)
     query_texts = [t for t, _ in banking77("test")]
     query_vectors = encoder.encode(random.Random(SEED).sample(query_texts, queries))
@@ -186,16 +194,28 @@ def bench_million(encoder: Encoder, articles: list[Article], n: int = 1_000_000,
     del exact
 
     faiss.omp_set_num_threads(1)  # one query at a time, one thread: a serving process
-    samples, recalls = [], []
-    for q, true_ids in zip(query_vectors, truth, strict=True):
-        started = time.perf_counter()
-        _, ids = hnsw.search(q[None, :], 10)
-        samples.append(time.perf_counter() - started)
-        recalls.append(len(set(ids[0].tolist()) & set(true_ids.tolist())) / 10)
+
+    def measure(ef: int) -> tuple[list[float], float]:
+        hnsw.hnsw.efSearch = ef
+        samples, recalls = [], []
+        for q, true_ids in zip(query_vectors, truth, strict=True):
+            started = time.perf_counter()
+            _, ids = hnsw.search(q[None, :], 10)
+            samples.append(time.perf_counter() - started)
+            recalls.append(len(set(ids[0].tolist()) & set(true_ids.tolist())) / 10)
+        return samples, float(np.mean(recalls))
+
+    sweep = {}
+    for ef in (64, 128, 256, 512):
+        samples, recall = measure(ef)
+        sweep[str(ef)] = {"p95_ms": percentile_ms(samples, 95), "recall_at_10": round(recall, 4)}
+    samples, recall = measure(HNSW_EF_SEARCH)
     return {
         "search_1m_p50_ms": percentile_ms(samples, 50),
         "search_1m_p95_ms": percentile_ms(samples, 95),
-        "search_1m_recall_at_10": round(float(np.mean(recalls)), 4),
+        "search_1m_recall_at_10": round(recall, 4),
+        "search_1m_ef_search": HNSW_EF_SEARCH,
+        "search_1m_ef_sweep": sweep,
         "build_1m_seconds": round(build_seconds, 1),
         "index_1m_mb": round(size_mb, 1),
         "index_1m_type": "hnsw-ip",
@@ -249,7 +269,11 @@ def bench_edit_to_live(timeout: float = 60.0) -> dict[str, Any]:
             "HF_HUB_OFFLINE": "1",
         }
         subprocess.run(
-            [sys.executable, "-m", "assistant.cli", "kb", "build"], cwd=ROOT, env=env, check=True, capture_output=True
+            [sys.executable, "-m", "assistant.cli", "kb", "build"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
         )
         port = _free_port()
         server = subprocess.Popen(
@@ -292,7 +316,14 @@ def bench_rasa() -> dict[str, Any]:
     if not python.exists():
         return {"rasa_error": "no .venv-rasa: run make install"}
     result = subprocess.run(
-        [str(python), str(ROOT / "bench" / "rasa_baseline.py"), "--datasets", str(DATASETS), "--seed", str(SEED)],
+        [
+            str(python),
+            str(ROOT / "bench" / "rasa_baseline.py"),
+            "--datasets",
+            str(DATASETS),
+            "--seed",
+            str(SEED),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -305,7 +336,9 @@ def bench_rasa() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--skip", nargs="*", default=[], choices=["accuracy", "latency", "million", "live", "rasa"])
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["accuracy", "latency", "million", "live", "rasa"]
+    )
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args(argv)
 

@@ -73,7 +73,9 @@ class SentenceTransformerEncoder:
         import torch
 
         model = self._model
-        features = model.preprocess(list(texts)) if hasattr(model, "preprocess") else model.tokenize(list(texts))
+        features = (
+            model.preprocess(list(texts)) if hasattr(model, "preprocess") else model.tokenize(list(texts))
+        )
         with torch.inference_mode():
             vectors = torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=-1)
         return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)

@@ -129,7 +129,9 @@ def rank_vector(
     return _rank_candidates(index, q, lexical, settings, limit, exclude)
 
 
-def _fuse(best: np.ndarray, mean_k: np.ndarray, lex: np.ndarray, lex_top: float, s: RetrievalSettings) -> np.ndarray:
+def _fuse(
+    best: np.ndarray, mean_k: np.ndarray, lex: np.ndarray, lex_top: float, s: RetrievalSettings
+) -> np.ndarray:
     fused = s.max_weight * best + (1 - s.max_weight) * mean_k
     if lex_top > 0:
         fused = fused + s.lexical_weight * lex / lex_top
@@ -143,7 +145,13 @@ def _hits(index: KBIndex, ids: list[str], fused, best, lex, passage_rows, order)
         passage = index.passages[int(passage_rows[i])]
         hits.append(
             ArticleHit(
-                article.id, article.title, float(fused[i]), passage.text, passage.kind, float(best[i]), float(lex[i])
+                article.id,
+                article.title,
+                float(fused[i]),
+                passage.text,
+                passage.kind,
+                float(best[i]),
+                float(lex[i]),
             )
         )
     return hits

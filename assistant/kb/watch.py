@@ -62,7 +62,16 @@ class ArticleWatcher:
             return False
         self._seen = current
         try:
+            # First publish the new text with the previous calibration (seconds matter to an
+            # editor watching the chat), then refit the calibration and publish again.
             report = build_from_source(
+                self.source,
+                self.index_root,
+                lambda: self.encoder,
+                out_of_scope=self.out_of_scope,
+                calibrate=False,
+            )
+            build_from_source(
                 self.source, self.index_root, lambda: self.encoder, out_of_scope=self.out_of_scope
             )
         except ArticleError as exc:
