@@ -66,7 +66,7 @@ test-rasa: install train ## rasa data validate + conversation tests
 test: lint test-py test-rasa ## everything CI runs: lint, pytest, rasa data validate, rasa test
 
 lint: $(VENV)/.installed ## ruff and mypy
-	$(VENV)/bin/ruff check assistant actions tests rasa_addons
+	$(VENV)/bin/ruff check assistant actions tests rasa_addons bench
 	$(VENV)/bin/mypy
 
 bench-kb: $(RASA_VENV)/.installed $(VENV)/.installed ## knowledge-base benchmark, one JSON object (about 45 min with the Rasa baseline)

@@ -104,7 +104,10 @@ def run(mode: str, questions, test, epochs: int, seed: int):
         write_project(folder, questions, epochs, seed)
         started = time.perf_counter()
         model = train_nlu(
-            str(folder / "config.yml"), str(folder / "data"), str(folder / "models"), domain=str(folder / "domain.yml")
+            str(folder / "config.yml"),
+            str(folder / "data"),
+            str(folder / "models"),
+            domain=str(folder / "domain.yml"),
         )
         seconds = time.perf_counter() - started
         accuracy, p50 = asyncio.run(evaluate(model, test))

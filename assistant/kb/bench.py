@@ -128,7 +128,7 @@ def bench_accuracy(encoder: Encoder, articles: list[Article], oos_calibration: l
             results["inscope_answered_rate"] = round(float(np.mean([d == ANSWER for _, d in predicted])), 4)
             results["inscope_answered_precision"] = round(
                 float(
-                    np.mean([p == g for (p, d), g in zip(predicted, gold, strict=True) if d == ANSWER] or [0])
+                    np.mean([p == g for (p, d), g in zip(predicted, gold, strict=True) if d == ANSWER] or [False])
                 ),
                 4,
             )
@@ -298,7 +298,7 @@ def bench_edit_to_live(timeout: float = 60.0) -> dict[str, Any]:
             path = next(p for p in source.rglob("exchange_rate.md"))
             text = path.read_text(encoding="utf-8")
             head, body = text.split("\n---\n", 1)
-            lead, rest = (body.strip().split("\n\n", 1) + [""])[:2]
+            lead, rest = [*body.strip().split("\n\n", 1), ""][:2]
             started = time.perf_counter()
             path.write_text(f"{head}\n---\n{lead} {marker}\n\n{rest}\n", encoding="utf-8")
             while marker not in _ask_action_server(port, question):

@@ -214,8 +214,8 @@ def _rank_candidates(index, q, lexical, settings, limit, exclude) -> list[Articl
         return []
     best_a, lex_a = np.array(best), np.array(lex)
     fused = _fuse(best_a, np.array(mean_k), lex_a, lex_top, settings)
-    order = list(np.argsort(-fused)[:limit])
-    return _hits(index, names, fused, best_a, lex_a, rows_best, order)
+    top = [int(i) for i in np.argsort(-fused)[:limit]]
+    return _hits(index, names, fused, best_a, lex_a, rows_best, top)
 
 
 class KnowledgeBase:
