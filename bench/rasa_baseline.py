@@ -129,12 +129,18 @@ def main() -> int:
     out = {"rasa_pipeline": "DIET (default.v1 NLU pipeline)", "rasa_epochs": epochs}
     if "editor" in args.modes:
         accuracy, seconds, p50 = run("editor", editor_questions(train, args.seed), test, epochs, args.seed)
-        out.update(rasa_editor_accuracy=round(accuracy, 4), rasa_train_seconds=round(seconds, 1),
-                   rasa_question_p50_ms=round(p50, 2))
+        out.update(
+            rasa_editor_accuracy=round(accuracy, 4),
+            rasa_train_seconds=round(seconds, 1),
+            rasa_question_p50_ms=round(p50, 2),
+        )
     if "full" in args.modes:
         accuracy, seconds, _ = run("full", all_questions(train), test, full_epochs, args.seed)
-        out.update(rasa_full_accuracy=round(accuracy, 4), rasa_full_train_seconds=round(seconds, 1),
-                   rasa_full_epochs=full_epochs)
+        out.update(
+            rasa_full_accuracy=round(accuracy, 4),
+            rasa_full_train_seconds=round(seconds, 1),
+            rasa_full_epochs=full_epochs,
+        )
     print(json.dumps(out))
     return 0
 

@@ -126,12 +126,8 @@ def bench_accuracy(encoder: Encoder, articles: list[Article], oos_calibration: l
                 float(np.mean([d == ANSWER and p != g for (p, d), g in zip(predicted, gold, strict=True)])), 4
             )
             results["inscope_answered_rate"] = round(float(np.mean([d == ANSWER for _, d in predicted])), 4)
-            results["inscope_answered_precision"] = round(
-                float(
-                    np.mean([p == g for (p, d), g in zip(predicted, gold, strict=True) if d == ANSWER] or [False])
-                ),
-                4,
-            )
+            answered = [p == g for (p, d), g in zip(predicted, gold, strict=True) if d == ANSWER]
+            results["inscope_answered_precision"] = round(float(np.mean(answered or [False])), 4)
     results["test_encode_seconds"] = round(encode_seconds, 1)
     results["test_questions"] = len(test_texts)
     results["oos_test_questions"] = len(oos_test)
