@@ -34,7 +34,11 @@ def main() -> None:
     services = build_services(settings)
     if settings.watch_articles:
         ArticleWatcher(
-            settings.kb_source, settings.kb_index, services.encoder, out_of_scope=settings.out_of_scope_path
+            settings.kb_source,
+            settings.kb_index,
+            services.encoder,
+            out_of_scope=settings.out_of_scope_path,
+            live=services.kb,
         ).start()
     app = create_app(build_executor(services))
     app.run(host="127.0.0.1", port=settings.action_port, single_process=True, access_log=False)

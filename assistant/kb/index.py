@@ -55,9 +55,10 @@ class BuildReport:
     reused_articles: int
     encoded_passages: int
     seconds: float
+    index: KBIndex | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return self.__dict__.copy()
+        return {k: v for k, v in self.__dict__.items() if k != "index"}
 
 
 @dataclass
@@ -229,6 +230,7 @@ def build_from_source(
     *,
     out_of_scope: Path | None = None,
     calibrate: bool = True,
+    previous: KBIndex | None = None,
     show_progress: bool = False,
 ) -> BuildReport:
     """Validate ``source``, build incrementally against the live index in ``out``, publish.
@@ -237,8 +239,7 @@ def build_from_source(
     article is broken, so the last good index keeps serving.
     """
     articles = load_articles(source)
-    previous = None
-    if current_build(out) is not None:
+    if previous is None and current_build(out) is not None:
         try:
             previous = load_index(out)
         except (OSError, ValueError, KeyError) as exc:
@@ -253,6 +254,7 @@ def build_from_source(
         show_progress=show_progress,
     )
     save_index(index, out)
+    report.index = index
     return report
 
 

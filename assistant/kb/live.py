@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assistant.kb.encoder import Encoder
-from assistant.kb.index import current_build, load_index
+from assistant.kb.index import KBIndex, current_build, load_index
 from assistant.kb.search import DecisionSettings, KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,14 @@ class LiveKnowledgeBase:
         if self._kb is None:
             raise FileNotFoundError(f"no knowledge-base index in {self.index_root}: run `assistant kb build`")
         return self._kb
+
+    def adopt(self, index: KBIndex) -> None:
+        """Serve an index built in this process (it is already saved as the current build)."""
+        with self._lock:
+            self._kb = KnowledgeBase(index, self.encoder, self.settings)
+            self._build = self.index_root / "builds" / index.build_id
+            self._checked = self._clock()
+        logger.info("knowledge base live: build %s, %d articles", index.build_id, len(index.articles))
 
     def _load(self, build: Path) -> None:
         try:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from assistant.kb.articles import ArticleError, article_files
 from assistant.kb.encoder import Encoder
-from assistant.kb.index import build_from_source
+from assistant.kb.index import BuildReport, build_from_source
+from assistant.kb.live import LiveKnowledgeBase
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +40,14 @@ class ArticleWatcher:
         encoder: Encoder,
         *,
         out_of_scope: Path | None = None,
+        live: LiveKnowledgeBase | None = None,
         interval: float = 0.5,
     ):
         self.source = Path(source)
         self.index_root = Path(index_root)
         self.encoder = encoder
         self.out_of_scope = out_of_scope
+        self.live = live
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -64,16 +67,8 @@ class ArticleWatcher:
         try:
             # First publish the new text with the previous calibration (seconds matter to an
             # editor watching the chat), then refit the calibration and publish again.
-            report = build_from_source(
-                self.source,
-                self.index_root,
-                lambda: self.encoder,
-                out_of_scope=self.out_of_scope,
-                calibrate=False,
-            )
-            build_from_source(
-                self.source, self.index_root, lambda: self.encoder, out_of_scope=self.out_of_scope
-            )
+            report = self._build(calibrate=False)
+            self._build(calibrate=True)
         except ArticleError as exc:
             self.last_error = exc
             logger.error("articles changed but are broken; the last good index keeps serving:\n%s", exc)
@@ -86,6 +81,25 @@ class ArticleWatcher:
             report.seconds,
         )
         return True
+
+    def _build(self, *, calibrate: bool) -> BuildReport:
+        previous = None
+        if self.live is not None:
+            try:
+                previous = self.live.get().index
+            except FileNotFoundError:
+                previous = None
+        report = build_from_source(
+            self.source,
+            self.index_root,
+            lambda: self.encoder,
+            out_of_scope=self.out_of_scope,
+            calibrate=calibrate,
+            previous=previous,
+        )
+        if self.live is not None and report.index is not None:
+            self.live.adopt(report.index)
+        return report
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

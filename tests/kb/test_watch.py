@@ -22,3 +22,15 @@ def test_watcher_rebuilds_on_edit_and_keeps_serving_on_breakage(article_dir, tmp
     assert "broken.md" in str(watcher.last_error)
     assert current_build(out) == good
     assert "2% markup" in live.get().index.articles["exchange_rate"].summary
+
+
+def test_watcher_hands_the_new_build_to_the_live_knowledge_base(article_dir, tmp_path, encoder):
+    out = tmp_path / "index"
+    build_from_source(article_dir, out, lambda: encoder)
+    live = LiveKnowledgeBase(out, encoder, check_every=3600)  # would not look at the disk again
+    watcher = ArticleWatcher(article_dir, out, encoder, live=live)
+    path = article_dir / "cards" / "card_arrival.md"
+    path.write_text(path.read_text().replace("3-5 working days", "2-4 working days"))
+    assert watcher.check() is True
+    assert "2-4 working days" in live.get().index.articles["card_arrival"].summary
+    assert live.build_id == current_build(out).name
