@@ -34,6 +34,8 @@ REQUIRED_FIELDS = ("id", "title", "category")
 KNOWN_FIELDS = {"id", "title", "category", "questions", "related", "tags"}
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_?\-]+$")
 MAX_QUESTIONS = 10
+# libyaml's safe loader when present: several times faster on a knowledge base of many files.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Files under the source folder that are documentation, not articles.
 SKIPPED_FILES = {"README.md"}
 
@@ -166,7 +168,7 @@ def parse_article(text: str, path: str) -> Article:
         ) from None
     front = "\n".join(lines[1:end])
     try:
-        meta = yaml.safe_load(front)
+        meta = yaml.load(front, Loader=YAML_LOADER)  # a safe loader (C or Python)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + 2) if mark is not None else 1

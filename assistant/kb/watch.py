@@ -109,6 +109,9 @@ class ArticleWatcher:
                 logger.exception("rebuilding the knowledge base failed")
 
     def start(self) -> ArticleWatcher:
+        from assistant.kb.passages import spacy_sentences
+
+        spacy_sentences("Load the sentence splitter now, not on the first edit.")
         self._thread = threading.Thread(target=self._run, name="kb-watcher", daemon=True)
         self._thread.start()
         return self
