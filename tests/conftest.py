@@ -51,7 +51,7 @@ id: exchange_rate
 title: Our exchange rates
 category: Exchange
 questions:
-  - What exchange rate do you use?
+  - Which exchange rate do you apply?
   - How much will I get if I exchange pounds to euros?
 ---
 We exchange at the interbank rate on weekdays, with a 1% markup at weekends.

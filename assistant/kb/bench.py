@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.kb.articles import Article, load_articles
+from assistant.kb.articles import Article, load_articles, parse_article
 from assistant.kb.calibrate import read_out_of_scope
 from assistant.kb.encoder import Encoder, SentenceTransformerEncoder
 from assistant.kb.index import HNSW_EF_SEARCH, build_index, make_faiss_index
@@ -289,10 +289,10 @@ def bench_edit_to_live(timeout: float = 60.0) -> dict[str, Any]:
                     if time.monotonic() > deadline or server.poll() is not None:
                         raise RuntimeError("the action server did not start") from None
                     time.sleep(0.3)
-            question = "What exchange rate do you use?"
             marker = f"(rate checked {int(time.time())})"
             path = next(p for p in source.rglob("exchange_rate.md"))
             text = path.read_text(encoding="utf-8")
+            question = parse_article(text, str(path)).questions[0]  # one the article answers
             head, body = text.split("\n---\n", 1)
             lead, rest = [*body.strip().split("\n\n", 1), ""][:2]
             started = time.perf_counter()
