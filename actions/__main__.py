@@ -11,20 +11,77 @@ import logging
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
 
+from actions.complaint import ActionComplaint
 from actions.greet import ActionGreet
 from actions.handoff import ActionHandoff
-from actions.kb import ActionKnowledgeBaseAnswer, ActionShowArticle
+from actions.kb import ActionBrowse, ActionKnowledgeBaseAnswer, ActionShowArticle
+from actions.products import (
+    NEEDS,
+    ActionAskNeed,
+    ActionChooseProduct,
+    ActionRecommend,
+    ActionSalesOffer,
+    ValidateProductNeedsForm,
+)
 from actions.services import Services, build_services
+from actions.transactions import (
+    ActionAskFreezeCardId,
+    ActionAskFreezeConfirm,
+    ActionAskOrderConfirm,
+    ActionAskTransferConfirm,
+    ActionAskTransferPayee,
+    ActionCancelForm,
+    ActionCheckIdentity,
+    ActionFormHelp,
+    ActionFreezeCard,
+    ActionOrderCard,
+    ActionTransfer,
+    ValidateFreezeCardForm,
+    ValidateOrderCardForm,
+    ValidateTransferForm,
+)
+from actions.troubleshoot import ActionAskTreeAnswer, ActionAskTreeId, ActionCrossSell, ValidateTroubleshootForm
 from assistant.kb.watch import ArticleWatcher
 from assistant.settings import Settings
 
-ACTIONS = (ActionGreet, ActionKnowledgeBaseAnswer, ActionShowArticle, ActionHandoff)
+ACTIONS = (
+    ActionGreet,
+    ActionKnowledgeBaseAnswer,
+    ActionShowArticle,
+    ActionBrowse,
+    ActionHandoff,
+    ValidateTroubleshootForm,
+    ActionAskTreeId,
+    ActionAskTreeAnswer,
+    ActionCrossSell,
+    ValidateProductNeedsForm,
+    ActionRecommend,
+    ActionChooseProduct,
+    ActionSalesOffer,
+    ActionCheckIdentity,
+    ValidateOrderCardForm,
+    ValidateFreezeCardForm,
+    ValidateTransferForm,
+    ActionAskFreezeCardId,
+    ActionAskTransferPayee,
+    ActionAskOrderConfirm,
+    ActionAskFreezeConfirm,
+    ActionAskTransferConfirm,
+    ActionOrderCard,
+    ActionFreezeCard,
+    ActionTransfer,
+    ActionFormHelp,
+    ActionCancelForm,
+)
 
 
 def build_executor(services: Services) -> ActionExecutor:
     executor = ActionExecutor()
     for action in ACTIONS:
         executor.register_action(action(services))
+    executor.register_action(ActionComplaint())
+    for need in NEEDS:
+        executor.register_action(ActionAskNeed(services, need))
     return executor
 
 

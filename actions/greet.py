@@ -1,4 +1,5 @@
-"""Introduction: greet, say what the assistant can do, offer the top tasks."""
+"""Introduction: greet new and returning visitors, say what the assistant can do, offer the top
+tasks (ordered by what customers actually ask most), and set the guided or the search-first path."""
 
 from __future__ import annotations
 
@@ -9,33 +10,84 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.common import HUMAN_BUTTON, INTRODUCTION, identity, intent_button, metadata
 from actions.kb import article_button
 from actions.services import ServiceAction
 
 logger = logging.getLogger(__name__)
+
+NOVICE, EXPERIENCED = "novice", "experienced"
+
+
+def visitor_profile(meta: dict[str, Any], flagged_novice: bool) -> tuple[bool, str]:
+    """(returning, expertise) from what the host page passed: first visit or flagged is novice."""
+    visitor = meta.get("visitor") if isinstance(meta.get("visitor"), dict) else {}
+    try:
+        visits = int(visitor.get("visits", 1))
+    except (TypeError, ValueError):
+        visits = 1
+    returning = bool(visitor.get("returning")) or visits > 1
+    novice = flagged_novice or bool(visitor.get("novice")) or not returning
+    return returning, NOVICE if novice else EXPERIENCED
 
 
 class ActionGreet(ServiceAction, Action):
     def name(self) -> str:
         return "action_greet"
 
+    def top_tasks(self) -> list[str]:
+        content = self.services.content
+        settings = content.top_task_settings
+        ordered: list[str] = []
+        if settings.from_logs and self.services.analytics is not None:
+            try:
+                ordered = self.services.analytics.top_articles(
+                    days=settings.days, limit=settings.count, min_events=settings.min_events
+                )
+            except Exception:
+                logger.exception("could not read the most asked articles")
+        for task in content.top_tasks:  # the editor's order fills what the logs don't cover
+            if len(ordered) >= settings.count:
+                break
+            if task not in ordered:
+                ordered.append(task)
+        return ordered[: settings.count]
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         content = self.services.content
-        buttons = []
+        customer = identity(tracker, self.services.settings.identity_secret)
+        returning, expertise = visitor_profile(metadata(tracker), bool(customer and customer.novice))
+        tasks: list[dict[str, str]] = []
         try:
             articles = self.services.kb.get().index.articles
-            buttons = [article_button(t, articles[t].title) for t in content.top_tasks if t in articles]
+            tasks = [article_button(t, articles[t].title) for t in self.top_tasks() if t in articles]
         except Exception:  # greet anyway; the knowledge base may come back later
             logger.exception("knowledge base unavailable while greeting")
-        dispatcher.utter_message(
-            response="utter_greet",
-            assistant_name=content.assistant_name,
-            bank_name=content.bank_name,
-        )
-        dispatcher.utter_message(
-            response="utter_top_tasks",
-            buttons=[*buttons, {"title": "Talk to a person", "payload": "/request_human"}],
-        )
-        return [SlotSet("stage", "introduction"), SlotSet("kb_decision", None)]
+        guided = [
+            intent_button("Browse help topics", "browse"),
+            intent_button("Fix a problem step by step", "troubleshoot"),
+            intent_button("Compare accounts and cards", "compare_products"),
+        ]
+        first_name = customer.name.split()[0] if customer and customer.name else ""
+        if returning:
+            dispatcher.utter_message(
+                response="utter_greet_returning",
+                assistant_name=content.assistant_name,
+                name=f", {first_name}" if first_name else "",
+            )
+        else:
+            dispatcher.utter_message(
+                response="utter_greet", assistant_name=content.assistant_name, bank_name=content.bank_name
+            )
+        if expertise == NOVICE:
+            dispatcher.utter_message(response="utter_guided_menu", buttons=[*guided, *tasks, HUMAN_BUTTON])
+        else:
+            dispatcher.utter_message(response="utter_top_tasks", buttons=[*tasks, *guided, HUMAN_BUTTON])
+        return [
+            SlotSet("stage", INTRODUCTION),
+            SlotSet("kb_decision", None),
+            SlotSet("expertise", expertise),
+            SlotSet("visitor", "returning" if returning else "new"),
+        ]

@@ -9,14 +9,27 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.kb import custom_payload
+from actions.common import custom_payload, identity
 from actions.services import ServiceAction
 from assistant.handoff.transcript import transcript_from_events
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_REASON = "customer_request"
+INTENT_REASONS = {"request_sales": "sales", "request_human": DEFAULT_REASON}
 INTERNAL_SLOTS = {"requested_slot", "session_started_metadata"}
+
+
+def handoff_reason(tracker: Tracker) -> str:
+    """Why: set by the flow (a tree left unresolved...), else what the customer asked for."""
+    reason = tracker.get_slot("handoff_reason")
+    if reason:
+        return str(reason)
+    intent = tracker.latest_message.get("intent", {}).get("name")
+    reason = INTENT_REASONS.get(intent or "", DEFAULT_REASON)
+    if reason == DEFAULT_REASON and tracker.active_loop_name:
+        return f"{DEFAULT_REASON}_in_{tracker.active_loop_name}"
+    return reason
 
 
 class ActionHandoff(ServiceAction, Action):
@@ -26,13 +39,19 @@ class ActionHandoff(ServiceAction, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        reason = tracker.get_slot("handoff_reason") or DEFAULT_REASON
+        reason = handoff_reason(tracker)
         stage = tracker.get_slot("stage") or "introduction"
         slots = {
             k: v
             for k, v in tracker.current_slot_values().items()
             if v is not None and k not in INTERNAL_SLOTS
         }
+        if tracker.active_loop_name:
+            slots["active_form"] = tracker.active_loop_name
+            slots["requested_slot"] = tracker.get_slot("requested_slot")
+        customer = identity(tracker, self.services.settings.identity_secret)
+        if customer is not None:
+            slots["customer_id"], slots["segment"] = customer.customer_id, customer.segment
         store = self.services.handoffs
         try:
             record = store.open_for(tracker.sender_id) or store.create(

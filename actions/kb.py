@@ -1,4 +1,5 @@
-"""Answer from the knowledge base: answer, offer choices, or decline and offer a person."""
+"""Information gathering: answer from the knowledge base (answer, offer choices, or decline and
+offer a person), show an article a button points at, and browse categories and articles."""
 
 from __future__ import annotations
 
@@ -9,27 +10,35 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.common import HUMAN_BUTTON, INFORMATION, TROUBLESHOOTING, custom_payload, intent_button
 from actions.services import ServiceAction
+from assistant.analytics import ARTICLE_SHOWN, SEARCH_FAILED
 from assistant.kb import ANSWER, CLARIFY, DECLINE, Article, SearchResult
 
 logger = logging.getLogger(__name__)
 
-HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/request_human"}
-STAGE = "information_gathering"
+STAGE = INFORMATION
+GUIDED = "guided"
+RELATED = 2
+FORM_BUTTONS = {
+    "order_card": "Order a card now",
+    "freeze_card": "Freeze my card now",
+    "transfer": "Make a transfer now",
+}
+FORM_INTENTS = {"order_card": "order_card", "freeze_card": "freeze_card", "transfer": "make_transfer"}
 
 
 def article_button(article_id: str, title: str) -> dict[str, str]:
     return {"title": title, "payload": f'/show_article{{"article_id": "{article_id}"}}'}
 
 
-def custom_payload(**parts: Any) -> dict[str, Any]:
-    """A custom message. Rasa's socket.io channel emits the ``data`` key as the message, so
-    the payload sits under it; the ``rest`` channel shows it as ``{"custom": {"data": ...}}``."""
-    return {"data": parts}
-
-
 def kb_payload(
-    article: Article, score: float, decision: str, question: str, confidence: float | None = None
+    article: Article,
+    score: float,
+    decision: str,
+    question: str,
+    confidence: float | None = None,
+    related: list[Article] | None = None,
 ) -> dict[str, Any]:
     return custom_payload(
         kb={
@@ -40,33 +49,55 @@ def kb_payload(
             "decision": decision,
             "confidence": confidence,
             "question": question,
+            "related": [{"article_id": r.id, "title": r.title} for r in related or []],
         }
     )
 
 
-def utter_article(
-    dispatcher: CollectingDispatcher,
-    article: Article,
-    related: list[Article],
-    *,
-    score: float,
-    decision: str,
-    question: str,
-    confidence: float | None = None,
-) -> None:
-    buttons = [article_button(r.id, r.title) for r in related[:2]]
-    dispatcher.utter_message(
-        text=article.summary,
-        buttons=buttons,
-        json_message=kb_payload(article, score, decision, question, confidence),
-    )
+def related_articles(
+    articles: dict[str, Article], article: Article, neighbours: list[str] | None = None
+) -> list[Article]:
+    """The editor's related articles first, then the nearest other search hits."""
+    ids = [r for r in article.related if r in articles]
+    for other in neighbours or []:
+        if other != article.id and other not in ids and other in articles:
+            ids.append(other)
+    return [articles[i] for i in ids[:RELATED]]
 
 
-def related_articles(articles: dict[str, Article], article: Article) -> list[Article]:
-    return [articles[r] for r in article.related if r in articles]
+class ArticleAnswer(ServiceAction):
+    """Shared by the actions that show an article: buttons for related articles, for doing the
+    thing now (a form), and for fixing it step by step (a troubleshooting tree)."""
+
+    def show(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        article: Article,
+        related: list[Article],
+        *,
+        score: float,
+        decision: str,
+        question: str,
+        confidence: float | None = None,
+    ) -> None:
+        buttons = []
+        form = self.services.content.article_actions.get(article.id)
+        if form:
+            buttons.append(intent_button(FORM_BUTTONS[form], FORM_INTENTS[form]))
+        tree = self.services.trees.for_article(article.id) if self.services.trees else None
+        if tree is not None:
+            buttons.append(intent_button("Fix it step by step", "troubleshoot", tree_id=tree.id))
+        buttons += [article_button(r.id, r.title) for r in related]
+        dispatcher.utter_message(
+            text=article.summary,
+            buttons=buttons,
+            json_message=kb_payload(article, score, decision, question, confidence, related),
+        )
+        self.services.record(tracker.sender_id, ARTICLE_SHOWN, stage=STAGE, article_id=article.id, decision=decision)
 
 
-class ActionKnowledgeBaseAnswer(ServiceAction, Action):
+class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
     def name(self) -> str:
         return "action_kb_answer"
 
@@ -86,10 +117,24 @@ class ActionKnowledgeBaseAnswer(ServiceAction, Action):
         articles = kb.index.articles
         if result.decision == ANSWER and result.best is not None:
             article = articles[result.best.id]
-            utter_article(
+            tree = self.services.trees.for_article(article.id) if self.services.trees else None
+            if tree is not None and tracker.get_slot("expertise") == "novice":
+                # Novices get the guided path first; the article is one tap away in the tree.
+                dispatcher.utter_message(response="utter_guided_start", title=tree.title)
+                self.services.record(
+                    tracker.sender_id, ARTICLE_SHOWN, stage=TROUBLESHOOTING, article_id=article.id, decision=GUIDED
+                )
+                return [
+                    SlotSet("kb_decision", GUIDED),
+                    SlotSet("kb_article", article.id),
+                    SlotSet("tree_id", tree.id),
+                    SlotSet("stage", TROUBLESHOOTING),
+                ]
+            self.show(
                 dispatcher,
+                tracker,
                 article,
-                related_articles(articles, article),
+                related_articles(articles, article, [h.id for h in result.articles]),
                 score=result.best.score,
                 decision=ANSWER,
                 question=question,
@@ -116,6 +161,7 @@ class ActionKnowledgeBaseAnswer(ServiceAction, Action):
             )
         else:
             best = result.best
+            self.services.record(tracker.sender_id, SEARCH_FAILED, stage=STAGE, question=question[:500])
             dispatcher.utter_message(
                 response="utter_kb_decline",
                 buttons=[HUMAN_BUTTON],
@@ -132,8 +178,8 @@ class ActionKnowledgeBaseAnswer(ServiceAction, Action):
         return events
 
 
-class ActionShowArticle(ServiceAction, Action):
-    """Show the article a button points at (top tasks, choices, related articles)."""
+class ActionShowArticle(ArticleAnswer, Action):
+    """Show the article a button points at (top tasks, choices, related articles, browsing)."""
 
     def name(self) -> str:
         return "action_show_article"
@@ -152,8 +198,9 @@ class ActionShowArticle(ServiceAction, Action):
         if article is None:
             dispatcher.utter_message(response="utter_kb_decline", buttons=[HUMAN_BUTTON])
             return [SlotSet("kb_decision", DECLINE)]
-        utter_article(
+        self.show(
             dispatcher,
+            tracker,
             article,
             related_articles(articles, article),
             score=1.0,
@@ -161,3 +208,49 @@ class ActionShowArticle(ServiceAction, Action):
             question=article.title,
         )
         return [SlotSet("kb_article", article.id), SlotSet("kb_decision", ANSWER), SlotSet("stage", STAGE)]
+
+
+class ActionBrowse(ServiceAction, Action):
+    """Browse without typing: categories, then the articles of one category, as buttons."""
+
+    def name(self) -> str:
+        return "action_browse"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        try:
+            articles = self.services.kb.get().index.articles
+        except Exception:
+            logger.exception("knowledge base unavailable")
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        categories: dict[str, list[Article]] = {}
+        for article in articles.values():
+            categories.setdefault(article.category, []).append(article)
+        wanted = next(tracker.get_latest_entity_values("kb_category"), None)
+        chosen = next((c for c in categories if wanted and c.lower() == str(wanted).lower()), None)
+        if chosen is None:
+            buttons = [
+                intent_button(f"{name} ({len(items)})", "browse", kb_category=name)
+                for name, items in sorted(categories.items())
+            ]
+            if self.services.trees:
+                buttons.append(intent_button("Fix a problem step by step", "troubleshoot"))
+            dispatcher.utter_message(
+                response="utter_browse_categories" if not wanted else "utter_browse_unknown_category",
+                buttons=buttons,
+                json_message=custom_payload(browse={"categories": sorted(categories)}),
+            )
+            return [SlotSet("stage", STAGE), SlotSet("kb_category", None)]
+        items = sorted(categories[chosen], key=lambda a: a.title)
+        dispatcher.utter_message(
+            response="utter_browse_articles",
+            category=chosen,
+            buttons=[article_button(a.id, a.title) for a in items]
+            + [intent_button("« All topics", "browse")],
+            json_message=custom_payload(
+                browse={"category": chosen, "articles": [{"article_id": a.id, "title": a.title} for a in items]}
+            ),
+        )
+        return [SlotSet("stage", STAGE), SlotSet("kb_category", chosen)]

@@ -12,7 +12,12 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.analytics import Analytics
+from assistant.backoffice import BackOffice
 from assistant.content import BotContent, load_content
+from assistant.guided.catalog import Catalog
+from assistant.guided.recommend import CaseBasedRecommender
+from assistant.guided.trees import TreeSet
 from assistant.handoff.store import HandoffStore
 from assistant.settings import Settings
 
@@ -26,16 +31,52 @@ class Services:
     kb: Any  # assistant.kb.live.LiveKnowledgeBase (or anything with .get() -> KnowledgeBase)
     handoffs: HandoffStore
     encoder: Any = None
+    trees: TreeSet | None = None
+    catalog: Catalog | None = None
+    backoffice: BackOffice | None = None
+    analytics: Analytics | None = None
+
+    @property
+    def recommender(self) -> CaseBasedRecommender:
+        if self.catalog is None:
+            raise RuntimeError("no product catalog loaded")
+        return CaseBasedRecommender(self.catalog)
+
+    def record(self, conversation_id: str, kind: str, **detail: Any) -> None:
+        """Log an analytics event; never let logging break a conversation."""
+        if self.analytics is None:
+            return
+        try:
+            self.analytics.record(conversation_id, kind, **detail)
+        except Exception:
+            logger.exception("could not record %s", kind)
 
 
 def build_services(settings: Settings) -> Services:
+    from assistant.guided.catalog import load_catalog
+    from assistant.guided.trees import load_trees
+    from assistant.kb.articles import load_articles
     from assistant.kb.encoder import SentenceTransformerEncoder
     from assistant.kb.live import LiveKnowledgeBase
 
     content = load_content(settings.content_path)
     encoder = SentenceTransformerEncoder(threads=settings.torch_threads)
     kb = LiveKnowledgeBase(settings.kb_index, encoder, content.kb)
-    return Services(settings, content, kb, HandoffStore(settings.database_url), encoder)
+    article_ids = {a.id for a in load_articles(settings.kb_source)}
+    backoffice = BackOffice(settings.backoffice_url)
+    if backoffice.seed_demo():
+        logger.info("seeded the demo back office at %s", settings.backoffice_url)
+    return Services(
+        settings,
+        content,
+        kb,
+        HandoffStore(settings.database_url),
+        encoder,
+        trees=load_trees(settings.trees_dir, article_ids),
+        catalog=load_catalog(settings.products_path, settings.cases_path),
+        backoffice=backoffice,
+        analytics=Analytics(settings.database_url),
+    )
 
 
 _lock = threading.Lock()

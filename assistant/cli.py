@@ -2,9 +2,12 @@
 
 assistant kb build [--source DIR] [--index DIR]
 assistant kb search ["QUESTION"] [--json]      (no QUESTION: one question per stdin line)
-assistant validate                             (check the article files)
+assistant validate                             (check articles, settings, trees, products, cases)
 assistant web                                  (the Sanic web app, port 8080)
 assistant handoff list | resume ID
+assistant token CUSTOMER [--name N --segment S --novice --ttl SECONDS]
+assistant backoffice [--reset]                 (demo customers, cards, payees)
+assistant trees [TREE]                         (troubleshooting trees as outlines)
 """
 
 from __future__ import annotations
@@ -84,7 +87,10 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.content import check_top_tasks, load_content
+    """Check everything editors write: articles, settings, troubleshooting trees, products, cases."""
+    from assistant.content import BotContent, check_cross_sell, check_top_tasks, load_content
+    from assistant.guided.catalog import load_catalog
+    from assistant.guided.trees import TreeSet, load_trees
     from assistant.kb.articles import ArticleError, Problem, load_articles
 
     source = Path(args.source or settings.kb_source)
@@ -94,17 +100,37 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
         articles = load_articles(source)
     except ArticleError as exc:
         problems += exc.problems
+    article_ids = {a.id for a in articles} if articles else None
+    content = BotContent()
     try:
         content = load_content(settings.content_path)
-        if articles:
-            problems += check_top_tasks(content, {a.id for a in articles}, settings.content_path)
+        if article_ids:
+            problems += check_top_tasks(content, article_ids, settings.content_path)
     except ArticleError as exc:
         problems += exc.problems
+    trees = TreeSet()
+    try:
+        trees = load_trees(settings.trees_dir, article_ids)
+    except ArticleError as exc:
+        problems += exc.problems
+    products: set[str] = set()
+    cases = 0
+    if settings.products_path.is_file():
+        try:
+            catalog = load_catalog(settings.products_path, settings.cases_path)
+            products, cases = set(catalog.products), len(catalog.cases)
+        except ArticleError as exc:
+            problems += exc.problems
+    if trees and products:
+        problems += check_cross_sell(content, set(trees.trees), products, settings.content_path)
     if problems:
         _print_problems(ArticleError(problems))
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)
         return 1
-    print(f"ok: {len(articles)} articles in {source}, settings in {settings.content_path}")
+    print(
+        f"ok: {len(articles)} articles in {source}, {len(trees)} troubleshooting trees, "
+        f"{len(products)} products and {cases} cases, settings in {settings.content_path}"
+    )
     return 0
 
 
@@ -174,7 +200,61 @@ def build_parser() -> argparse.ArgumentParser:
     resume = hsub.add_parser("resume", help="hand a conversation back to the bot")
     resume.add_argument("id", type=int)
     handoff.set_defaults(func=cmd_handoff)
+
+    token = sub.add_parser("token", help="sign a customer token (needs ASSISTANT_IDENTITY_SECRET)")
+    token.add_argument("customer", help="customer id, e.g. cust-ava")
+    token.add_argument("--name", default="")
+    token.add_argument("--segment", default="standard")
+    token.add_argument("--novice", action="store_true")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
+    token.set_defaults(func=cmd_token)
+
+    office = sub.add_parser("backoffice", help="create the demo back office customers")
+    office.add_argument("--reset", action="store_true", help="delete everything first")
+    office.set_defaults(func=cmd_backoffice)
+
+    trees = sub.add_parser("trees", help="print the troubleshooting trees as outlines")
+    trees.add_argument("tree", nargs="?")
+    trees.set_defaults(func=cmd_trees)
     return parser
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    """Sign a customer token, as the bank's website would, for a host page or a test."""
+    from assistant.identity import IdentityError, sign
+
+    try:
+        claims = {"name": args.name, "segment": args.segment, "novice": args.novice}
+        print(sign(settings.identity_secret, args.customer, ttl=args.ttl, **claims))
+    except IdentityError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_backoffice(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.backoffice import BackOffice
+
+    office = BackOffice(settings.backoffice_url)
+    seeded = office.seed_demo(reset=args.reset)
+    print("seeded the demo customers" if seeded else "the back office already has customers (use --reset)")
+    return 0
+
+
+def cmd_trees(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.guided.trees import load_trees, outline
+    from assistant.kb.articles import ArticleError
+
+    try:
+        trees = load_trees(settings.trees_dir)
+    except ArticleError as exc:
+        _print_problems(exc)
+        return 1
+    for tree in trees:
+        if args.tree in (None, tree.id):
+            print(f"{tree.id}: {tree.title}")
+            print("\n".join("  " + line for line in outline(tree)))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

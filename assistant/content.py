@@ -12,12 +12,54 @@ from assistant.kb.articles import ArticleError, Problem, line_of
 from assistant.kb.search import DecisionSettings
 
 
+FORM_NAMES = ("order_card", "freeze_card", "transfer")
+
+
+@dataclass(frozen=True)
+class TopTaskSettings:
+    """Order the top tasks by what customers asked most in the last ``days``, once at least
+    ``min_events`` answers were logged; before that, the editor's order."""
+
+    from_logs: bool = True
+    days: int = 30
+    min_events: int = 20
+    count: int = 5
+
+
+@dataclass(frozen=True)
+class SalesSettings:
+    """When to offer a sales adviser during product comparison."""
+
+    offer_on_high_value: bool = True  # the best recommendation is a high-value product
+    offer_on_hesitation: bool = True  # the customer hesitates ("not sure") after a recommendation
+
+
+@dataclass(frozen=True)
+class CrossSell:
+    """One suggestion offered after a confirmed resolution of one of ``after`` (tree ids)."""
+
+    after: tuple[str, ...]
+    text: str
+    article: str | None = None
+    product: str | None = None
+
+
 @dataclass(frozen=True)
 class BotContent:
     assistant_name: str = "Kes"
     bank_name: str = "Kestrel Bank"
     top_tasks: tuple[str, ...] = ()
     kb: DecisionSettings = field(default_factory=DecisionSettings)
+    top_task_settings: TopTaskSettings = field(default_factory=TopTaskSettings)
+    sales: SalesSettings = field(default_factory=SalesSettings)
+    cross_sell_enabled: bool = True
+    cross_sell: tuple[CrossSell, ...] = ()
+    article_actions: dict[str, str] = field(default_factory=dict)  # article id -> form
+
+    def cross_sell_for(self, tree_id: str) -> CrossSell | None:
+        if not self.cross_sell_enabled:
+            return None
+        return next((c for c in self.cross_sell if tree_id in c.after or "*" in c.after), None)
 
 
 def load_content(path: Path) -> BotContent:
@@ -34,7 +76,8 @@ def load_content(path: Path) -> BotContent:
     if not isinstance(data, dict):
         raise ArticleError([Problem(shown, 1, "must be a mapping of settings")])
     problems: list[Problem] = []
-    known = {"assistant_name", "bank_name", "top_tasks", "kb"}
+    known = {"assistant_name", "bank_name", "top_tasks", "kb", "top_tasks_from_logs", "sales", "cross_sell",
+             "article_actions"}
     for key in sorted(set(data) - known):
         problems.append(Problem(shown, line_of(path, key), f"unknown setting '{key}'"))
     tasks = data.get("top_tasks") or []
@@ -56,6 +99,42 @@ def load_content(path: Path) -> BotContent:
             kb = DecisionSettings(**{k: v for k, v in kb_raw.items() if k in allowed})
         except (TypeError, ValueError) as exc:
             problems.append(Problem(shown, line_of(path, "kb"), f"kb settings: {exc}"))
+    top = _settings(data, "top_tasks_from_logs", TopTaskSettings, path, problems)
+    sales = _settings(data, "sales", SalesSettings, path, problems)
+    cross_raw: Any = data.get("cross_sell") or {}
+    offers: list[CrossSell] = []
+    cross_enabled = True
+    if not isinstance(cross_raw, dict):
+        problems.append(Problem(shown, line_of(path, "cross_sell"), "'cross_sell' must be a mapping"))
+    else:
+        cross_enabled = bool(cross_raw.get("enabled", True))
+        for key in sorted(set(cross_raw) - {"enabled", "offers"}):
+            problems.append(Problem(shown, line_of(path, key), f"unknown cross_sell setting '{key}'"))
+        for offer in cross_raw.get("offers") or []:
+            if not isinstance(offer, dict) or not offer.get("text") or not offer.get("after"):
+                problems.append(
+                    Problem(shown, line_of(path, "offers"), "each cross_sell offer needs 'after' and 'text'")
+                )
+                continue
+            unknown = sorted(set(offer) - {"after", "text", "article", "product"})
+            for key in unknown:
+                problems.append(Problem(shown, line_of(path, key), f"unknown cross_sell offer key '{key}'"))
+            after = offer["after"] if isinstance(offer["after"], list) else [offer["after"]]
+            offers.append(
+                CrossSell(tuple(str(a) for a in after), str(offer["text"]), offer.get("article"), offer.get("product"))
+            )
+    actions_raw: Any = data.get("article_actions") or {}
+    actions: dict[str, str] = {}
+    if not isinstance(actions_raw, dict):
+        problems.append(Problem(shown, line_of(path, "article_actions"), "'article_actions' must be a mapping"))
+    else:
+        for article, form in actions_raw.items():
+            if form not in FORM_NAMES:
+                problems.append(
+                    Problem(shown, line_of(path, str(article)), f"unknown form '{form}' ({', '.join(FORM_NAMES)})")
+                )
+            else:
+                actions[str(article)] = str(form)
     if problems:
         raise ArticleError(problems)
     return BotContent(
@@ -63,12 +142,50 @@ def load_content(path: Path) -> BotContent:
         bank_name=str(data.get("bank_name") or BotContent.bank_name),
         top_tasks=tuple(tasks),
         kb=kb,
+        top_task_settings=top,
+        sales=sales,
+        cross_sell_enabled=cross_enabled,
+        cross_sell=tuple(offers),
+        article_actions=actions,
     )
 
 
+def _settings(data: dict[str, Any], key: str, cls: Any, path: Path, problems: list[Problem]) -> Any:
+    raw = data.get(key) or {}
+    if not isinstance(raw, dict):
+        problems.append(Problem(str(path), line_of(path, key), f"'{key}' must be a mapping"))
+        return cls()
+    allowed = {f.name for f in fields(cls)}
+    for name in sorted(set(raw) - allowed):
+        problems.append(Problem(str(path), line_of(path, name), f"unknown {key} setting '{name}'"))
+    try:
+        return cls(**{k: v for k, v in raw.items() if k in allowed})
+    except TypeError as exc:
+        problems.append(Problem(str(path), line_of(path, key), f"{key}: {exc}"))
+        return cls()
+
+
 def check_top_tasks(content: BotContent, article_ids: set[str], path: Path) -> list[Problem]:
-    return [
+    problems = [
         Problem(str(path), line_of(path, task), f"top task {task!r} is not an article id")
         for task in content.top_tasks
         if task not in article_ids
     ]
+    for article in content.article_actions:
+        if article not in article_ids:
+            problems.append(Problem(str(path), line_of(path, article), f"article_actions: {article!r} is not an article id"))
+    for offer in content.cross_sell:
+        if offer.article and offer.article not in article_ids:
+            problems.append(Problem(str(path), line_of(path, offer.article), f"cross_sell: unknown article {offer.article!r}"))
+    return problems
+
+
+def check_cross_sell(content: BotContent, tree_ids: set[str], product_ids: set[str], path: Path) -> list[Problem]:
+    problems = []
+    for offer in content.cross_sell:
+        for tree in offer.after:
+            if tree != "*" and tree not in tree_ids:
+                problems.append(Problem(str(path), line_of(path, tree), f"cross_sell: unknown tree {tree!r}"))
+        if offer.product and offer.product not in product_ids:
+            problems.append(Problem(str(path), line_of(path, offer.product), f"cross_sell: unknown product {offer.product!r}"))
+    return problems

@@ -42,6 +42,22 @@ class Settings:
     torch_threads: int = 1
     watch_articles: bool = True
     max_message_chars: int = 1000
+    data_dir: Path = Path("data")
+    backoffice_url: str = "sqlite:///var/backoffice.db"
+    identity_secret: str = ""
+    demo_sign_in: bool = False
+
+    @property
+    def trees_dir(self) -> Path:
+        return self.data_dir / "troubleshooting"
+
+    @property
+    def products_path(self) -> Path:
+        return self.data_dir / "products.yml"
+
+    @property
+    def cases_path(self) -> Path:
+        return self.data_dir / "cases.yml"
 
     @classmethod
     def from_env(cls, root: Path | None = None) -> Settings:
@@ -66,4 +82,8 @@ class Settings:
             torch_threads=_env_int("ASSISTANT_TORCH_THREADS", 1),
             watch_articles=os.environ.get("ASSISTANT_WATCH_ARTICLES", "1") not in ("0", "false", "no"),
             max_message_chars=_env_int("ASSISTANT_MAX_MESSAGE_CHARS", 1000),
+            data_dir=_env_path("ASSISTANT_DATA", root / "data"),
+            backoffice_url=os.environ.get("ASSISTANT_BACKOFFICE_URL", f"sqlite:///{var / 'backoffice.db'}"),
+            identity_secret=os.environ.get("ASSISTANT_IDENTITY_SECRET", ""),
+            demo_sign_in=os.environ.get("ASSISTANT_DEMO_SIGN_IN", "0") in ("1", "true", "yes"),
         )

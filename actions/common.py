@@ -1,0 +1,69 @@
+"""Small helpers the actions share: buttons, stages, the customer's identity, typed choices."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+
+from assistant.identity import Identity, identity_from_events
+
+HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/request_human"}
+CANCEL_BUTTON = {"title": "Cancel", "payload": "/cancel"}
+
+INTRODUCTION = "introduction"
+INFORMATION = "information_gathering"
+COMPARISON = "product_comparison"
+TRANSACTION = "transaction"
+TROUBLESHOOTING = "troubleshooting"
+
+
+def choice_button(title: str, choice: str) -> dict[str, str]:
+    return {"title": title, "payload": "/choose" + json.dumps({"choice": choice})}
+
+
+def intent_button(title: str, intent: str, **entities: str) -> dict[str, str]:
+    return {"title": title, "payload": f"/{intent}" + (json.dumps(entities) if entities else "")}
+
+
+def custom_payload(**parts: Any) -> dict[str, Any]:
+    """A custom message. Rasa's socket.io channel emits the ``data`` key as the message, so
+    the payload sits under it; the ``rest`` channel shows it as ``{"custom": {"data": ...}}``."""
+    return {"data": parts}
+
+
+def enter_stage(tracker: Tracker, stage: str) -> list[EventType]:
+    """Set the stage slot (every custom action does, so each turn records where the customer is)."""
+    return [SlotSet("stage", stage)]
+
+
+def typed_text(tracker: Tracker) -> str:
+    """What the customer said: the ``choice`` of a button, else the text they typed."""
+    choice = next(tracker.get_latest_entity_values("choice"), None)
+    if choice:
+        return str(choice)
+    return str(tracker.latest_message.get("text") or "").strip()
+
+
+def metadata(tracker: Tracker) -> dict[str, Any]:
+    """The latest user message's metadata (what the host page passed), or the newest one sent."""
+    latest = tracker.latest_message.get("metadata") or {}
+    if latest:
+        return dict(latest)
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and event.get("metadata"):
+            return dict(event["metadata"])
+    return {}
+
+
+def identity(tracker: Tracker, secret: str) -> Identity | None:
+    """The verified customer, from the signed token the chat sends; None when absent or forged."""
+    return identity_from_events(secret, tracker.events) if secret else None
+
+
+def handed_off(tracker: Tracker) -> bool:
+    return any(e.get("event") == "pause" for e in tracker.events) or any(
+        e.get("event") == "action" and e.get("name") == "action_handoff" for e in tracker.events
+    )

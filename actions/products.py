@@ -1,0 +1,203 @@
+"""Product comparison: guided questions about needs (``product_needs_form``), a case-based
+recommendation with one-line explanations and a side-by-side comparison, and the offer of a
+sales adviser for high-value cases or when the customer hesitates."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import COMPARISON, HUMAN_BUTTON, choice_button, custom_payload, intent_button, typed_text
+from actions.services import ServiceAction
+from assistant.analytics import PRODUCT_CHOSEN, RECOMMENDED
+from assistant.guided.catalog import Catalog, Product
+from assistant.guided.recommend import RecommendationResult
+
+logger = logging.getLogger(__name__)
+
+NEEDS = ("purpose", "budget", "travel", "cash")
+SLOT = {need: f"need_{need}" for need in NEEDS}
+SALES_BUTTON = intent_button("Talk to our sales team", "request_sales")
+
+
+def comparison_table(catalog: Catalog, products: list[Product]) -> dict[str, Any]:
+    """A structured side-by-side comparison: columns are products, rows typed attributes."""
+    rows = [
+        {"attribute": a.key, "label": a.label, "values": [a.format(p.attributes.get(a.key)) for p in products]}
+        for a in catalog.attributes.values()
+    ]
+    rows.append({"attribute": "features", "label": "Also", "values": [", ".join(p.features[:3]) for p in products]})
+    return {"columns": [{"product_id": p.id, "name": p.name} for p in products], "rows": rows}
+
+
+def comparison_text(table: dict[str, Any]) -> str:
+    """The same comparison as plain text, for channels that cannot show a table."""
+    lines = []
+    for i, column in enumerate(table["columns"]):
+        facts = "; ".join(f"{row['label']}: {row['values'][i]}" for row in table["rows"] if row["attribute"] != "features")
+        lines.append(f"• {column['name']}: {facts}")
+    return "\n".join(lines)
+
+
+class ValidateProductNeedsForm(ServiceAction, FormValidationAction):
+    def name(self) -> str:
+        return "validate_product_needs_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        purpose = tracker.get_slot(SLOT["purpose"])
+        skip = {SLOT["travel"], SLOT["cash"]} if purpose in ("saving", "child") else set()
+        return [s for s in domain_slots if s not in skip]
+
+    def _understand(self, need: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> dict[str, Any]:
+        catalog = self.services.catalog
+        if catalog is None or need not in catalog.needs:
+            return {SLOT[need]: None}
+        text = typed_text(tracker)
+        value = catalog.need(need).understand(text, self.services.encoder)
+        if value is None:
+            dispatcher.utter_message(response="utter_need_not_understood")
+            return {SLOT[need]: None}
+        slots: dict[str, Any] = {SLOT[need]: value, "stage": COMPARISON}
+        # "I travel a lot and want it free" answers two questions at once.
+        for other in NEEDS:
+            if other != need and other != "purpose" and other in catalog.needs and not tracker.get_slot(SLOT[other]):
+                spotted = catalog.need(other).spotted(text)
+                if spotted:
+                    slots[SLOT[other]] = spotted
+        return slots
+
+    async def validate_need_purpose(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return self._understand("purpose", tracker, dispatcher)
+
+    async def validate_need_budget(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return self._understand("budget", tracker, dispatcher)
+
+    async def validate_need_travel(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return self._understand("travel", tracker, dispatcher)
+
+    async def validate_need_cash(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return self._understand("cash", tracker, dispatcher)
+
+
+class ActionAskNeed(ServiceAction, Action):
+    """Ask one guided question from ``data/products.yml``, its options as buttons."""
+
+    def __init__(self, services: Any = None, need: str = "purpose"):
+        super().__init__(services)
+        self.need = need
+
+    def name(self) -> str:
+        return f"action_ask_{SLOT[self.need]}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        catalog = self.services.catalog
+        if catalog is None or self.need not in catalog.needs:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        need = catalog.need(self.need)
+        step = NEEDS.index(self.need) + 1
+        dispatcher.utter_message(
+            text=need.question,
+            buttons=[choice_button(o.label, o.value) for o in need.options],
+            json_message=custom_payload(guided={"need": self.need, "step": step, "of": len(NEEDS)}),
+        )
+        return [SlotSet("stage", COMPARISON)]
+
+
+class ActionRecommend(ServiceAction, Action):
+    def name(self) -> str:
+        return "action_recommend"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        needs = {need: tracker.get_slot(SLOT[need]) for need in NEEDS if tracker.get_slot(SLOT[need])}
+        reset = [SlotSet(SLOT[need], None) for need in NEEDS]
+        try:
+            result: RecommendationResult = self.services.recommender.recommend(needs)
+        except Exception:
+            logger.exception("recommender unavailable")
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return [*reset, SlotSet("stage", COMPARISON)]
+        if not result.recommendations:
+            dispatcher.utter_message(response="utter_no_recommendation", buttons=[SALES_BUTTON, HUMAN_BUTTON])
+            return [*reset, SlotSet("stated_needs", needs), SlotSet("recommended", []), SlotSet("stage", COMPARISON)]
+        catalog = self.services.catalog
+        assert catalog is not None
+        products = [r.product for r in result.recommendations]
+        table = comparison_table(catalog, products)
+        dispatcher.utter_message(
+            response="utter_recommendation_intro",
+            json_message=None,
+        )
+        dispatcher.utter_message(text="\n".join(r.explanation for r in result.recommendations))
+        dispatcher.utter_message(
+            text=comparison_text(table),
+            json_message=custom_payload(
+                comparison={**table, "recommendations": [r.to_dict() for r in result.recommendations]}
+            ),
+        )
+        buttons = [intent_button(f"Choose {p.name}", "choose_product", product_id=p.id) for p in products]
+        buttons.append(intent_button("I'm not sure", "hesitate"))
+        if result.high_value and self.services.content.sales.offer_on_high_value:
+            buttons.append(SALES_BUTTON)
+        dispatcher.utter_message(response="utter_recommendation_next", buttons=buttons)
+        self.services.record(
+            tracker.sender_id, RECOMMENDED, stage=COMPARISON, needs=needs, products=[p.id for p in products]
+        )
+        return [
+            *reset,
+            SlotSet("stated_needs", needs),
+            SlotSet("recommended", [p.id for p in products]),
+            SlotSet("stage", COMPARISON),
+        ]
+
+
+class ActionChooseProduct(ServiceAction, Action):
+    def name(self) -> str:
+        return "action_choose_product"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        product_id = next(tracker.get_latest_entity_values("product_id"), None)
+        catalog = self.services.catalog
+        product = catalog.products.get(product_id or "") if catalog else None
+        if product is None:
+            dispatcher.utter_message(response="utter_no_recommendation", buttons=[HUMAN_BUTTON])
+            return [SlotSet("stage", COMPARISON)]
+        next_step = (
+            "switch in the app under Profile → Plan"
+            if product.kind == "account"
+            else "get it in the app under Card"
+        )
+        dispatcher.utter_message(response="utter_product_chosen", product=product.name, next_step=next_step)
+        self.services.record(
+            tracker.sender_id, PRODUCT_CHOSEN, stage=COMPARISON, needs=tracker.get_slot("stated_needs") or {},
+            product=product.id,
+        )
+        return [SlotSet("chosen_product", product.id), SlotSet("stage", COMPARISON)]
+
+
+class ActionSalesOffer(ServiceAction, Action):
+    """The customer hesitates: after a recommendation, offer a sales adviser (configurable)."""
+
+    def name(self) -> str:
+        return "action_sales_offer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        recommended = tracker.get_slot("recommended")
+        if recommended and self.services.content.sales.offer_on_hesitation:
+            dispatcher.utter_message(
+                response="utter_sales_offer",
+                buttons=[SALES_BUTTON, intent_button("Answer the questions again", "compare_products")],
+            )
+        else:
+            dispatcher.utter_message(
+                response="utter_take_your_time",
+                buttons=[intent_button("Compare accounts and cards", "compare_products"), HUMAN_BUTTON],
+            )
+        return [SlotSet("stage", COMPARISON)]

@@ -1,0 +1,1 @@
+"""Guided Q&A: troubleshooting trees, the product catalog and the case-based recommender."""
