@@ -40,7 +40,13 @@ from actions.transactions import (
     ValidateOrderCardForm,
     ValidateTransferForm,
 )
-from actions.troubleshoot import ActionAskTreeAnswer, ActionAskTreeId, ActionCrossSell, ValidateTroubleshootForm
+from actions.troubleshoot import (
+    ActionAskTreeAnswer,
+    ActionAskTreeId,
+    ActionCrossSell,
+    ActionTreeFinished,
+    ValidateTroubleshootForm,
+)
 from assistant.kb.watch import ArticleWatcher
 from assistant.settings import Settings
 
@@ -80,6 +86,7 @@ def build_executor(services: Services) -> ActionExecutor:
     for action in ACTIONS:
         executor.register_action(action(services))
     executor.register_action(ActionComplaint())
+    executor.register_action(ActionTreeFinished())
     for need in NEEDS:
         executor.register_action(ActionAskNeed(services, need))
     return executor

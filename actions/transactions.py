@@ -388,17 +388,30 @@ class ActionTransfer(SubmitAction):
 
 
 # ---- help and cancel inside any form -----------------------------------------------------------
-class ActionFormHelp(ServiceAction, Action):
+class ActionFormHelp(CustomerAction, Action):
     """Explain the field being asked, repeat what the customer gave so far, offer a person."""
 
     def name(self) -> str:
         return "action_form_help"
 
+    def describe(self, tracker: Tracker, slot: str, value: Any) -> str:
+        """A value as the customer knows it: the payee's name, the card's last digits."""
+        customer = self.customer(tracker)
+        if customer is not None and self.services.backoffice is not None:
+            if slot == "transfer_payee":
+                return next((p.label for p in self.backoffice.payees(customer.customer_id) if p.id == value), str(value))
+            if slot == "freeze_card_id":
+                return next((c.label for c in self.backoffice.cards(customer.customer_id) if c.id == value), str(value))
+        if slot == "transfer_amount":
+            return pounds(Decimal(str(value)))
+        return str(value)
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         form = tracker.active_loop_name or ""
         requested = tracker.get_slot("requested_slot") or ""
         so_far = [
-            f"{slot.replace('_', ' ')}: {tracker.get_slot(slot)}"
+            f"{slot.replace('_', ' ').replace('transfer ', '').replace('freeze ', '')}: "
+            f"{self.describe(tracker, slot, tracker.get_slot(slot))}"
             for slot in FORM_SLOTS.get(form, ())
             if tracker.get_slot(slot) not in (None, "") and slot != requested
         ]

@@ -4,7 +4,8 @@ The form has two required slots. ``tree_id`` picks the tree (a button, or the cu
 matched to the trees' titles and triggers). ``tree_answer`` is asked again and again: each answer
 is matched to the current node's options (a button, or free text), moves to the next node and
 clears the slot, until a leaf ends the tree. A resolving leaf is followed by "Did this solve it?";
-its answer, a handoff leaf or a form leaf sets ``tree_outcome``, which the rules act on.
+its answer, a handoff leaf or a form leaf ends the form with ``tree_result``; then
+``action_tree_finished`` copies it into the categorical ``tree_outcome`` that the rules act on.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -59,7 +60,7 @@ class ValidateTroubleshootForm(ServiceAction, FormValidationAction):
             "tree_id": tree.id,
             "tree_node": tree.start,
             "tree_path": [],
-            "tree_outcome": None,
+            "tree_result": None,
             "tree_answer": None,
             "stage": TROUBLESHOOTING,
         }
@@ -109,7 +110,7 @@ class ValidateTroubleshootForm(ServiceAction, FormValidationAction):
         self.services.record(tracker.sender_id, TREE_FINISHED, stage=TROUBLESHOOTING, tree=tree.id, outcome=outcome, path=path)
         slots: dict[str, Any] = {
             "tree_answer": answer,
-            "tree_outcome": outcome,
+            "tree_result": outcome,
             "tree_path": path,
             "tree_done": tree.id,
             "tree_id": None,
@@ -118,6 +119,18 @@ class ValidateTroubleshootForm(ServiceAction, FormValidationAction):
         if handoff_reason:
             slots["handoff_reason"] = handoff_reason
         return slots
+
+
+class ActionTreeFinished(Action):
+    """Turn the finished tree's result into ``tree_outcome``, which the rules branch on."""
+
+    def name(self) -> str:
+        return "action_tree_finished"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        return [SlotSet("tree_outcome", tracker.get_slot("tree_result") or UNSOLVED)]
 
 
 class ActionAskTreeId(ServiceAction, Action):

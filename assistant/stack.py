@@ -58,6 +58,10 @@ class Stack:
     api_token: str = field(
         default_factory=lambda: os.environ.get("ASSISTANT_API_TOKEN") or secrets.token_urlsafe(24)
     )
+    identity_secret: str = field(
+        default_factory=lambda: os.environ.get("ASSISTANT_IDENTITY_SECRET") or secrets.token_urlsafe(32)
+    )
+    demo_sign_in: bool = field(default_factory=lambda: os.environ.get("ASSISTANT_DEMO_SIGN_IN", "1") == "1")
     var_dir: Path | None = None
     model: str = "models"
     rasa_bin: Path | None = None
@@ -85,6 +89,10 @@ class Stack:
             "ASSISTANT_DB_URL": os.environ.get(
                 "ASSISTANT_DB_URL", f"sqlite:///{self.var_dir / 'assistant.db'}"
             ),
+            "ASSISTANT_BACKOFFICE_URL": os.environ.get(
+                "ASSISTANT_BACKOFFICE_URL", f"sqlite:///{self.var_dir / 'backoffice.db'}"
+            ),
+            "ASSISTANT_IDENTITY_SECRET": self.identity_secret,
             "RASA_AUTH_TOKEN": self.rasa_token,
             "RASA_TELEMETRY_ENABLED": "false",
             "HF_HUB_OFFLINE": "1",
@@ -140,6 +148,7 @@ class Stack:
                     **common,
                     "ASSISTANT_WEB_PORT": str(self.web_port),
                     "ASSISTANT_API_TOKEN": self.api_token,
+                    "ASSISTANT_DEMO_SIGN_IN": "1" if self.demo_sign_in else "0",
                     "RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
                     "RASA_PUBLIC_URL": f"http://localhost:{self.rasa_port}",
                 },
@@ -229,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "\nThe assistant is running:\n"
             f"  chat page      {urls['chat']}\n"
+            f"  demo sign-in   {urls['chat']}?customer=cust-ava   (cust-ben, cust-chloe; a demo of the signed token)\n"
             f"  staff API      {urls['api']}   (Authorization: Bearer $ASSISTANT_API_TOKEN)\n"
             f"  Rasa           {urls['rasa']}    (HTTP API token: $RASA_AUTH_TOKEN)\n"
             f"  action server  {urls['actions']}\n"
@@ -239,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
         assert stack.var_dir is not None
         tokens = stack.var_dir / "tokens.env"
         tokens.write_text(
-            f"RASA_AUTH_TOKEN={stack.rasa_token}\nASSISTANT_API_TOKEN={stack.api_token}\n", encoding="utf-8"
+            f"RASA_AUTH_TOKEN={stack.rasa_token}\nASSISTANT_API_TOKEN={stack.api_token}\n"
+            f"ASSISTANT_IDENTITY_SECRET={stack.identity_secret}\n",
+            encoding="utf-8",
         )
         tokens.chmod(0o600)
         while all(s.process is not None and s.process.poll() is None for s in stack.services):

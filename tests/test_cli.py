@@ -4,11 +4,19 @@ import sys
 from tests.conftest import ROOT, write_articles
 
 
-def run_validate(tmp_path, content: str, articles: dict[str, str]):
+def run_validate(tmp_path, content: str, articles: dict[str, str], data: dict[str, str] | None = None):
     kb = write_articles(tmp_path / "kb", articles)
     settings = tmp_path / "assistant.yml"
     settings.write_text(content)
-    env = {"ASSISTANT_KB_SOURCE": str(kb), "ASSISTANT_CONTENT": str(settings), "PATH": ""}
+    for name, text in (data or {}).items():
+        (tmp_path / "data" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "data" / name).write_text(text)
+    env = {
+        "ASSISTANT_KB_SOURCE": str(kb),
+        "ASSISTANT_CONTENT": str(settings),
+        "ASSISTANT_DATA": str(tmp_path / "data"),
+        "PATH": "",
+    }
     return subprocess.run(
         [sys.executable, "-m", "assistant.cli", "validate"], cwd=ROOT, env=env, capture_output=True, text=True
     )
@@ -47,3 +55,42 @@ def test_the_repository_data_is_valid():
         [sys.executable, "-m", "assistant.cli", "validate"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+BROKEN_TREE = """\
+id: t
+title: T
+articles: [a, nope]
+start: q
+nodes:
+  q:
+    question: Which?
+    options:
+      - label: One
+        next: leaf
+      - label: Two
+        next: missing
+  leaf:
+    answer: Done.
+    outcome: resolved
+  lonely:
+    outcome: resolved
+"""
+
+
+def test_validate_reports_tree_problems_with_file_and_line(tmp_path):
+    result = run_validate(tmp_path, "", {"a.md": ARTICLE}, {"troubleshooting/t.yml": BROKEN_TREE})
+    assert result.returncode == 1
+    assert "t.yml:3: unknown article 'nope'" in result.stderr
+    assert "t.yml:12: option 'Two' of node 'q' leads to unknown node 'missing'" in result.stderr
+    assert "t.yml:16: node 'lonely' is a leaf (no options) but has no answer" in result.stderr
+    assert "t.yml:16: node 'lonely' cannot be reached" in result.stderr
+
+
+def test_the_projects_own_content_validates():
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "validate"], cwd=ROOT, capture_output=True, text=True,
+        env={"PATH": "", "ASSISTANT_ROOT": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "5 troubleshooting trees" in result.stdout

@@ -58,12 +58,31 @@ def require_token(handler: Handler) -> Handler:
 chat = Blueprint("chat")
 
 
+def demo_identity(settings: Settings, customer: str | None) -> tuple[str, str]:
+    """(token, name) for ``?customer=`` on the demo page: stands in for the bank's website, which
+    signs a token for its signed-in customer. Only with ASSISTANT_DEMO_SIGN_IN and demo customers."""
+    from assistant.backoffice.demo import DEMO_CUSTOMERS
+    from assistant.identity import sign
+
+    if not (settings.demo_sign_in and settings.identity_secret and customer):
+        return "", ""
+    known = next((c for c in DEMO_CUSTOMERS if c["id"] == customer), None)
+    if known is None:
+        return "", ""
+    token = sign(settings.identity_secret, known["id"], ttl=8 * 3600, name=known["name"], segment=known["plan"])
+    return token, str(known["name"])
+
+
 @chat.get("/")
 async def chat_page(request: Request) -> response.HTTPResponse:
     settings: Settings = request.app.ctx.settings
-    page = request.app.ctx.chat_template.replace(
-        "{{SOCKET_URL}}", html.escape(settings.rasa_public_url, quote=True)
-    ).replace("{{MAX_CHARS}}", str(int(settings.max_message_chars)))
+    token, name = demo_identity(settings, request.args.get("customer"))
+    page = (
+        request.app.ctx.chat_template.replace("{{SOCKET_URL}}", html.escape(settings.rasa_public_url, quote=True))
+        .replace("{{MAX_CHARS}}", str(int(settings.max_message_chars)))
+        .replace("{{CUSTOMER_TOKEN}}", html.escape(token, quote=True))
+        .replace("{{CUSTOMER_NAME}}", html.escape(name, quote=True))
+    )
     socket = settings.rasa_public_url.rstrip("/")
     ws = socket.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
     csp = (

@@ -37,9 +37,16 @@ def make_tracker(
     slots: dict[str, Any] | None = None,
     events: list[dict[str, Any]] | None = None,
     sender_id: str = "customer-1",
+    metadata: dict[str, Any] | None = None,
+    active_loop: str | None = None,
 ) -> Tracker:
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or []}
-    user_event = {"event": "user", "text": text, "parse_data": latest, "timestamp": 1.0}
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": entities or [],
+        "metadata": metadata or {},
+    }
+    user_event = {"event": "user", "text": text, "parse_data": latest, "timestamp": 1.0, "metadata": metadata or {}}
     return Tracker(
         sender_id=sender_id,
         slots=slots or {},
@@ -47,6 +54,6 @@ def make_tracker(
         events=(events or []) + [user_event],
         paused=False,
         followup_action=None,
-        active_loop={},
+        active_loop={"name": active_loop} if active_loop else {},
         latest_action_name="action_listen",
     )

@@ -10,7 +10,9 @@ async def test_greeting_offers_existing_top_tasks_and_a_person(services, dispatc
     intro, tasks = dispatcher.messages
     assert intro["response"] == "utter_greet" and intro["bank_name"] == "Kestrel Bank"
     titles = [b["title"] for b in tasks["buttons"]]
-    assert titles == ["My card hasn't arrived yet", "Our exchange rates", "Talk to a person"]
+    guided = ["Browse help topics", "Fix a problem step by step", "Compare accounts and cards"]
+    # a first visit is a novice: the guided path first, then the top tasks that exist, then a person
+    assert titles == [*guided, "My card hasn't arrived yet", "Our exchange rates", "Talk to a person"]
     assert SlotSet("stage", "introduction") in events
 
 

@@ -69,12 +69,11 @@ def http() -> Http:
 def say(stack, http):
     """Send one message over the `rest` channel; returns the bot's messages."""
 
-    def _say(sender: str, text: str) -> list[dict[str, Any]]:
-        status, body = http.call(
-            "POST",
-            f"http://127.0.0.1:{stack.rasa_port}/webhooks/rest/webhook",
-            {"sender": sender, "message": text},
-        )
+    def _say(sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        body: dict[str, Any] = {"sender": sender, "message": text}
+        if metadata:
+            body["metadata"] = metadata
+        status, body = http.call("POST", f"http://127.0.0.1:{stack.rasa_port}/webhooks/rest/webhook", body)
         assert status == 200, body
         return body
 
@@ -88,3 +87,25 @@ def kb_of(messages: list[dict[str, Any]]) -> dict[str, Any]:
 def handoffs_db(stack: Stack) -> Path:
     assert stack.var_dir is not None
     return stack.var_dir / "assistant.db"
+
+
+@pytest.fixture
+def tracker(stack, http):
+    """The conversation's tracker from Rasa's token-protected HTTP API."""
+
+    def _tracker(sender: str) -> dict[str, Any]:
+        status, body = http.call(
+            "GET", f"http://127.0.0.1:{stack.rasa_port}/conversations/{sender}/tracker?token={stack.rasa_token}"
+        )
+        assert status == 200, body
+        return body
+
+    return _tracker
+
+
+def texts(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+def custom(messages: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    return next(m["custom"]["data"][key] for m in messages if key in m.get("custom", {}).get("data", {}))

@@ -9,13 +9,30 @@
   var humanBtn = document.getElementById("human");
   var maxChars = parseInt(root.getAttribute("data-max-chars"), 10) || 1000;
   var KEY = "kestrel.chat.session";
+  var VISITS = "kestrel.chat.visits";
+  var GREETED = "kestrel.chat.greeted";
+  var customerToken = root.getAttribute("data-customer-token") || "";
+  var customerName = root.getAttribute("data-customer-name") || "";
+  var visits = (parseInt(localStorage.getItem(VISITS), 10) || 0) + (sessionStorage.getItem(GREETED) ? 0 : 1);
+  localStorage.setItem(VISITS, String(visits));
+
+  // What the host page knows, sent with every message: the signed customer token, whether this is
+  // a returning visitor, and where the customer is.
+  function metadata() {
+    var meta = {
+      visitor: { visits: visits, returning: visits > 1 },
+      context: { page: window.location.pathname, product: root.getAttribute("data-product") || null }
+    };
+    if (customerToken) meta.customer_token = customerToken;
+    return meta;
+  }
 
   function newSessionId() {
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
     return "s-" + Date.now().toString(36) + Math.random().toString(36).slice(2);
   }
   var sessionId = localStorage.getItem(KEY);
-  var firstVisit = !sessionId;
+  var firstVisit = !sessionStorage.getItem(GREETED);
   if (!sessionId) {
     sessionId = newSessionId();
     localStorage.setItem(KEY, sessionId);
@@ -58,6 +75,50 @@
     item.appendChild(group);
   }
 
+  // A side-by-side comparison: the plain-text version arrives first (for channels without
+  // tables); here it is replaced by a real table with headers.
+  function renderComparison(cmp) {
+    if (!cmp.columns || !cmp.rows) return;
+    var holder = lastBot || addMessage("bot", "");
+    var bubble = holder.querySelector(".msg__text");
+    if (bubble) bubble.classList.add("visually-hidden");
+    var wrap = document.createElement("div");
+    wrap.className = "msg__table";
+    var table = document.createElement("table");
+    table.className = "comparison";
+    var caption = document.createElement("caption");
+    caption.textContent = "Side-by-side comparison";
+    table.appendChild(caption);
+    var head = document.createElement("tr");
+    head.appendChild(document.createElement("td"));
+    cmp.columns.forEach(function (c) {
+      var th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = c.name;
+      head.appendChild(th);
+    });
+    var thead = document.createElement("thead");
+    thead.appendChild(head);
+    table.appendChild(thead);
+    var body = document.createElement("tbody");
+    cmp.rows.forEach(function (row) {
+      var tr = document.createElement("tr");
+      var th = document.createElement("th");
+      th.scope = "row";
+      th.textContent = row.label;
+      tr.appendChild(th);
+      row.values.forEach(function (v) {
+        var td = document.createElement("td");
+        td.textContent = v;
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    table.appendChild(body);
+    wrap.appendChild(table);
+    holder.insertBefore(wrap, holder.querySelector(".msg__time"));
+  }
+
   var lastBot = null;
   function onBotMessage(msg) {
     if (!msg || typeof msg !== "object") return;
@@ -77,6 +138,9 @@
       source.textContent = "From: " + (msg.kb.title || msg.kb.article_id);
       lastBot.insertBefore(source, lastBot.querySelector(".msg__time"));
     }
+    if (msg.comparison) {
+      renderComparison(msg.comparison);
+    }
     if (msg.handoff) {
       statusEl.textContent = "Waiting for a person…";
     }
@@ -86,16 +150,17 @@
 
   function send(payload, shown) {
     if (shown !== null) addMessage("user", shown);
-    socket.emit("user_uttered", { message: payload, session_id: sessionId });
+    socket.emit("user_uttered", { message: payload, session_id: sessionId, metadata: metadata() });
   }
 
   socket.on("connect", function () {
     socket.emit("session_request", { session_id: sessionId });
   });
   socket.on("session_confirm", function () {
-    statusEl.textContent = "Online";
+    statusEl.textContent = customerName ? "Online · signed in as " + customerName : "Online";
     if (firstVisit) {
       firstVisit = false;
+      sessionStorage.setItem(GREETED, "1");
       send("/greet", null);
     }
   });

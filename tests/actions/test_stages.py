@@ -1,0 +1,189 @@
+"""The lifecycle actions over real services: the real trees, catalog and case base, a seeded
+SQLite back office, an analytics store, and signed customer tokens."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.greet import ActionGreet
+from actions.products import ActionRecommend, ValidateProductNeedsForm
+from actions.services import Services
+from actions.transactions import ActionFormHelp, ActionFreezeCard, ActionTransfer, ValidateFreezeCardForm
+from actions.troubleshoot import ActionAskTreeAnswer, ActionCrossSell, ValidateTroubleshootForm
+from assistant.analytics import ARTICLE_SHOWN, Analytics
+from assistant.backoffice import BackOffice
+from assistant.content import BotContent, CrossSell, TopTaskSettings
+from assistant.guided.catalog import load_catalog
+from assistant.guided.trees import CONFIRM_NODE, load_trees
+from assistant.identity import sign
+from tests.actions.conftest import make_tracker
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "stage-tests"
+
+
+@pytest.fixture
+def stage_services(services: Services, tmp_path: Path) -> Services:
+    office = BackOffice(f"sqlite:///{tmp_path / 'backoffice.db'}")
+    office.seed_demo()
+    content = dataclasses.replace(
+        services.content,
+        top_task_settings=TopTaskSettings(min_events=3, count=3),
+        cross_sell=(CrossSell(("card_declined",), "Tip: get a virtual card."),),
+    )
+    return dataclasses.replace(
+        services,
+        settings=dataclasses.replace(services.settings, identity_secret=SECRET),
+        content=content,
+        trees=load_trees(ROOT / "data" / "troubleshooting"),
+        catalog=load_catalog(ROOT / "data" / "products.yml", ROOT / "data" / "cases.yml"),
+        backoffice=office,
+        analytics=Analytics(f"sqlite:///{tmp_path / 'analytics.db'}"),
+    )
+
+
+def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def signed(customer: str = "cust-ava") -> dict[str, str]:
+    return {"customer_token": sign(SECRET, customer, name="Ava Patel")}
+
+
+async def test_new_visitor_gets_the_guided_path_first(stage_services, dispatcher) -> None:
+    events = await ActionGreet(stage_services).run(dispatcher, make_tracker("/greet", intent="greet"), {})
+    assert slots_of(events)["expertise"] == "novice"
+    assert [m["response"] for m in dispatcher.messages] == ["utter_greet", "utter_guided_menu"]
+    assert dispatcher.messages[1]["buttons"][0]["payload"] == "/browse"
+
+
+async def test_returning_customer_gets_search_first_and_top_tasks_from_the_logs(stage_services, dispatcher) -> None:
+    for conversation in ("a", "b", "c"):
+        stage_services.analytics.record(conversation, ARTICLE_SHOWN, article_id="exchange_rate")
+    tracker = make_tracker("/greet", intent="greet", metadata={"visitor": {"visits": 4}, **signed()})
+    events = await ActionGreet(stage_services).run(dispatcher, tracker, {})
+    assert slots_of(events)["expertise"] == "experienced"
+    assert dispatcher.messages[0]["response"] == "utter_greet_returning"
+    assert dispatcher.messages[0]["name"] == ", Ava"
+    buttons = [b["payload"] for b in dispatcher.messages[1]["buttons"]]
+    assert buttons[0] == '/show_article{"article_id": "exchange_rate"}'  # most asked comes first
+    assert buttons[1] == '/show_article{"article_id": "card_arrival"}'  # then the editor's order
+
+
+async def walk(services: Services, tree_id: str, answers: list[str]) -> tuple[dict[str, Any], CollectingDispatcher]:
+    """Drive the tree form's validation as Rasa would, one typed answer at a time."""
+    form = ValidateTroubleshootForm(services)
+    dispatcher = CollectingDispatcher()
+    slots = await form.validate_tree_id(tree_id, dispatcher, make_tracker(tree_id), {})
+    for answer in answers:
+        tracker = make_tracker(answer, slots=slots, intent="ask_question")
+        slots = {**slots, **await form.validate_tree_answer(answer, dispatcher, tracker, {})}
+    return slots, dispatcher
+
+
+async def test_a_tree_walked_in_free_text_resolves_then_asks_if_it_helped(stage_services) -> None:
+    slots, dispatcher = await walk(stage_services, "card_declined", ["the app says my card is frozen"])
+    assert slots["tree_node"] == CONFIRM_NODE and slots["tree_answer"] is None
+    assert dispatcher.messages[-1]["text"].startswith("Your card is frozen")
+    ask = CollectingDispatcher()
+    await ActionAskTreeAnswer(stage_services).run(ask, make_tracker("", slots=slots), {})
+    assert ask.messages[0]["text"] == "Did this solve it?"
+    slots, _ = await walk(stage_services, "card_declined", ["the app says my card is frozen", "yes, thanks"])
+    assert slots["tree_result"] == "solved" and slots["tree_done"] == "card_declined"
+    assert len(slots["tree_path"]) == 3
+
+
+async def test_an_unsolved_tree_hands_off_with_the_path(stage_services) -> None:
+    slots, _ = await walk(stage_services, "card_declined", ["frozen", "no"])
+    assert slots["tree_result"] == "unsolved" and slots["handoff_reason"] == "tree_unresolved"
+    tree = stage_services.trees.get("card_declined")
+    assert slots["tree_path"][0].startswith(tree.node(tree.start).question + " → ")
+    assert slots["tree_path"][-1] == "Did this solve it? → No, it didn't"
+
+
+async def test_a_tree_leaf_can_start_a_form(stage_services) -> None:
+    slots, _ = await walk(stage_services, "app_login", ["phone_lost"])
+    assert slots["tree_result"] == "freeze_card"
+
+
+async def test_an_answer_that_fits_no_option_is_asked_again(stage_services) -> None:
+    slots, dispatcher = await walk(stage_services, "top_up_failed", ["purple elephants"])
+    assert slots["tree_answer"] is None and slots["tree_node"] == stage_services.trees.get("top_up_failed").start
+    assert dispatcher.messages[-1]["response"] == "utter_tree_not_understood"
+
+
+async def test_cross_sell_follows_a_resolution_but_never_a_complaint(stage_services) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionCrossSell(stage_services).run(dispatcher, make_tracker("yes", slots={"tree_done": "card_declined"}), {})
+    assert dispatcher.messages[-1]["text"] == "Tip: get a virtual card."
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("yes", slots={"tree_done": "card_declined", "complained": True})
+    await ActionCrossSell(stage_services).run(dispatcher, tracker, {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_glad_solved"]
+
+
+async def test_needs_understood_from_free_text_and_several_at_once(stage_services, dispatcher) -> None:
+    form = ValidateProductNeedsForm(stage_services)
+    slots = await form.validate_need_budget("I'd pay £4 a month", dispatcher, make_tracker("I'd pay £4 a month"), {})
+    assert slots["need_budget"] == "low"
+    slots = await form.validate_need_purpose("x", dispatcher, make_tracker("mostly for travelling abroad"), {})
+    assert slots["need_purpose"] == "travel"
+
+
+async def test_recommendation_has_explanations_and_a_comparison_table(stage_services, dispatcher) -> None:
+    needs = {"need_purpose": "travel", "need_budget": "medium", "need_travel": "often", "need_cash": "lots"}
+    events = await ActionRecommend(stage_services).run(dispatcher, make_tracker("", slots=needs), {})
+    table = next(m["custom"]["data"]["comparison"] for m in dispatcher.messages if m.get("custom"))
+    assert 1 <= len(table["columns"]) <= 3
+    assert table["rows"][0]["label"] == "Monthly fee" and len(table["rows"][0]["values"]) == len(table["columns"])
+    explanations = next(m["text"] for m in dispatcher.messages if m.get("text") and "customers with similar needs" in m["text"])
+    assert explanations.count("\n") == len(table["columns"]) - 1  # one line each
+    assert slots_of(events)["need_budget"] is None  # reset for next time
+    assert slots_of(events)["recommended"] == [c["product_id"] for c in table["columns"]]
+
+
+async def test_freeze_card_acts_on_the_signed_in_customer_only(stage_services, dispatcher) -> None:
+    filled = {"freeze_card_id": "cust-ava-card1", "freeze_reason": "lost", "freeze_confirm": "yes"}
+    await ActionFreezeCard(stage_services).run(dispatcher, make_tracker("yes", slots=filled, metadata=signed()), {})
+    assert "is frozen" in dispatcher.messages[-1]["text"]
+    assert stage_services.backoffice.cards("cust-ava", "frozen")[0].id == "cust-ava-card1"
+
+    # Ben cannot pick Ava's card, even by typing its id
+    form = ValidateFreezeCardForm(stage_services)
+    other = CollectingDispatcher()
+    result = await form.validate_freeze_card_id(
+        "cust-ava-card2", other, make_tracker("cust-ava-card2", metadata=signed("cust-ben")), {}
+    )
+    assert result == {"freeze_card_id": None}
+
+
+async def test_no_token_means_nothing_happens(stage_services, dispatcher) -> None:
+    filled = {"freeze_card_id": "cust-ava-card2", "freeze_reason": "lost", "freeze_confirm": "yes"}
+    forged = {"customer_token": sign("not-the-secret", "cust-ava")}
+    await ActionFreezeCard(stage_services).run(dispatcher, make_tracker("yes", slots=filled, metadata=forged), {})
+    assert dispatcher.messages[-1]["response"] == "utter_sign_in_needed"
+    assert stage_services.backoffice.cards("cust-ava", "frozen") == []
+
+
+async def test_a_refusal_is_explained_with_the_next_step(stage_services, dispatcher) -> None:
+    filled = {"transfer_payee": "cust-ben-payee1", "transfer_amount": "50", "transfer_confirm": "yes"}
+    tracker = make_tracker("yes", slots=filled, metadata=signed("cust-ben"))
+    await ActionTransfer(stage_services).run(dispatcher, tracker, {})
+    message = dispatcher.messages[-1]
+    assert "£18.40" in message["text"] and "Top up" in message["text"]
+    assert message["custom"]["data"]["refusal"]["code"] == "insufficient_funds"
+    assert stage_services.backoffice.account("cust-ben").balance == Decimal("18.40")
+
+
+async def test_help_inside_a_form_keeps_what_was_typed(stage_services, dispatcher) -> None:
+    slots = {"requested_slot": "transfer_amount", "transfer_payee": "cust-ava-payee1"}
+    tracker = make_tracker("help", intent="ask_help", slots=slots, active_loop="transfer_form", metadata=signed())
+    await ActionFormHelp(stage_services).run(dispatcher, tracker, {})
+    text = dispatcher.messages[-1]["text"]
+    assert "in pounds" in text and "payee: Sam Carter" in text
