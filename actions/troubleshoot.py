@@ -113,8 +113,6 @@ class ValidateTroubleshootForm(ServiceAction, FormValidationAction):
             "tree_result": outcome,
             "tree_path": path,
             "tree_done": tree.id,
-            "tree_id": None,
-            "tree_node": None,
         }
         if handoff_reason:
             slots["handoff_reason"] = handoff_reason
@@ -130,7 +128,13 @@ class ActionTreeFinished(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        return [SlotSet("tree_outcome", tracker.get_slot("tree_result") or UNSOLVED)]
+        # The tree is done: forget it, so that the next troubleshoot_form starts afresh.
+        return [
+            SlotSet("tree_outcome", tracker.get_slot("tree_result") or UNSOLVED),
+            SlotSet("tree_id", None),
+            SlotSet("tree_node", None),
+            SlotSet("tree_answer", None),
+        ]
 
 
 class ActionAskTreeId(ServiceAction, Action):
