@@ -15,6 +15,8 @@ class ActionComplaint(Action):
     def name(self) -> str:
         return "action_complaint"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         dispatcher.utter_message(response="utter_complaint", buttons=[HUMAN_BUTTON])
         return [SlotSet("complained", True)]

@@ -21,7 +21,8 @@ NOVICE, EXPERIENCED = "novice", "experienced"
 
 def visitor_profile(meta: dict[str, Any], flagged_novice: bool) -> tuple[bool, str]:
     """(returning, expertise) from what the host page passed: first visit or flagged is novice."""
-    visitor = meta.get("visitor") if isinstance(meta.get("visitor"), dict) else {}
+    raw = meta.get("visitor")
+    visitor: dict[str, Any] = raw if isinstance(raw, dict) else {}
     try:
         visits = int(visitor.get("visits", 1))
     except (TypeError, ValueError):

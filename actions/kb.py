@@ -94,7 +94,9 @@ class ArticleAnswer(ServiceAction):
             buttons=buttons,
             json_message=kb_payload(article, score, decision, question, confidence, related),
         )
-        self.services.record(tracker.sender_id, ARTICLE_SHOWN, stage=STAGE, article_id=article.id, decision=decision)
+        self.services.record(
+            tracker.sender_id, ARTICLE_SHOWN, stage=STAGE, article_id=article.id, decision=decision
+        )
 
 
 class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
@@ -122,7 +124,11 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
                 # Novices get the guided path first; the article is one tap away in the tree.
                 dispatcher.utter_message(response="utter_guided_start", title=tree.title)
                 self.services.record(
-                    tracker.sender_id, ARTICLE_SHOWN, stage=TROUBLESHOOTING, article_id=article.id, decision=GUIDED
+                    tracker.sender_id,
+                    ARTICLE_SHOWN,
+                    stage=TROUBLESHOOTING,
+                    article_id=article.id,
+                    decision=GUIDED,
                 )
                 return [
                     SlotSet("kb_decision", GUIDED),
@@ -250,7 +256,10 @@ class ActionBrowse(ServiceAction, Action):
             buttons=[article_button(a.id, a.title) for a in items]
             + [intent_button("« All topics", "browse")],
             json_message=custom_payload(
-                browse={"category": chosen, "articles": [{"article_id": a.id, "title": a.title} for a in items]}
+                browse={
+                    "category": chosen,
+                    "articles": [{"article_id": a.id, "title": a.title} for a in items],
+                }
             ),
         )
         return [SlotSet("stage", STAGE), SlotSet("kb_category", chosen)]

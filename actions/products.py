@@ -28,10 +28,16 @@ SALES_BUTTON = intent_button("Talk to our sales team", "request_sales")
 def comparison_table(catalog: Catalog, products: list[Product]) -> dict[str, Any]:
     """A structured side-by-side comparison: columns are products, rows typed attributes."""
     rows = [
-        {"attribute": a.key, "label": a.label, "values": [a.format(p.attributes.get(a.key)) for p in products]}
+        {
+            "attribute": a.key,
+            "label": a.label,
+            "values": [a.format(p.attributes.get(a.key)) for p in products],
+        }
         for a in catalog.attributes.values()
     ]
-    rows.append({"attribute": "features", "label": "Also", "values": [", ".join(p.features[:3]) for p in products]})
+    rows.append(
+        {"attribute": "features", "label": "Also", "values": [", ".join(p.features[:3]) for p in products]}
+    )
     return {"columns": [{"product_id": p.id, "name": p.name} for p in products], "rows": rows}
 
 
@@ -39,7 +45,9 @@ def comparison_text(table: dict[str, Any]) -> str:
     """The same comparison as plain text, for channels that cannot show a table."""
     lines = []
     for i, column in enumerate(table["columns"]):
-        facts = "; ".join(f"{row['label']}: {row['values'][i]}" for row in table["rows"] if row["attribute"] != "features")
+        facts = "; ".join(
+            f"{row['label']}: {row['values'][i]}" for row in table["rows"] if row["attribute"] != "features"
+        )
         lines.append(f"• {column['name']}: {facts}")
     return "\n".join(lines)
 
@@ -67,22 +75,35 @@ class ValidateProductNeedsForm(ServiceAction, FormValidationAction):
         slots: dict[str, Any] = {SLOT[need]: value, "stage": COMPARISON}
         # "I travel a lot and want it free" answers two questions at once.
         for other in NEEDS:
-            if other != need and other != "purpose" and other in catalog.needs and not tracker.get_slot(SLOT[other]):
+            if (
+                other != need
+                and other != "purpose"
+                and other in catalog.needs
+                and not tracker.get_slot(SLOT[other])
+            ):
                 spotted = catalog.need(other).spotted(text)
                 if spotted:
                     slots[SLOT[other]] = spotted
         return slots
 
-    async def validate_need_purpose(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def validate_need_purpose(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self._understand("purpose", tracker, dispatcher)
 
-    async def validate_need_budget(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def validate_need_budget(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self._understand("budget", tracker, dispatcher)
 
-    async def validate_need_travel(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def validate_need_travel(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self._understand("travel", tracker, dispatcher)
 
-    async def validate_need_cash(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def validate_need_cash(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self._understand("cash", tracker, dispatcher)
 
 
@@ -96,7 +117,9 @@ class ActionAskNeed(ServiceAction, Action):
     def name(self) -> str:
         return f"action_ask_{SLOT[self.need]}"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         catalog = self.services.catalog
         if catalog is None or self.need not in catalog.needs:
             dispatcher.utter_message(response="utter_service_unavailable")
@@ -115,7 +138,9 @@ class ActionRecommend(ServiceAction, Action):
     def name(self) -> str:
         return "action_recommend"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         needs = {need: tracker.get_slot(SLOT[need]) for need in NEEDS if tracker.get_slot(SLOT[need])}
         reset = [SlotSet(SLOT[need], None) for need in NEEDS]
         try:
@@ -126,7 +151,12 @@ class ActionRecommend(ServiceAction, Action):
             return [*reset, SlotSet("stage", COMPARISON)]
         if not result.recommendations:
             dispatcher.utter_message(response="utter_no_recommendation", buttons=[SALES_BUTTON, HUMAN_BUTTON])
-            return [*reset, SlotSet("stated_needs", needs), SlotSet("recommended", []), SlotSet("stage", COMPARISON)]
+            return [
+                *reset,
+                SlotSet("stated_needs", needs),
+                SlotSet("recommended", []),
+                SlotSet("stage", COMPARISON),
+            ]
         catalog = self.services.catalog
         assert catalog is not None
         products = [r.product for r in result.recommendations]
@@ -162,7 +192,9 @@ class ActionChooseProduct(ServiceAction, Action):
     def name(self) -> str:
         return "action_choose_product"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         product_id = next(tracker.get_latest_entity_values("product_id"), None)
         catalog = self.services.catalog
         product = catalog.products.get(product_id or "") if catalog else None
@@ -176,7 +208,10 @@ class ActionChooseProduct(ServiceAction, Action):
         )
         dispatcher.utter_message(response="utter_product_chosen", product=product.name, next_step=next_step)
         self.services.record(
-            tracker.sender_id, PRODUCT_CHOSEN, stage=COMPARISON, needs=tracker.get_slot("stated_needs") or {},
+            tracker.sender_id,
+            PRODUCT_CHOSEN,
+            stage=COMPARISON,
+            needs=tracker.get_slot("stated_needs") or {},
             product=product.id,
         )
         return [SlotSet("chosen_product", product.id), SlotSet("stage", COMPARISON)]
@@ -188,7 +223,9 @@ class ActionSalesOffer(ServiceAction, Action):
     def name(self) -> str:
         return "action_sales_offer"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         recommended = tracker.get_slot("recommended")
         if recommended and self.services.content.sales.offer_on_hesitation:
             dispatcher.utter_message(

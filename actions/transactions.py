@@ -17,7 +17,15 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import CANCEL_BUTTON, HUMAN_BUTTON, TRANSACTION, choice_button, custom_payload, identity, typed_text
+from actions.common import (
+    CANCEL_BUTTON,
+    HUMAN_BUTTON,
+    TRANSACTION,
+    choice_button,
+    custom_payload,
+    identity,
+    typed_text,
+)
 from actions.services import ServiceAction
 from assistant.analytics import TRANSACTION as TRANSACTION_EVENT
 from assistant.backoffice.store import Refusal, money, pounds
@@ -34,23 +42,54 @@ FORM_SLOTS = {
     "troubleshoot_form": ("tree_id", "tree_answer"),
 }
 FIELD_HELP = {
-    "card_kind": "A physical card is a plastic Mastercard we post to you; a virtual card lives in the app and works straight away for online and wallet payments.",
-    "card_delivery": "Standard delivery is free and takes 3–5 working days in the UK. Express takes 2 working days (UK only) and costs £4.99, free on Premium.",
+    "card_kind": (
+        "A physical card is a plastic Mastercard we post to you; a virtual card lives in the app and "
+        "works straight away for online and wallet payments."
+    ),
+    "card_delivery": (
+        "Standard delivery is free and takes 3 to 5 working days in the UK. Express takes 2 working days"
+        " (UK only) and costs £4.99, free on Premium."
+    ),
     "order_confirm": "Say yes to place the order, or no to stop without ordering anything.",
-    "freeze_card_id": "Pick the card you want to freeze. Freezing is instant and you can undo it at any time in the app.",
-    "freeze_reason": "Why you're freezing it helps me suggest the next step: a lost or stolen card should be replaced, a card you just can't find can stay frozen until it turns up.",
+    "freeze_card_id": (
+        "Pick the card you want to freeze. Freezing is instant and you can undo it at any time in the app."
+    ),
+    "freeze_reason": (
+        "Why you're freezing it helps me suggest the next step: a lost or stolen card should be "
+        "replaced, a card you just can't find can stay frozen until it turns up."
+    ),
     "freeze_confirm": "Say yes to freeze the card now, or no to leave it as it is.",
-    "transfer_payee": "Send to one of your saved payees. To pay someone new, add them first in the app under Payments → New payee.",
-    "transfer_amount": "Type the amount in pounds, like 25 or £120.50. UK transfers are free and arrive within 2 hours at most.",
+    "transfer_payee": (
+        "Send to one of your saved payees. To pay someone new, add them first in the app under "
+        "Payments → New payee."
+    ),
+    "transfer_amount": (
+        "Type the amount in pounds, like 25 or £120.50. UK transfers are free and arrive within 2 "
+        "hours at most."
+    ),
     "transfer_confirm": "Say yes to send the money now, or no to stop without sending anything.",
     "tree_id": "Pick the problem that's closest to yours, or describe it in a few words.",
-    "tree_answer": "Pick the answer that fits best, or type it in your own words. If none fits, a person can help.",
+    "tree_answer": (
+        "Pick the answer that fits best, or type it in your own words. If none fits, a person can help."
+    ),
     "need_purpose": "What you'll mostly use it for helps me compare the right products.",
     "need_budget": "The most you'd pay each month. Free accounts are always an option.",
     "need_travel": "How often you spend abroad decides how much fee-free currency exchange matters.",
     "need_cash": "How much cash you take out decides how big a free ATM allowance you need.",
 }
-YES_WORDS = ("yes", "yeah", "yep", "sure", "ok", "okay", "please do", "go ahead", "confirm", "do it", "correct")
+YES_WORDS = (
+    "yes",
+    "yeah",
+    "yep",
+    "sure",
+    "ok",
+    "okay",
+    "please do",
+    "go ahead",
+    "confirm",
+    "do it",
+    "correct",
+)
 NO_WORDS = ("no", "nope", "don't", "do not", "stop", "wait", "not now")
 
 
@@ -60,9 +99,7 @@ def yes_or_no(tracker: Tracker) -> str | None:
         return "yes"
     if intent == "deny":
         return "no"
-    found = match_choice(
-        typed_text(tracker), [Choice("yes", "Yes", YES_WORDS), Choice("no", "No", NO_WORDS)]
-    )
+    found = match_choice(typed_text(tracker), [Choice("yes", "Yes", YES_WORDS), Choice("no", "No", NO_WORDS)])
     return found.choice.key if found else None
 
 
@@ -81,7 +118,9 @@ class ActionCheckIdentity(CustomerAction, Action):
     def name(self) -> str:
         return "action_check_identity"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         customer = self.customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_sign_in_needed", buttons=[HUMAN_BUTTON])
@@ -100,17 +139,27 @@ class ValidateOrderCardForm(CustomerAction, FormValidationAction):
     def name(self) -> str:
         return "validate_order_card_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[str]:
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
         if tracker.get_slot("card_kind") == "virtual":
             return [s for s in domain_slots if s != "card_delivery"]
         return domain_slots
 
-    async def validate_card_kind(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def validate_card_kind(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         found = match_choice(
             typed_text(tracker),
             [
-                Choice("physical", "Physical card", ("plastic", "physical", "real card", "posted", "by post", "replacement")),
-                Choice("virtual", "Virtual card", ("virtual", "digital", "online card", "in the app", "online")),
+                Choice(
+                    "physical",
+                    "Physical card",
+                    ("plastic", "physical", "real card", "posted", "by post", "replacement"),
+                ),
+                Choice(
+                    "virtual", "Virtual card", ("virtual", "digital", "online card", "in the app", "online")
+                ),
             ],
         )
         if found is None:
@@ -118,7 +167,9 @@ class ValidateOrderCardForm(CustomerAction, FormValidationAction):
             return {"card_kind": None}
         return {"card_kind": found.choice.key, "stage": TRANSACTION}
 
-    async def validate_card_delivery(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def validate_card_delivery(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         found = match_choice(
             typed_text(tracker),
             [
@@ -131,7 +182,9 @@ class ValidateOrderCardForm(CustomerAction, FormValidationAction):
             return {"card_delivery": None}
         return {"card_delivery": found.choice.key}
 
-    async def validate_order_confirm(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def validate_order_confirm(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return _confirm_value(tracker, dispatcher, "order_confirm")
 
 
@@ -139,7 +192,9 @@ class ValidateFreezeCardForm(CustomerAction, FormValidationAction):
     def name(self) -> str:
         return "validate_freeze_card_form"
 
-    async def validate_freeze_card_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def validate_freeze_card_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         customer = self.customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_sign_in_needed")
@@ -151,21 +206,35 @@ class ValidateFreezeCardForm(CustomerAction, FormValidationAction):
             digits = [w for w in words(text) if w.isdigit() and len(w) == 4]
             picked = next((c for c in cards if c.last4 in digits), None)
         if picked is None:
-            found = match_choice(text, [Choice(c.id, c.label, (c.kind, f"{c.kind} card", c.last4)) for c in cards])
+            found = match_choice(
+                text, [Choice(c.id, c.label, (c.kind, f"{c.kind} card", c.last4)) for c in cards]
+            )
             picked = next((c for c in cards if found and c.id == found.choice.key), None)
         if picked is None:
             dispatcher.utter_message(response="utter_invalid_card")
             return {"freeze_card_id": None}
         return {"freeze_card_id": picked.id, "stage": TRANSACTION}
 
-    async def validate_freeze_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def validate_freeze_reason(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         found = match_choice(
             typed_text(tracker),
             [
-                Choice("lost", "I lost it", ("lost", "lose", "can't find", "cannot find", "missing", "misplaced")),
+                Choice(
+                    "lost", "I lost it", ("lost", "lose", "can't find", "cannot find", "missing", "misplaced")
+                ),
                 Choice("stolen", "It was stolen", ("stolen", "stole", "theft", "robbed", "pickpocket")),
-                Choice("suspicious", "Payments I don't recognise", ("fraud", "don't recognise", "suspicious", "unknown payment", "compromised", "hacked")),
-                Choice("precaution", "Just to be safe", ("just in case", "to be safe", "precaution", "temporarily", "for now")),
+                Choice(
+                    "suspicious",
+                    "Payments I don't recognise",
+                    ("fraud", "don't recognise", "suspicious", "unknown payment", "compromised", "hacked"),
+                ),
+                Choice(
+                    "precaution",
+                    "Just to be safe",
+                    ("just in case", "to be safe", "precaution", "temporarily", "for now"),
+                ),
             ],
         )
         if found is None:
@@ -173,7 +242,9 @@ class ValidateFreezeCardForm(CustomerAction, FormValidationAction):
             return {"freeze_reason": None}
         return {"freeze_reason": found.choice.key}
 
-    async def validate_freeze_confirm(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def validate_freeze_confirm(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return _confirm_value(tracker, dispatcher, "freeze_confirm")
 
 
@@ -181,7 +252,9 @@ class ValidateTransferForm(CustomerAction, FormValidationAction):
     def name(self) -> str:
         return "validate_transfer_form"
 
-    async def validate_transfer_payee(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def validate_transfer_payee(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         customer = self.customer(tracker)
         if customer is None:
             dispatcher.utter_message(response="utter_sign_in_needed")
@@ -204,7 +277,9 @@ class ValidateTransferForm(CustomerAction, FormValidationAction):
             pass
         return slots
 
-    async def validate_transfer_amount(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def validate_transfer_amount(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         try:
             amount = money(typed_text(tracker))
         except ValueError:
@@ -215,7 +290,9 @@ class ValidateTransferForm(CustomerAction, FormValidationAction):
             return {"transfer_amount": None}
         return {"transfer_amount": str(amount)}
 
-    async def validate_transfer_confirm(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def validate_transfer_confirm(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return _confirm_value(tracker, dispatcher, "transfer_confirm")
 
 
@@ -224,13 +301,17 @@ class ActionAskFreezeCardId(CustomerAction, Action):
     def name(self) -> str:
         return "action_ask_freeze_card_id"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         customer = self.customer(tracker)
         cards = self.backoffice.cards(customer.customer_id, "active", "frozen") if customer else []
         if not cards:
             dispatcher.utter_message(response="utter_no_cards", buttons=[CANCEL_BUTTON, HUMAN_BUTTON])
             return []
-        buttons = [choice_button(c.label + (" (frozen)" if c.status == "frozen" else ""), c.id) for c in cards]
+        buttons = [
+            choice_button(c.label + (" (frozen)" if c.status == "frozen" else ""), c.id) for c in cards
+        ]
         dispatcher.utter_message(response="utter_ask_freeze_card_id", buttons=[*buttons, CANCEL_BUTTON])
         return []
 
@@ -239,7 +320,9 @@ class ActionAskTransferPayee(CustomerAction, Action):
     def name(self) -> str:
         return "action_ask_transfer_payee"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         customer = self.customer(tracker)
         payees = self.backoffice.payees(customer.customer_id) if customer else []
         if not payees:
@@ -254,13 +337,18 @@ class ActionAskOrderConfirm(CustomerAction, Action):
     def name(self) -> str:
         return "action_ask_order_confirm"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         kind = tracker.get_slot("card_kind") or "physical"
-        summary = "a virtual card, ready in the app straight away" if kind == "virtual" else (
-            f"a physical card by {tracker.get_slot('card_delivery') or 'standard'} delivery"
+        summary = (
+            "a virtual card, ready in the app straight away"
+            if kind == "virtual"
+            else (f"a physical card by {tracker.get_slot('card_delivery') or 'standard'} delivery")
         )
         dispatcher.utter_message(
-            text=f"I'll order {summary}. Any fee is shown in the app and taken from your balance. Shall I go ahead?",
+            text=f"I'll order {summary}. Any fee is shown in the app and taken from your balance. "
+            "Shall I go ahead?",
             buttons=[choice_button("Yes, order it", "yes"), choice_button("No", "no")],
         )
         return []
@@ -270,7 +358,9 @@ class ActionAskFreezeConfirm(CustomerAction, Action):
     def name(self) -> str:
         return "action_ask_freeze_confirm"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         customer = self.customer(tracker)
         cards = {c.id: c for c in self.backoffice.cards(customer.customer_id)} if customer else {}
         card = cards.get(tracker.get_slot("freeze_card_id") or "")
@@ -286,7 +376,9 @@ class ActionAskTransferConfirm(CustomerAction, Action):
     def name(self) -> str:
         return "action_ask_transfer_confirm"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         customer = self.customer(tracker)
         payees = {p.id: p for p in self.backoffice.payees(customer.customer_id)} if customer else {}
         payee = payees.get(tracker.get_slot("transfer_payee") or "")
@@ -306,7 +398,9 @@ class SubmitAction(CustomerAction, Action):
     def reset(self) -> list[EventType]:
         return [SlotSet(slot, None) for slot in FORM_SLOTS[self.form]]
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         events = [*self.reset(), SlotSet("stage", TRANSACTION)]
         if tracker.get_slot(self.confirm_slot) != "yes":
             dispatcher.utter_message(response="utter_nothing_done")
@@ -317,10 +411,17 @@ class SubmitAction(CustomerAction, Action):
             return events
         try:
             self.execute(dispatcher, tracker, customer)
-            self.services.record(tracker.sender_id, TRANSACTION_EVENT, stage=TRANSACTION, form=self.form, ok=True)
+            self.services.record(
+                tracker.sender_id, TRANSACTION_EVENT, stage=TRANSACTION, form=self.form, ok=True
+            )
         except Refusal as refusal:
             self.services.record(
-                tracker.sender_id, TRANSACTION_EVENT, stage=TRANSACTION, form=self.form, ok=False, code=refusal.code
+                tracker.sender_id,
+                TRANSACTION_EVENT,
+                stage=TRANSACTION,
+                form=self.form,
+                ok=False,
+                code=refusal.code,
             )
             dispatcher.utter_message(
                 text=f"{refusal.reason} {refusal.next_step}",
@@ -344,12 +445,18 @@ class ActionOrderCard(SubmitAction):
 
     def execute(self, dispatcher: CollectingDispatcher, tracker: Tracker, customer: Identity) -> None:
         kind = tracker.get_slot("card_kind") or "physical"
-        order = self.backoffice.order_card(customer.customer_id, kind, tracker.get_slot("card_delivery") or "standard")
+        order = self.backoffice.order_card(
+            customer.customer_id, kind, tracker.get_slot("card_delivery") or "standard"
+        )
         fee = f" A fee of {pounds(order.fee)} was taken from your balance." if order.fee else ""
-        where = "It's ready in the app under Card." if kind == "virtual" else f"It should arrive {order.arrives}."
+        where = (
+            "It's ready in the app under Card." if kind == "virtual" else f"It should arrive {order.arrives}."
+        )
         dispatcher.utter_message(
             text=f"Done: your new {kind} card ends {order.card.last4}. {where}{fee}",
-            json_message=custom_payload(transaction={"form": self.form, "card": order.card.last4, "fee": str(order.fee)}),
+            json_message=custom_payload(
+                transaction={"form": self.form, "card": order.card.last4, "fee": str(order.fee)}
+            ),
         )
 
 
@@ -361,12 +468,15 @@ class ActionFreezeCard(SubmitAction):
 
     def execute(self, dispatcher: CollectingDispatcher, tracker: Tracker, customer: Identity) -> None:
         reason = tracker.get_slot("freeze_reason") or ""
-        card = self.backoffice.freeze_card(customer.customer_id, tracker.get_slot("freeze_card_id") or "", reason)
+        card = self.backoffice.freeze_card(
+            customer.customer_id, tracker.get_slot("freeze_card_id") or "", reason
+        )
         buttons = []
         if reason in ("lost", "stolen", "suspicious"):
             buttons.append({"title": "Order a replacement", "payload": "/order_card"})
         dispatcher.utter_message(
-            text=f"Done: your card ending {card.last4} is frozen. Nobody can pay with it; you can unfreeze it any time in the app (Card → Unfreeze).",
+            text=f"Done: your card ending {card.last4} is frozen. Nobody can pay with it; "
+            "you can unfreeze it any time in the app (Card → Unfreeze).",
             buttons=buttons,
             json_message=custom_payload(transaction={"form": self.form, "card": card.last4}),
         )
@@ -380,10 +490,15 @@ class ActionTransfer(SubmitAction):
 
     def execute(self, dispatcher: CollectingDispatcher, tracker: Tracker, customer: Identity) -> None:
         amount = Decimal(tracker.get_slot("transfer_amount") or "0")
-        done = self.backoffice.transfer(customer.customer_id, tracker.get_slot("transfer_payee") or "", amount)
+        done = self.backoffice.transfer(
+            customer.customer_id, tracker.get_slot("transfer_payee") or "", amount
+        )
         dispatcher.utter_message(
-            text=f"Sent: {pounds(done.amount)} to {done.payee.name}. It usually arrives within minutes. Your balance is now {pounds(done.balance_after)}.",
-            json_message=custom_payload(transaction={"form": self.form, "transfer": done.id, "amount": str(done.amount)}),
+            text=f"Sent: {pounds(done.amount)} to {done.payee.name}. It usually arrives within minutes. "
+            f"Your balance is now {pounds(done.balance_after)}.",
+            json_message=custom_payload(
+                transaction={"form": self.form, "transfer": done.id, "amount": str(done.amount)}
+            ),
         )
 
 
@@ -399,14 +514,22 @@ class ActionFormHelp(CustomerAction, Action):
         customer = self.customer(tracker)
         if customer is not None and self.services.backoffice is not None:
             if slot == "transfer_payee":
-                return next((p.label for p in self.backoffice.payees(customer.customer_id) if p.id == value), str(value))
+                return next(
+                    (p.label for p in self.backoffice.payees(customer.customer_id) if p.id == value),
+                    str(value),
+                )
             if slot == "freeze_card_id":
-                return next((c.label for c in self.backoffice.cards(customer.customer_id) if c.id == value), str(value))
+                return next(
+                    (c.label for c in self.backoffice.cards(customer.customer_id) if c.id == value),
+                    str(value),
+                )
         if slot == "transfer_amount":
             return pounds(Decimal(str(value)))
         return str(value)
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         form = tracker.active_loop_name or ""
         requested = tracker.get_slot("requested_slot") or ""
         so_far = [
@@ -427,7 +550,13 @@ class ActionCancelForm(ServiceAction, Action):
     def name(self) -> str:
         return "action_cancel_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         form = tracker.active_loop_name or ""
         dispatcher.utter_message(response="utter_cancelled")
-        return [ActiveLoop(None), SlotSet("requested_slot", None), *(SlotSet(s, None) for s in FORM_SLOTS.get(form, ()))]
+        return [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            *(SlotSet(s, None) for s in FORM_SLOTS.get(form, ())),
+        ]

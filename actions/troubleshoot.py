@@ -22,7 +22,7 @@ from actions.common import HUMAN_BUTTON, TROUBLESHOOTING, choice_button, custom_
 from actions.kb import article_button
 from actions.services import ServiceAction
 from assistant.analytics import TREE_FINISHED
-from assistant.guided.trees import CONFIRM_NODE, FORM, HANDOFF, NO, RESOLVED, YES, Tree, TreeNode
+from assistant.guided.trees import CONFIRM_NODE, FORM, HANDOFF, RESOLVED, YES, Tree, TreeNode
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,11 @@ class ValidateTroubleshootForm(ServiceAction, FormValidationAction):
         target: TreeNode = tree.node(option.next)
         if not target.is_leaf:
             return {"tree_node": target.id, "tree_path": path, "tree_answer": None}
-        buttons = [article_button(target.article, _article_title(self.services, target.article))] if target.article else []
+        buttons = (
+            [article_button(target.article, _article_title(self.services, target.article))]
+            if target.article
+            else []
+        )
         dispatcher.utter_message(
             text=target.answer,
             buttons=buttons,
@@ -103,11 +107,19 @@ class ValidateTroubleshootForm(ServiceAction, FormValidationAction):
         return self._finish(tracker, tree, path, target.form, option.label)
 
     def _finish(
-        self, tracker: Tracker, tree: Tree, path: list[str], outcome: str, answer: str, handoff_reason: str | None = None
+        self,
+        tracker: Tracker,
+        tree: Tree,
+        path: list[str],
+        outcome: str,
+        answer: str,
+        handoff_reason: str | None = None,
     ) -> dict[str, Any]:
         if outcome == UNSOLVED:
             handoff_reason = "tree_unresolved"
-        self.services.record(tracker.sender_id, TREE_FINISHED, stage=TROUBLESHOOTING, tree=tree.id, outcome=outcome, path=path)
+        self.services.record(
+            tracker.sender_id, TREE_FINISHED, stage=TROUBLESHOOTING, tree=tree.id, outcome=outcome, path=path
+        )
         slots: dict[str, Any] = {
             "tree_answer": answer,
             "tree_result": outcome,
@@ -175,7 +187,9 @@ class ActionAskTreeAnswer(ServiceAction, Action):
         dispatcher.utter_message(
             text=node.question,
             buttons=buttons,
-            json_message=custom_payload(tree={"id": tree.id, "title": tree.title, "node": node.id, "step": step}),
+            json_message=custom_payload(
+                tree={"id": tree.id, "title": tree.title, "node": node.id, "step": step}
+            ),
         )
         return []
 
@@ -201,6 +215,8 @@ class ActionCrossSell(ServiceAction, Action):
         if offer.product:
             buttons.append({"title": "Compare plans", "payload": "/compare_products"})
         dispatcher.utter_message(
-            text=offer.text, buttons=buttons, json_message=custom_payload(cross_sell={"after": tracker.get_slot("tree_done")})
+            text=offer.text,
+            buttons=buttons,
+            json_message=custom_payload(cross_sell={"after": tracker.get_slot("tree_done")}),
         )
         return []

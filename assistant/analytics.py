@@ -57,7 +57,11 @@ class Analytics:
         with self._session.begin() as s:
             s.add(
                 EventRow(
-                    conversation_id=conversation_id, kind=kind, stage=stage, article_id=article_id, detail=detail
+                    conversation_id=conversation_id,
+                    kind=kind,
+                    stage=stage,
+                    article_id=article_id,
+                    detail=detail,
                 )
             )
 
@@ -80,9 +84,7 @@ class Analytics:
     def counts(self, kind: str, *, by: str = "article_id") -> dict[str, int]:
         column = getattr(EventRow, by)
         with self._session() as s:
-            rows = s.execute(
-                select(column, func.count()).where(EventRow.kind == kind).group_by(column)
-            ).all()
+            rows = s.execute(select(column, func.count()).where(EventRow.kind == kind).group_by(column)).all()
         return {str(key): int(n) for key, n in rows}
 
     def events(self, conversation_id: str) -> list[dict[str, Any]]:
@@ -91,5 +93,6 @@ class Analytics:
                 select(EventRow).where(EventRow.conversation_id == conversation_id).order_by(EventRow.id)
             )
             return [
-                {"kind": r.kind, "stage": r.stage, "article_id": r.article_id, "detail": r.detail} for r in rows
+                {"kind": r.kind, "stage": r.stage, "article_id": r.article_id, "detail": r.detail}
+                for r in rows
             ]

@@ -11,7 +11,6 @@ import yaml
 from assistant.kb.articles import ArticleError, Problem, line_of
 from assistant.kb.search import DecisionSettings
 
-
 FORM_NAMES = ("order_card", "freeze_card", "transfer")
 
 
@@ -76,8 +75,16 @@ def load_content(path: Path) -> BotContent:
     if not isinstance(data, dict):
         raise ArticleError([Problem(shown, 1, "must be a mapping of settings")])
     problems: list[Problem] = []
-    known = {"assistant_name", "bank_name", "top_tasks", "kb", "top_tasks_from_logs", "sales", "cross_sell",
-             "article_actions"}
+    known = {
+        "assistant_name",
+        "bank_name",
+        "top_tasks",
+        "kb",
+        "top_tasks_from_logs",
+        "sales",
+        "cross_sell",
+        "article_actions",
+    }
     for key in sorted(set(data) - known):
         problems.append(Problem(shown, line_of(path, key), f"unknown setting '{key}'"))
     tasks = data.get("top_tasks") or []
@@ -121,17 +128,26 @@ def load_content(path: Path) -> BotContent:
                 problems.append(Problem(shown, line_of(path, key), f"unknown cross_sell offer key '{key}'"))
             after = offer["after"] if isinstance(offer["after"], list) else [offer["after"]]
             offers.append(
-                CrossSell(tuple(str(a) for a in after), str(offer["text"]), offer.get("article"), offer.get("product"))
+                CrossSell(
+                    tuple(str(a) for a in after),
+                    str(offer["text"]),
+                    offer.get("article"),
+                    offer.get("product"),
+                )
             )
     actions_raw: Any = data.get("article_actions") or {}
     actions: dict[str, str] = {}
     if not isinstance(actions_raw, dict):
-        problems.append(Problem(shown, line_of(path, "article_actions"), "'article_actions' must be a mapping"))
+        problems.append(
+            Problem(shown, line_of(path, "article_actions"), "'article_actions' must be a mapping")
+        )
     else:
         for article, form in actions_raw.items():
             if form not in FORM_NAMES:
                 problems.append(
-                    Problem(shown, line_of(path, str(article)), f"unknown form '{form}' ({', '.join(FORM_NAMES)})")
+                    Problem(
+                        shown, line_of(path, str(article)), f"unknown form '{form}' ({', '.join(FORM_NAMES)})"
+                    )
                 )
             else:
                 actions[str(article)] = str(form)
@@ -173,19 +189,33 @@ def check_top_tasks(content: BotContent, article_ids: set[str], path: Path) -> l
     ]
     for article in content.article_actions:
         if article not in article_ids:
-            problems.append(Problem(str(path), line_of(path, article), f"article_actions: {article!r} is not an article id"))
+            problems.append(
+                Problem(
+                    str(path), line_of(path, article), f"article_actions: {article!r} is not an article id"
+                )
+            )
     for offer in content.cross_sell:
         if offer.article and offer.article not in article_ids:
-            problems.append(Problem(str(path), line_of(path, offer.article), f"cross_sell: unknown article {offer.article!r}"))
+            problems.append(
+                Problem(
+                    str(path), line_of(path, offer.article), f"cross_sell: unknown article {offer.article!r}"
+                )
+            )
     return problems
 
 
-def check_cross_sell(content: BotContent, tree_ids: set[str], product_ids: set[str], path: Path) -> list[Problem]:
+def check_cross_sell(
+    content: BotContent, tree_ids: set[str], product_ids: set[str], path: Path
+) -> list[Problem]:
     problems = []
     for offer in content.cross_sell:
         for tree in offer.after:
             if tree != "*" and tree not in tree_ids:
                 problems.append(Problem(str(path), line_of(path, tree), f"cross_sell: unknown tree {tree!r}"))
         if offer.product and offer.product not in product_ids:
-            problems.append(Problem(str(path), line_of(path, offer.product), f"cross_sell: unknown product {offer.product!r}"))
+            problems.append(
+                Problem(
+                    str(path), line_of(path, offer.product), f"cross_sell: unknown product {offer.product!r}"
+                )
+            )
     return problems

@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "\nThe assistant is running:\n"
             f"  chat page      {urls['chat']}\n"
-            f"  demo sign-in   {urls['chat']}?customer=cust-ava   (cust-ben, cust-chloe; a demo of the signed token)\n"
+            f"  demo sign-in   {urls['chat']}?customer=cust-ava   (also cust-ben, cust-chloe)\n"
             f"  staff API      {urls['api']}   (Authorization: Bearer $ASSISTANT_API_TOKEN)\n"
             f"  Rasa           {urls['rasa']}    (HTTP API token: $RASA_AUTH_TOKEN)\n"
             f"  action server  {urls['actions']}\n"

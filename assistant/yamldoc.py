@@ -64,7 +64,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _co
 def load_yaml(path: Path) -> Any:
     """Parse ``path``; a syntax error is raised as :class:`ArticleError` naming file and line."""
     try:
-        return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
+        return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise ArticleError([Problem(str(path), line, f"invalid YAML: {exc.problem}")]) from exc

@@ -89,7 +89,10 @@ def test_validate_reports_tree_problems_with_file_and_line(tmp_path):
 
 def test_the_projects_own_content_validates():
     result = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "validate"], cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, "-m", "assistant.cli", "validate"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         env={"PATH": "", "ASSISTANT_ROOT": str(ROOT)},
     )
     assert result.returncode == 0, result.stderr

@@ -29,7 +29,11 @@ DEMO_CUSTOMERS: list[dict[str, Any]] = [
         "plan": "plus",
         "country": "FR",
         "balance": "640.00",
-        "cards": [("5550", "physical", "active"), ("6101", "physical", "active"), ("6102", "physical", "active")],
+        "cards": [
+            ("5550", "physical", "active"),
+            ("6101", "physical", "active"),
+            ("6102", "physical", "active"),
+        ],
         "payees": [("Léa Dubois", "60-83-71", "87654321")],
     },
 ]

@@ -195,7 +195,9 @@ class BackOffice:
 
     def payees(self, customer_id: str) -> list[Payee]:
         with self._session() as s:
-            rows = s.scalars(select(PayeeRow).where(PayeeRow.customer_id == customer_id).order_by(PayeeRow.name))
+            rows = s.scalars(
+                select(PayeeRow).where(PayeeRow.customer_id == customer_id).order_by(PayeeRow.name)
+            )
             return [Payee(r.id, r.name, r.sort_code, r.account_number) for r in rows]
 
     def account(self, customer_id: str) -> Account | None:
@@ -211,12 +213,15 @@ class BackOffice:
                 raise Refusal(
                     "already_frozen",
                     f"Your card ending {row.last4} is already frozen, so nobody can pay with it.",
-                    "If it's lost or stolen for good, order a replacement: say \"order a card\".",
+                    'If it\'s lost or stolen for good, order a replacement: say "order a card".',
                 )
             if row.status in ("cancelled", "ordered"):
                 raise Refusal(
                     "not_active",
-                    f"Your card ending {row.last4} is {row.status}, so it can't be used and doesn't need freezing.",
+                    (
+                        f"Your card ending {row.last4} is {row.status}, so it can't be used and "
+                        f"doesn't need freezing."
+                    ),
                     "Check your other cards in the app under Card.",
                 )
             row.status, row.note = "frozen", reason[:128]
@@ -230,7 +235,9 @@ class BackOffice:
         with self._session.begin() as s:
             customer = self._customer(s, customer_id)
             live = s.scalar(
-                select(func.count()).select_from(CardRow).where(
+                select(func.count())
+                .select_from(CardRow)
+                .where(
                     CardRow.customer_id == customer_id,
                     CardRow.kind == kind,
                     CardRow.status.in_(("active", "ordered", "frozen")),
@@ -253,17 +260,19 @@ class BackOffice:
                         "Choose standard delivery: it takes up to 10 working days outside the UK.",
                     )
                 had_card = s.scalar(
-                    select(func.count()).select_from(CardRow).where(
-                        CardRow.customer_id == customer_id, CardRow.kind == "physical"
-                    )
+                    select(func.count())
+                    .select_from(CardRow)
+                    .where(CardRow.customer_id == customer_id, CardRow.kind == "physical")
                 )
                 premium = customer.plan in ("premium", "metal")
                 if had_card and not premium:
                     fee += REPLACEMENT_FEE
                 if delivery == "express" and not premium:
                     fee += EXPRESS_FEE
-                arrives = "in 2 working days" if delivery == "express" else (
-                    "in 3–5 working days" if customer.country == "GB" else "within 10 working days"
+                arrives = (
+                    "in 2 working days"
+                    if delivery == "express"
+                    else ("in 3 to 5 working days" if customer.country == "GB" else "within 10 working days")
                 )
             if fee:
                 account = self._debit(s, customer_id, fee, what="the card fee")
@@ -300,7 +309,10 @@ class BackOffice:
                 left = DAILY_TRANSFER_LIMIT - _major(int(sent_today or 0))
                 raise Refusal(
                     "daily_limit",
-                    f"That would take you over the £25,000 daily limit for UK transfers; you can send {pounds(left)} more today.",
+                    (
+                        f"That would take you over the £25,000 daily limit for UK transfers; you can "
+                        f"send {pounds(left)} more today."
+                    ),
                     "Send up to that now and the rest tomorrow, or talk to a person about a higher limit.",
                 )
             account = self._debit(s, customer_id, amount, what="this transfer")
@@ -358,7 +370,7 @@ class BackOffice:
             raise Refusal(
                 "account_frozen",
                 "Your account is on hold, so money can't leave it right now.",
-                "A person can tell you why and what to do: say \"talk to a person\".",
+                'A person can tell you why and what to do: say "talk to a person".',
             )
         if _minor(amount) > account.balance_minor:
             raise Refusal(
@@ -382,7 +394,11 @@ class BackOffice:
                 return False
             for customer in DEMO_CUSTOMERS:
                 cid = customer["id"]
-                s.add(CustomerRow(id=cid, name=customer["name"], plan=customer["plan"], country=customer["country"]))
+                s.add(
+                    CustomerRow(
+                        id=cid, name=customer["name"], plan=customer["plan"], country=customer["country"]
+                    )
+                )
                 s.add(
                     AccountRow(
                         id=f"{cid}-main",
@@ -405,7 +421,10 @@ class BackOffice:
                 for i, (name, sort_code, number) in enumerate(customer["payees"]):
                     s.add(
                         PayeeRow(
-                            id=f"{cid}-payee{i + 1}", customer_id=cid, name=name, sort_code=sort_code,
+                            id=f"{cid}-payee{i + 1}",
+                            customer_id=cid,
+                            name=name,
+                            sort_code=sort_code,
                             account_number=number,
                         )
                     )

@@ -179,7 +179,10 @@ def _parse_products(path: Path) -> tuple[dict[str, Attribute], dict[str, Product
         check.keys(spec, f"attribute '{key}'", {"label", "type"}, set())
         kind = spec.get("type")
         if kind not in ATTRIBUTE_TYPES:
-            check.add(spec.line_of("type"), f"attribute '{key}' has unknown type {kind!r} ({', '.join(ATTRIBUTE_TYPES)})")
+            check.add(
+                spec.line_of("type"),
+                f"attribute '{key}' has unknown type {kind!r} ({', '.join(ATTRIBUTE_TYPES)})",
+            )
             continue
         attributes[key] = Attribute(key, check.text(spec, "label", f"attribute '{key}'") or key, str(kind))
 
@@ -213,11 +216,15 @@ def _parse_product(check: Checker, raw: Any, at: int, attributes: dict[str, Attr
         return None
     pid = check.text(data, "id", "a product") or "?"
     what = f"product '{pid}'"
-    check.keys(data, what, {"id", "name", "kind", "summary", "attributes"}, {"features", "eligibility", "high_value"})
+    check.keys(
+        data, what, {"id", "name", "kind", "summary", "attributes"}, {"features", "eligibility", "high_value"}
+    )
     kind = data.get("kind")
     if kind not in KINDS:
         check.add(data.line_of("kind"), f"{what} has unknown kind {kind!r} ({', '.join(KINDS)})")
-    values = check.mapping(data.get("attributes", LineMap()), f"attributes of {what}", data.line_of("attributes"))
+    values = check.mapping(
+        data.get("attributes", LineMap()), f"attributes of {what}", data.line_of("attributes")
+    )
     values = values if values is not None else LineMap()
     for key in values:
         if key not in attributes:
@@ -293,7 +300,10 @@ def _parse_need(check: Checker, key: str, raw: Any, at: int) -> Need | None:
         check.keys(option, option_what, {"value", "label"}, {"match", "max_monthly_fee"})
         fee = option.get("max_monthly_fee")
         if fee is not None and (not isinstance(fee, (int, float)) or isinstance(fee, bool)):
-            check.add(option.line_of("max_monthly_fee"), f"max_monthly_fee of {option_what} must be a number or null")
+            check.add(
+                option.line_of("max_monthly_fee"),
+                f"max_monthly_fee of {option_what} must be a number or null",
+            )
             fee = None
         value = check.text(option, "value", option_what)
         if value is None:
@@ -323,7 +333,9 @@ def _parse_need(check: Checker, key: str, raw: Any, at: int) -> Need | None:
                     check.add(row.line_of(b), f"similarity {a}/{b} in {what} must be between 0 and 1")
                 else:
                     similar[(a, b)] = float(score)
-    return Need(key, check.text(data, "question", what) or key, str(kind), float(weight), tuple(options), similar)
+    return Need(
+        key, check.text(data, "question", what) or key, str(kind), float(weight), tuple(options), similar
+    )
 
 
 def _parse_cases(path: Path, products: dict[str, Product], needs: dict[str, Need]) -> list[Case]:
@@ -360,7 +372,9 @@ def _parse_cases(path: Path, products: dict[str, Product], needs: dict[str, Need
             elif str(value) not in needs[key].values:
                 check.add(stated.line_of(key), f"{what}: '{value}' is not a value of need '{key}'")
         if chosen:
-            cases.append(Case(cid, {k: str(v) for k, v in stated.items()}, chosen, bool(case.get("satisfied"))))
+            cases.append(
+                Case(cid, {k: str(v) for k, v in stated.items()}, chosen, bool(case.get("satisfied")))
+            )
     if check.problems:
         raise ArticleError(check.problems)
     return cases

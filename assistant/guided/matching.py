@@ -29,7 +29,7 @@ _ORDINALS = {
     "5": 4, "fifth": 4, "five": 4,
 }  # fmt: skip
 _STOP = frozenset(
-    "a an the i i'm im my me it it's its is was were be been to of in on at for and or but with "
+    "a an the i i'm im my me it it's its is was were be been to of in on at for and or but with "  # noqa: SIM905
     "this that there they we you your have has had do did does just so very really please".split()
 )
 

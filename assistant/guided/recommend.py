@@ -132,7 +132,12 @@ class CaseBasedRecommender:
                 continue
             ranked.append(
                 Recommendation(
-                    product, score, happy, len(supporters), self.explain(product, needs, supporters), tuple(supporters)
+                    product,
+                    score,
+                    happy,
+                    len(supporters),
+                    self.explain(product, needs, supporters),
+                    tuple(supporters),
                 )
             )
         ranked.sort(key=lambda r: (-r.score, r.product.monthly_fee, r.product.id))

@@ -132,7 +132,9 @@ def load_trees(root: Path, article_ids: Iterable[str] | None = None) -> TreeSet:
         problems.extend(found)
         if tree is not None:
             if tree.id in trees:
-                problems.append(Problem(str(path), 1, f"tree id '{tree.id}' is also used by {trees[tree.id].path}"))
+                problems.append(
+                    Problem(str(path), 1, f"tree id '{tree.id}' is also used by {trees[tree.id].path}")
+                )
             else:
                 trees[tree.id] = tree
     if problems:
@@ -159,7 +161,9 @@ def _parse_tree(path: Path, known_articles: set[str] | None) -> tuple[Tree | Non
                 at = data["articles"].line_at(i) if isinstance(data["articles"], LineList) else data.line
                 check.add(at, f"unknown article '{article}'")
     start = check.text(data, "start", "the tree")
-    nodes_raw = check.mapping(data.get("nodes"), "'nodes'", data.line_of("nodes")) if "nodes" in data else None
+    nodes_raw = (
+        check.mapping(data.get("nodes"), "'nodes'", data.line_of("nodes")) if "nodes" in data else None
+    )
     nodes: dict[str, TreeNode] = {}
     if nodes_raw is not None:
         if not nodes_raw:
@@ -192,7 +196,9 @@ def _parse_node(
             check.add(data.line, f"{what} has options but no question")
         for key in ("answer", "outcome", "form"):
             if key in data:
-                check.add(data.line_of(key), f"{what} asks a question, so it cannot have '{key}' (only leaves do)")
+                check.add(
+                    data.line_of(key), f"{what} asks a question, so it cannot have '{key}' (only leaves do)"
+                )
         raw_options = data["options"]
         options: list[Option] = []
         if not isinstance(raw_options, LineList) or len(raw_options) < 2:
@@ -241,7 +247,10 @@ def _check_links(check: Checker, nodes: dict[str, TreeNode], start: str | None, 
     for node in nodes.values():
         for option in node.options:
             if option.next not in raw:
-                check.add(option.line, f"option '{option.label}' of node '{node.id}' leads to unknown node '{option.next}'")
+                check.add(
+                    option.line,
+                    f"option '{option.label}' of node '{node.id}' leads to unknown node '{option.next}'",
+                )
     if start is None or start not in nodes:
         return
     # Depth-first walk from the start: white (unseen), grey (on the path), black (done).

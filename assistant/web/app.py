@@ -69,7 +69,9 @@ def demo_identity(settings: Settings, customer: str | None) -> tuple[str, str]:
     known = next((c for c in DEMO_CUSTOMERS if c["id"] == customer), None)
     if known is None:
         return "", ""
-    token = sign(settings.identity_secret, known["id"], ttl=8 * 3600, name=known["name"], segment=known["plan"])
+    token = sign(
+        settings.identity_secret, known["id"], ttl=8 * 3600, name=known["name"], segment=known["plan"]
+    )
     return token, str(known["name"])
 
 
@@ -78,7 +80,9 @@ async def chat_page(request: Request) -> response.HTTPResponse:
     settings: Settings = request.app.ctx.settings
     token, name = demo_identity(settings, request.args.get("customer"))
     page = (
-        request.app.ctx.chat_template.replace("{{SOCKET_URL}}", html.escape(settings.rasa_public_url, quote=True))
+        request.app.ctx.chat_template.replace(
+            "{{SOCKET_URL}}", html.escape(settings.rasa_public_url, quote=True)
+        )
         .replace("{{MAX_CHARS}}", str(int(settings.max_message_chars)))
         .replace("{{CUSTOMER_TOKEN}}", html.escape(token, quote=True))
         .replace("{{CUSTOMER_NAME}}", html.escape(name, quote=True))

@@ -46,7 +46,13 @@ def make_tracker(
         "entities": entities or [],
         "metadata": metadata or {},
     }
-    user_event = {"event": "user", "text": text, "parse_data": latest, "timestamp": 1.0, "metadata": metadata or {}}
+    user_event = {
+        "event": "user",
+        "text": text,
+        "parse_data": latest,
+        "timestamp": 1.0,
+        "metadata": metadata or {},
+    }
     return Tracker(
         sender_id=sender_id,
         slots=slots or {},

@@ -18,7 +18,7 @@ from actions.transactions import ActionFormHelp, ActionFreezeCard, ActionTransfe
 from actions.troubleshoot import ActionAskTreeAnswer, ActionCrossSell, ValidateTroubleshootForm
 from assistant.analytics import ARTICLE_SHOWN, Analytics
 from assistant.backoffice import BackOffice
-from assistant.content import BotContent, CrossSell, TopTaskSettings
+from assistant.content import CrossSell, TopTaskSettings
 from assistant.guided.catalog import load_catalog
 from assistant.guided.trees import CONFIRM_NODE, load_trees
 from assistant.identity import sign
@@ -63,7 +63,9 @@ async def test_new_visitor_gets_the_guided_path_first(stage_services, dispatcher
     assert dispatcher.messages[1]["buttons"][0]["payload"] == "/browse"
 
 
-async def test_returning_customer_gets_search_first_and_top_tasks_from_the_logs(stage_services, dispatcher) -> None:
+async def test_returning_customer_gets_search_first_and_top_tasks_from_the_logs(
+    stage_services, dispatcher
+) -> None:
     for conversation in ("a", "b", "c"):
         stage_services.analytics.record(conversation, ARTICLE_SHOWN, article_id="exchange_rate")
     tracker = make_tracker("/greet", intent="greet", metadata={"visitor": {"visits": 4}, **signed()})
@@ -76,7 +78,9 @@ async def test_returning_customer_gets_search_first_and_top_tasks_from_the_logs(
     assert buttons[1] == '/show_article{"article_id": "card_arrival"}'  # then the editor's order
 
 
-async def walk(services: Services, tree_id: str, answers: list[str]) -> tuple[dict[str, Any], CollectingDispatcher]:
+async def walk(
+    services: Services, tree_id: str, answers: list[str]
+) -> tuple[dict[str, Any], CollectingDispatcher]:
     """Drive the tree form's validation as Rasa would, one typed answer at a time."""
     form = ValidateTroubleshootForm(services)
     dispatcher = CollectingDispatcher()
@@ -114,13 +118,17 @@ async def test_a_tree_leaf_can_start_a_form(stage_services) -> None:
 
 async def test_an_answer_that_fits_no_option_is_asked_again(stage_services) -> None:
     slots, dispatcher = await walk(stage_services, "top_up_failed", ["purple elephants"])
-    assert slots["tree_answer"] is None and slots["tree_node"] == stage_services.trees.get("top_up_failed").start
+    assert (
+        slots["tree_answer"] is None and slots["tree_node"] == stage_services.trees.get("top_up_failed").start
+    )
     assert dispatcher.messages[-1]["response"] == "utter_tree_not_understood"
 
 
 async def test_cross_sell_follows_a_resolution_but_never_a_complaint(stage_services) -> None:
     dispatcher = CollectingDispatcher()
-    await ActionCrossSell(stage_services).run(dispatcher, make_tracker("yes", slots={"tree_done": "card_declined"}), {})
+    await ActionCrossSell(stage_services).run(
+        dispatcher, make_tracker("yes", slots={"tree_done": "card_declined"}), {}
+    )
     assert dispatcher.messages[-1]["text"] == "Tip: get a virtual card."
     dispatcher = CollectingDispatcher()
     tracker = make_tracker("yes", slots={"tree_done": "card_declined", "complained": True})
@@ -130,9 +138,13 @@ async def test_cross_sell_follows_a_resolution_but_never_a_complaint(stage_servi
 
 async def test_needs_understood_from_free_text_and_several_at_once(stage_services, dispatcher) -> None:
     form = ValidateProductNeedsForm(stage_services)
-    slots = await form.validate_need_budget("I'd pay £4 a month", dispatcher, make_tracker("I'd pay £4 a month"), {})
+    slots = await form.validate_need_budget(
+        "I'd pay £4 a month", dispatcher, make_tracker("I'd pay £4 a month"), {}
+    )
     assert slots["need_budget"] == "low"
-    slots = await form.validate_need_purpose("x", dispatcher, make_tracker("mostly for travelling abroad"), {})
+    slots = await form.validate_need_purpose(
+        "x", dispatcher, make_tracker("mostly for travelling abroad"), {}
+    )
     assert slots["need_purpose"] == "travel"
 
 
@@ -141,8 +153,14 @@ async def test_recommendation_has_explanations_and_a_comparison_table(stage_serv
     events = await ActionRecommend(stage_services).run(dispatcher, make_tracker("", slots=needs), {})
     table = next(m["custom"]["data"]["comparison"] for m in dispatcher.messages if m.get("custom"))
     assert 1 <= len(table["columns"]) <= 3
-    assert table["rows"][0]["label"] == "Monthly fee" and len(table["rows"][0]["values"]) == len(table["columns"])
-    explanations = next(m["text"] for m in dispatcher.messages if m.get("text") and "customers with similar needs" in m["text"])
+    assert table["rows"][0]["label"] == "Monthly fee" and len(table["rows"][0]["values"]) == len(
+        table["columns"]
+    )
+    explanations = next(
+        m["text"]
+        for m in dispatcher.messages
+        if m.get("text") and "customers with similar needs" in m["text"]
+    )
     assert explanations.count("\n") == len(table["columns"]) - 1  # one line each
     assert slots_of(events)["need_budget"] is None  # reset for next time
     assert slots_of(events)["recommended"] == [c["product_id"] for c in table["columns"]]
@@ -150,7 +168,9 @@ async def test_recommendation_has_explanations_and_a_comparison_table(stage_serv
 
 async def test_freeze_card_acts_on_the_signed_in_customer_only(stage_services, dispatcher) -> None:
     filled = {"freeze_card_id": "cust-ava-card1", "freeze_reason": "lost", "freeze_confirm": "yes"}
-    await ActionFreezeCard(stage_services).run(dispatcher, make_tracker("yes", slots=filled, metadata=signed()), {})
+    await ActionFreezeCard(stage_services).run(
+        dispatcher, make_tracker("yes", slots=filled, metadata=signed()), {}
+    )
     assert "is frozen" in dispatcher.messages[-1]["text"]
     assert stage_services.backoffice.cards("cust-ava", "frozen")[0].id == "cust-ava-card1"
 
@@ -166,7 +186,9 @@ async def test_freeze_card_acts_on_the_signed_in_customer_only(stage_services, d
 async def test_no_token_means_nothing_happens(stage_services, dispatcher) -> None:
     filled = {"freeze_card_id": "cust-ava-card2", "freeze_reason": "lost", "freeze_confirm": "yes"}
     forged = {"customer_token": sign("not-the-secret", "cust-ava")}
-    await ActionFreezeCard(stage_services).run(dispatcher, make_tracker("yes", slots=filled, metadata=forged), {})
+    await ActionFreezeCard(stage_services).run(
+        dispatcher, make_tracker("yes", slots=filled, metadata=forged), {}
+    )
     assert dispatcher.messages[-1]["response"] == "utter_sign_in_needed"
     assert stage_services.backoffice.cards("cust-ava", "frozen") == []
 
@@ -183,7 +205,9 @@ async def test_a_refusal_is_explained_with_the_next_step(stage_services, dispatc
 
 async def test_help_inside_a_form_keeps_what_was_typed(stage_services, dispatcher) -> None:
     slots = {"requested_slot": "transfer_amount", "transfer_payee": "cust-ava-payee1"}
-    tracker = make_tracker("help", intent="ask_help", slots=slots, active_loop="transfer_form", metadata=signed())
+    tracker = make_tracker(
+        "help", intent="ask_help", slots=slots, active_loop="transfer_form", metadata=signed()
+    )
     await ActionFormHelp(stage_services).run(dispatcher, tracker, {})
     text = dispatcher.messages[-1]["text"]
     assert "in pounds" in text and "payee: Sam Carter" in text

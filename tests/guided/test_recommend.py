@@ -65,7 +65,9 @@ def test_similarity_is_weighted_over_stated_needs(catalog: Catalog) -> None:
 
 
 def test_ranks_by_satisfied_similar_cases_and_explains(catalog: Catalog) -> None:
-    result = CaseBasedRecommender(catalog).recommend({"purpose": "travel", "budget": "low", "travel": "often"})
+    result = CaseBasedRecommender(catalog).recommend(
+        {"purpose": "travel", "budget": "low", "travel": "often"}
+    )
     ids = [r.product.id for r in result.recommendations]
     assert ids[0] == "travel"
     assert "gold" not in ids  # £12 is over a "low" (£5) budget
@@ -78,7 +80,9 @@ def test_ranks_by_satisfied_similar_cases_and_explains(catalog: Catalog) -> None
 
 def test_a_dissatisfied_case_counts_against_its_product(catalog: Catalog) -> None:
     settings = RecommenderSettings(unsatisfied_weight=5.0)
-    result = CaseBasedRecommender(catalog, settings).recommend({"purpose": "travel", "budget": "low", "travel": "sometimes"})
+    result = CaseBasedRecommender(catalog, settings).recommend(
+        {"purpose": "travel", "budget": "low", "travel": "sometimes"}
+    )
     assert "free" not in [r.product.id for r in result.recommendations]
 
 
@@ -90,7 +94,9 @@ def test_children_get_child_products_and_adults_never_do(catalog: Catalog) -> No
 
 
 def test_high_value_flag(catalog: Catalog) -> None:
-    result = CaseBasedRecommender(catalog).recommend({"purpose": "travel", "budget": "high", "travel": "often"})
+    result = CaseBasedRecommender(catalog).recommend(
+        {"purpose": "travel", "budget": "high", "travel": "often"}
+    )
     assert result.best.product.id in ("gold", "travel")
     assert result.high_value == (result.best.product.id == "gold")
 
@@ -116,9 +122,15 @@ def test_real_catalog_loads_and_recommends_sensibly() -> None:
 
 
 def test_catalog_errors_name_file_and_line(tmp_path: Path) -> None:
-    bad = (ROOT / "data" / "products.yml").read_text(encoding="utf-8").replace("kind: card", "kind: spaceship", 1)
+    bad = (
+        (ROOT / "data" / "products.yml")
+        .read_text(encoding="utf-8")
+        .replace("kind: card", "kind: spaceship", 1)
+    )
     (tmp_path / "products.yml").write_text(bad, encoding="utf-8")
-    (tmp_path / "cases.yml").write_text("cases:\n  - id: x\n    needs: {purpose: flying}\n    chosen: nothing\n    satisfied: maybe\n")
+    (tmp_path / "cases.yml").write_text(
+        "cases:\n  - id: x\n    needs: {purpose: flying}\n    chosen: nothing\n    satisfied: maybe\n"
+    )
     with pytest.raises(ArticleError) as exc:
         load_catalog(tmp_path / "products.yml")
     assert any("unknown kind 'spaceship'" in str(p) and "products.yml:" in str(p) for p in exc.value.problems)

@@ -95,7 +95,8 @@ def tracker(stack, http):
 
     def _tracker(sender: str) -> dict[str, Any]:
         status, body = http.call(
-            "GET", f"http://127.0.0.1:{stack.rasa_port}/conversations/{sender}/tracker?token={stack.rasa_token}"
+            "GET",
+            f"http://127.0.0.1:{stack.rasa_port}/conversations/{sender}/tracker?token={stack.rasa_token}",
         )
         assert status == 200, body
         return body

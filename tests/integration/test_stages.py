@@ -109,7 +109,9 @@ def test_freeze_a_card_with_a_person_in_the_middle_then_the_form_resumes(say, st
     messages = say(sender, "talk to a person", meta)
     handoff_id = custom(messages, "handoff")["id"]
     with sqlite3.connect(handoffs_db(stack)) as db:
-        reason, slots = db.execute("select reason, slots from handoffs where id = ?", (handoff_id,)).fetchone()
+        reason, slots = db.execute(
+            "select reason, slots from handoffs where id = ?", (handoff_id,)
+        ).fetchone()
     assert reason == "customer_request_in_freeze_card_form"
     assert '"freeze_card_id": "cust-ava-card2"' in slots and '"customer_id": "cust-ava"' in slots
     assert say(sender, "hello?", meta) == []  # paused while a person has it
