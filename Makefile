@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run test test-py test-rasa validate train index lint bench bench-kb clean browser
+.PHONY: help install run test test-py test-rasa validate train index lint bench bench-kb bench-guided clean browser
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -73,7 +73,11 @@ bench-kb: $(RASA_VENV)/.installed $(VENV)/.installed ## knowledge-base benchmark
 	@mkdir -p var
 	$(PY) -m assistant.kb.bench --out var/bench-kb.json
 
-bench: bench-kb ## every benchmark (JSON)
+bench-guided: $(VENV)/.installed ## guided Q&A benchmark: recommender leave-one-out, typed-answer matching (JSON, ~1 min)
+	@mkdir -p var
+	$(PY) -m assistant.guided.bench --out var/bench-guided.json
+
+bench: bench-guided bench-kb ## every benchmark (JSON)
 
 clean: ## remove built and runtime files (keeps the virtualenvs)
 	rm -rf kb_index models var .pytest_cache .mypy_cache .ruff_cache

@@ -503,6 +503,19 @@ class ActionTransfer(SubmitAction):
 
 
 # ---- help and cancel inside any form -----------------------------------------------------------
+def validators() -> dict[str, Any]:
+    from actions.products import ValidateProductNeedsForm
+    from actions.troubleshoot import ValidateTroubleshootForm
+
+    return {
+        "order_card_form": ValidateOrderCardForm,
+        "freeze_card_form": ValidateFreezeCardForm,
+        "transfer_form": ValidateTransferForm,
+        "product_needs_form": ValidateProductNeedsForm,
+        "troubleshoot_form": ValidateTroubleshootForm,
+    }
+
+
 class ActionFormHelp(CustomerAction, Action):
     """Explain the field being asked, repeat what the customer gave so far, offer a person."""
 
@@ -527,9 +540,30 @@ class ActionFormHelp(CustomerAction, Action):
             return pounds(Decimal(str(value)))
         return str(value)
 
+    async def answered_anyway(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType] | None:
+        """NLU took the message for a request for help, but it answers the question ("I lost it"):
+        validate it as the answer, exactly as the form would, and carry on."""
+        form, requested = tracker.active_loop_name or "", tracker.get_slot("requested_slot") or ""
+        validator_class = validators().get(form)
+        validator = validator_class(self.services) if validator_class else None
+        method = getattr(validator, f"validate_{requested}", None)
+        if method is None:
+            return None
+        said = CollectingDispatcher()
+        result = await method(typed_text(tracker), said, tracker, domain)
+        if result.get(requested) is None:
+            return None
+        dispatcher.messages.extend(said.messages)
+        return [SlotSet(key, value) for key, value in result.items()]
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        answered = await self.answered_anyway(dispatcher, tracker, domain)
+        if answered is not None:
+            return answered
         form = tracker.active_loop_name or ""
         requested = tracker.get_slot("requested_slot") or ""
         so_far = [

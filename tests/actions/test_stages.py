@@ -211,3 +211,11 @@ async def test_help_inside_a_form_keeps_what_was_typed(stage_services, dispatche
     await ActionFormHelp(stage_services).run(dispatcher, tracker, {})
     text = dispatcher.messages[-1]["text"]
     assert "in pounds" in text and "payee: Sam Carter" in text
+
+
+async def test_an_answer_taken_for_help_is_still_an_answer(stage_services, dispatcher) -> None:
+    slots = {"requested_slot": "freeze_reason", "freeze_card_id": "cust-ava-card2"}
+    tracker = make_tracker("I lost it", intent="ask_help", slots=slots, active_loop="freeze_card_form")
+    events = await ActionFormHelp(stage_services).run(dispatcher, tracker, {})
+    assert slots_of(events) == {"freeze_reason": "lost"}
+    assert dispatcher.messages == []  # no help text: the form carries on with the next question

@@ -83,7 +83,7 @@ def test_signed_in_customer_compares_products_and_sees_a_table(stack, browser):
 
     page.fill("#input", "which account is right for me?")
     page.press("#input", "Enter")
-    for label in ("Travel", "Up to £5", "Often"):
+    for label in ("Travel abroad", "Up to £5", "Every month or more"):
         button = page.locator(".msg--bot").last.locator(".quick-reply", has_text=label).first
         button.wait_for(timeout=30_000)
         button.click()

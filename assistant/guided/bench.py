@@ -1,0 +1,133 @@
+"""Guided Q&A benchmark: ``python -m assistant.guided.bench`` prints one JSON object.
+
+- The case-based recommender, leave-one-out on the case base: for each satisfied case, recommend
+  from the other cases and check that the product the customer chose and liked comes first
+  (hit@1) or among the three shown (hit@3); with the time per recommendation.
+- Typed answers to guided questions (``bench/guided_answers.yml``, written apart from the match
+  phrases): how often the matcher picks the option a person would, how often it picks a wrong
+  one (worse than asking again), with and without the MiniLM similarity step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from assistant.guided.catalog import Catalog, load_catalog
+from assistant.guided.recommend import CaseBasedRecommender
+from assistant.guided.trees import TreeSet, load_trees
+
+
+def bench_recommender(catalog: Catalog) -> dict[str, Any]:
+    hits1 = hits3 = total = 0
+    reciprocal: list[float] = []
+    timings: list[float] = []
+    for case in catalog.cases:
+        if not case.satisfied:
+            continue
+        others = replace(catalog, cases=[c for c in catalog.cases if c.id != case.id])
+        start = time.perf_counter()
+        result = CaseBasedRecommender(others).recommend(case.needs)
+        timings.append((time.perf_counter() - start) * 1000)
+        ids = [r.product.id for r in result.recommendations]
+        total += 1
+        hits1 += bool(ids[:1] == [case.chosen])
+        hits3 += case.chosen in ids[:3]
+        reciprocal.append(1 / (ids.index(case.chosen) + 1) if case.chosen in ids else 0.0)
+    timings.sort()
+    return {
+        "recommender_cases": len(catalog.cases),
+        "recommender_loo_satisfied_cases": total,
+        "recommender_hit_at_1": round(hits1 / total, 4) if total else None,
+        "recommender_hit_at_3": round(hits3 / total, 4) if total else None,
+        "recommender_mrr": round(statistics.fmean(reciprocal), 4) if reciprocal else None,
+        "recommender_ms_p50": round(timings[len(timings) // 2], 3) if timings else None,
+        "recommender_ms_p95": round(timings[int(len(timings) * 0.95)], 3) if timings else None,
+    }
+
+
+def _score(pairs: list[tuple[str | None, str | None]]) -> dict[str, float]:
+    n = len(pairs)
+    right = sum(1 for got, want in pairs if got == want)
+    wrong_pick = sum(1 for got, want in pairs if got is not None and got != want)
+    asked_again = sum(1 for got, want in pairs if got is None and want is not None)
+    return {
+        "accuracy": round(right / n, 4),
+        "wrong_pick_rate": round(wrong_pick / n, 4),
+        "asked_again_rate": round(asked_again / n, 4),
+    }
+
+
+def bench_matching(trees: TreeSet, catalog: Catalog, answers: dict[str, Any], encoder: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for label, enc in (("words", None), ("words_and_minilm", encoder)):
+        if label == "words_and_minilm" and encoder is None:
+            continue
+        tree_pairs: list[tuple[str | None, str | None]] = []
+        timings: list[float] = []
+        for item in answers.get("tree_answers", []):
+            tree = trees.get(item["tree"])
+            if tree is None:
+                continue
+            start = time.perf_counter()
+            option = tree.choose(item["node"], str(item["text"]), enc)
+            timings.append((time.perf_counter() - start) * 1000)
+            tree_pairs.append((option.next if option else None, item.get("expect")))
+        need_pairs = [
+            (catalog.need(item["need"]).understand(str(item["text"]), enc), item.get("expect"))
+            for item in answers.get("needs_answers", [])
+            if item["need"] in catalog.needs
+        ]
+        if tree_pairs:
+            for key, value in _score(tree_pairs).items():
+                out[f"tree_answers_{label}_{key}"] = value
+            timings.sort()
+            out[f"tree_answers_{label}_ms_p95"] = round(timings[int(len(timings) * 0.95)], 2)
+        if need_pairs:
+            for key, value in _score(need_pairs).items():
+                out[f"needs_answers_{label}_{key}"] = value
+    out["tree_answers_n"] = len(answers.get("tree_answers", []))
+    out["needs_answers_n"] = len(answers.get("needs_answers", []))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="data")
+    parser.add_argument("--answers", default="bench/guided_answers.yml")
+    parser.add_argument("--no-encoder", action="store_true", help="skip the MiniLM step")
+    parser.add_argument("--out", help="also write the JSON here")
+    args = parser.parse_args(argv)
+    data = Path(args.data)
+    start = time.perf_counter()
+    trees = load_trees(data / "troubleshooting")
+    catalog = load_catalog(data / "products.yml", data / "cases.yml")
+    result: dict[str, Any] = {"load_ms": round((time.perf_counter() - start) * 1000, 1)}
+    result.update(bench_recommender(catalog))
+    answers_path = Path(args.answers)
+    if answers_path.is_file():
+        encoder = None
+        if not args.no_encoder:
+            from assistant.kb.encoder import SentenceTransformerEncoder
+
+            encoder = SentenceTransformerEncoder(threads=1)
+        answers = yaml.safe_load(answers_path.read_text(encoding="utf-8")) or {}
+        result.update(bench_matching(trees, catalog, answers, encoder))
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
