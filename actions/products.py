@@ -161,17 +161,22 @@ class ActionRecommend(ServiceAction, Action):
         assert catalog is not None
         products = [r.product for r in result.recommendations]
         table = comparison_table(catalog, products)
-        dispatcher.utter_message(
-            response="utter_recommendation_intro",
-            json_message=None,
-        )
+        dispatcher.utter_message(response="utter_recommendation_intro")
         dispatcher.utter_message(text="\n".join(r.explanation for r in result.recommendations))
         dispatcher.utter_message(
             text=comparison_text(table),
             json_message=custom_payload(
-                comparison={**table, "recommendations": [r.to_dict() for r in result.recommendations]}
+                comparison={
+                    **table,
+                    "recommendations": [r.to_dict() for r in result.recommendations],
+                    "also": result.also.to_dict() if result.also else None,
+                }
             ),
         )
+        if result.also is not None:
+            dispatcher.utter_message(
+                response="utter_recommendation_also", explanation=result.also.explanation
+            )
         buttons = [intent_button(f"Choose {p.name}", "choose_product", product_id=p.id) for p in products]
         buttons.append(intent_button("I'm not sure", "hesitate"))
         if result.high_value and self.services.content.sales.offer_on_high_value:

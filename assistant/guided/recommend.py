@@ -61,8 +61,9 @@ class Recommendation:
 @dataclass(frozen=True)
 class RecommendationResult:
     needs: dict[str, str]
-    recommendations: tuple[Recommendation, ...]
+    recommendations: tuple[Recommendation, ...]  # one kind (accounts or cards), compared side by side
     excluded: dict[str, str] = field(default_factory=dict)  # product id -> why
+    also: Recommendation | None = None  # the best match of the other kind, suggested apart
 
     @property
     def best(self) -> Recommendation | None:
@@ -141,7 +142,14 @@ class CaseBasedRecommender:
                 )
             )
         ranked.sort(key=lambda r: (-r.score, r.product.monthly_fee, r.product.id))
-        return RecommendationResult(needs, tuple(ranked[: self.settings.limit]), excluded)
+        if not ranked:
+            return RecommendationResult(needs, (), excluded)
+        # Side by side only what compares: products of the best match's kind; the best of the
+        # other kind (a card for an account, say) is suggested on its own.
+        kind = ranked[0].product.kind
+        same = tuple(r for r in ranked if r.product.kind == kind)[: self.settings.limit]
+        also = next((r for r in ranked if r.product.kind != kind), None)
+        return RecommendationResult(needs, same, excluded, also)
 
     def explain(self, product: Product, needs: dict[str, str], supporters: list[Neighbour]) -> str:
         """One line: how many similar customers chose it and were happy, and on which needs."""
