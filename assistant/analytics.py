@@ -7,11 +7,12 @@ top tasks by what customers actually asked for most, read from here.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, create_engine, func, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy import JSON, DateTime, Integer, String, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from assistant.db import open_database
 
 ARTICLE_SHOWN = "article_shown"
 SEARCH_FAILED = "search_failed"
@@ -43,13 +44,7 @@ class EventRow(Base):
 
 class Analytics:
     def __init__(self, url: str):
-        if url.startswith("sqlite:///"):
-            path = url.removeprefix("sqlite:///")
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_engine(url, future=True)
-        Base.metadata.create_all(self.engine)
-        self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self.engine, self._session = open_database(url, Base.metadata)
 
     def record(
         self, conversation_id: str, kind: str, *, stage: str = "", article_id: str = "", **detail: Any

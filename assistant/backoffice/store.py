@@ -12,11 +12,12 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, create_engine, func, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import DateTime, ForeignKey, Integer, String, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from assistant.db import open_database
 
 CARD_KINDS = ("physical", "virtual")
 DELIVERIES = ("standard", "express")
@@ -167,13 +168,7 @@ def pounds(amount: Decimal) -> str:
 
 class BackOffice:
     def __init__(self, url: str):
-        if url.startswith("sqlite:///"):
-            path = url.removeprefix("sqlite:///")
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_engine(url, future=True)
-        Base.metadata.create_all(self.engine)
-        self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self.engine, self._session = open_database(url, Base.metadata)
 
     # ---- reading -----------------------------------------------------------------------------
     def customer_name(self, customer_id: str) -> str | None:

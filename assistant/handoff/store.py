@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy import JSON, DateTime, Integer, String, Text, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from assistant.db import open_database
 
 STATUSES = ("queued", "claimed", "resumed", "closed")
 
@@ -53,13 +54,7 @@ class HandoffStore:
     """Creates and reads handoff records. One instance per process; thread-safe sessions."""
 
     def __init__(self, url: str):
-        if url.startswith("sqlite:///"):
-            path = url.removeprefix("sqlite:///")
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_engine(url, future=True)
-        Base.metadata.create_all(self.engine)
-        self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self.engine, self._session = open_database(url, Base.metadata)
 
     def create(
         self,
