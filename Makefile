@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run test test-py test-rasa validate train index lint bench bench-kb bench-guided clean browser
+.PHONY: help install run test test-py test-rasa validate train index lint bench bench-kb bench-guided bench-widget clean browser
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -77,7 +77,11 @@ bench-guided: $(VENV)/.installed ## guided Q&A benchmark: recommender leave-one-
 	@mkdir -p var
 	$(PY) -m assistant.guided.bench --out var/bench-guided.json
 
-bench: bench-guided bench-kb ## every benchmark (JSON)
+bench-widget: $(VENV)/.installed ## the chat widget's size on a host page, raw and gzip (JSON)
+	@mkdir -p var
+	$(PY) -m assistant.web.bench --out var/bench-widget.json
+
+bench: bench-widget bench-guided bench-kb ## every benchmark (JSON)
 
 clean: ## remove built and runtime files (keeps the virtualenvs)
 	rm -rf kb_index models var .pytest_cache .mypy_cache .ruff_cache

@@ -28,6 +28,7 @@ from actions.transactions import (
     ActionAskFreezeCardId,
     ActionAskFreezeConfirm,
     ActionAskOrderConfirm,
+    ActionAskTransferAmount,
     ActionAskTransferConfirm,
     ActionAskTransferPayee,
     ActionCancelForm,
@@ -87,6 +88,7 @@ def build_executor(services: Services) -> ActionExecutor:
         executor.register_action(action(services))
     executor.register_action(ActionComplaint())
     executor.register_action(ActionTreeFinished())
+    executor.register_action(ActionAskTransferAmount())
     for need in NEEDS:
         executor.register_action(ActionAskNeed(services, need))
     return executor

@@ -173,6 +173,26 @@ class ActionRecommend(ServiceAction, Action):
                 }
             ),
         )
+        dispatcher.utter_message(
+            json_message=custom_payload(
+                carousel={
+                    "title": "Recommended for you",
+                    "items": [
+                        {
+                            "title": r.product.name,
+                            "subtitle": r.product.summary,
+                            "text": r.explanation,
+                            "buttons": [
+                                intent_button(
+                                    f"Choose {r.product.name}", "choose_product", product_id=r.product.id
+                                )
+                            ],
+                        }
+                        for r in result.recommendations
+                    ],
+                }
+            )
+        )
         if result.also is not None:
             dispatcher.utter_message(
                 response="utter_recommendation_also", explanation=result.also.explanation

@@ -333,6 +333,24 @@ class ActionAskTransferPayee(CustomerAction, Action):
         return []
 
 
+class ActionAskTransferAmount(Action):
+    """Ask for the amount, with a small amount field for chat widgets that can show one."""
+
+    def name(self) -> str:
+        return "action_ask_transfer_amount"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(
+            response="utter_ask_transfer_amount",
+            json_message=custom_payload(
+                input={"slot": "transfer_amount", "type": "amount", "label": "Amount in £"}
+            ),
+        )
+        return []
+
+
 class ActionAskOrderConfirm(CustomerAction, Action):
     def name(self) -> str:
         return "action_ask_order_confirm"

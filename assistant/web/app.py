@@ -19,6 +19,7 @@ from sanic.exceptions import NotFound
 from assistant.handoff.store import STATUSES, HandoffStore
 from assistant.rasa_client import RasaClient, RasaError
 from assistant.settings import Settings
+from assistant.web.widget import demo_identity, widget
 
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -56,23 +57,6 @@ def require_token(handler: Handler) -> Handler:
 # --------------------------------------------------------------------------- chat page
 
 chat = Blueprint("chat")
-
-
-def demo_identity(settings: Settings, customer: str | None) -> tuple[str, str]:
-    """(token, name) for ``?customer=`` on the demo page: stands in for the bank's website, which
-    signs a token for its signed-in customer. Only with ASSISTANT_DEMO_SIGN_IN and demo customers."""
-    from assistant.backoffice.demo import DEMO_CUSTOMERS
-    from assistant.identity import sign
-
-    if not (settings.demo_sign_in and settings.identity_secret and customer):
-        return "", ""
-    known = next((c for c in DEMO_CUSTOMERS if c["id"] == customer), None)
-    if known is None:
-        return "", ""
-    token = sign(
-        settings.identity_secret, known["id"], ttl=8 * 3600, name=known["name"], segment=known["plan"]
-    )
-    return token, str(known["name"])
 
 
 @chat.get("/")
@@ -152,6 +136,7 @@ def create_app(
     handoffs: HandoffStore,
     rasa: RasaClient,
     *,
+    analytics: Any = None,
     name: str = "assistant_web",
 ) -> Sanic:
     app = Sanic(name, configure_logging=False)
@@ -159,9 +144,12 @@ def create_app(
     app.ctx.settings = settings
     app.ctx.handoffs = handoffs
     app.ctx.rasa = rasa
+    app.ctx.analytics = analytics
     app.ctx.chat_template = (TEMPLATE_DIR / "chat.html").read_text(encoding="utf-8")
+    app.ctx.demo_template = (TEMPLATE_DIR / "demo.html").read_text(encoding="utf-8")
     app.blueprint(chat)
     app.blueprint(api)
+    app.blueprint(widget)
     app.static("/static", str(STATIC_DIR), name="static")
 
     @app.on_response

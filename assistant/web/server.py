@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from assistant.analytics import Analytics
 from assistant.handoff.store import HandoffStore
 from assistant.rasa_client import RasaClient
 from assistant.settings import Settings
@@ -16,5 +17,6 @@ def serve(settings: Settings) -> None:
         settings,
         HandoffStore(settings.database_url),
         RasaClient(settings.rasa_url, settings.rasa_token),
+        analytics=Analytics(settings.database_url),
     )
     app.run(host=settings.web_host, port=settings.web_port, single_process=True, access_log=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,29 @@ from assistant.stack import Stack
 from tests.conftest import ROOT
 
 RASA_PORT, ACTION_PORT, WEB_PORT = 15005, 15055, 18080
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "test-output"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: run `make browser` (make test does)")
+    from playwright.sync_api import sync_playwright  # deferred: only the browser tests need it
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,520 @@
+/*
+ * Kestrel chat widget. A host page needs one tag:
+ *
+ *   <script src="https://assistant.example/static/widget.js"
+ *           data-socket-url="https://rasa.example"     (Rasa's socket.io channel)
+ *           data-title="Help" data-color="#0b5d4b" data-greeting="Hi!"
+ *           data-strings='{"send": "Envoyer"}'          (any of STRINGS below)
+ *           data-customer-token="v1.…"                  (signed by the host for a signed-in customer)
+ *           data-context='{"page": "travel", "product": "plus"}'></script>
+ *
+ * Everything lives in a shadow root, so the host page's styles never reach it and its styles never
+ * leak out. All text is set with textContent; links are built as elements, never as HTML.
+ */
+(function () {
+  "use strict";
+  if (window.KestrelWidget) return;
+
+  var STRINGS = {
+    launcher: "Chat with us",
+    close: "Close chat",
+    placeholder: "Type your message…",
+    send: "Send",
+    human: "Talk to a person",
+    typing: "The assistant is typing",
+    online: "Online",
+    connecting: "Connecting…",
+    offline: "Offline: your messages will be sent when you're back",
+    you: "You",
+    bot: "Assistant",
+    agent: "Agent",
+    helpful: "Was this helpful?",
+    yes: "Yes",
+    no: "No",
+    thanks: "Thanks for your feedback",
+    from: "From",
+    queued: "You're in the queue for a person",
+    position: "You're number {n} in the queue",
+    comparison: "Side-by-side comparison",
+    sending: "Sending…",
+    invalid: "Please check this value"
+  };
+
+  var script = document.currentScript;
+  function attr(name, fallback) {
+    var value = script ? script.getAttribute("data-" + name) : null;
+    return value === null || value === "" ? fallback : value;
+  }
+  function json(text, fallback) {
+    try { var v = JSON.parse(text); return v && typeof v === "object" ? v : fallback; } catch (e) { return fallback; }
+  }
+  var server = attr("server", script ? new URL(script.src, window.location.href).origin : "");
+  var config = {
+    socketUrl: attr("socket-url", "http://localhost:5005"),
+    title: attr("title", "Help"),
+    color: attr("color", "#0b5d4b"),
+    greeting: attr("greeting", ""),
+    token: attr("customer-token", ""),
+    context: json(attr("context", "{}"), {}),
+    strings: Object.assign({}, STRINGS, json(attr("strings", "{}"), {}))
+  };
+  var S = config.strings;
+
+  var SESSION_KEY = "kestrel.widget.session";
+  var OPEN_KEY = "kestrel.widget.open";
+  var VISITS_KEY = "kestrel.widget.visits";
+  var GREETED_KEY = "kestrel.widget.greeted";
+
+  function newId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    return "w" + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+  }
+  var sessionId = localStorage.getItem(SESSION_KEY);
+  if (!sessionId) { sessionId = newId(); localStorage.setItem(SESSION_KEY, sessionId); }
+  var firstPageOfVisit = !sessionStorage.getItem(GREETED_KEY);
+  var visits = (parseInt(localStorage.getItem(VISITS_KEY), 10) || 0) + (firstPageOfVisit ? 1 : 0);
+  localStorage.setItem(VISITS_KEY, String(visits));
+
+  // ---------------------------------------------------------------- DOM in a shadow root
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  var host = el("div");
+  host.id = "kestrel-widget";
+  var shadow = host.attachShadow({ mode: "open" });
+  var css = el("link");
+  css.rel = "stylesheet";
+  css.href = server + "/static/widget.css";
+  shadow.appendChild(css);
+
+  var root = el("div", "kw");
+  root.style.setProperty("--kw-accent", /^#[0-9a-fA-F]{3,8}$/.test(config.color) ? config.color : "#0b5d4b");
+  var launcher = el("button", "kw-launcher", S.launcher);
+  launcher.type = "button";
+  launcher.setAttribute("aria-expanded", "false");
+  launcher.setAttribute("aria-controls", "kw-panel");
+
+  var panel = el("section", "kw-panel");
+  panel.id = "kw-panel";
+  panel.setAttribute("role", "dialog");
+  panel.setAttribute("aria-label", config.title);
+  panel.hidden = true;
+
+  var header = el("header", "kw-header");
+  var title = el("h2", "kw-title", config.title);
+  var status = el("span", "kw-status", S.connecting);
+  status.setAttribute("role", "status");
+  var human = el("button", "kw-human", S.human);
+  human.type = "button";
+  var close = el("button", "kw-close", "×");
+  close.type = "button";
+  close.setAttribute("aria-label", S.close);
+  header.appendChild(title);
+  header.appendChild(status);
+  header.appendChild(human);
+  header.appendChild(close);
+
+  var log = el("ol", "kw-log");
+  log.setAttribute("role", "log");
+  log.setAttribute("aria-live", "polite");
+  log.setAttribute("aria-label", config.title);
+  log.tabIndex = 0;
+
+  var typing = el("div", "kw-typing");
+  typing.setAttribute("aria-label", S.typing);
+  typing.setAttribute("role", "status");
+  typing.hidden = true;
+  typing.appendChild(el("span", "kw-dot"));
+  typing.appendChild(el("span", "kw-dot"));
+  typing.appendChild(el("span", "kw-dot"));
+
+  var form = el("form", "kw-form");
+  var label = el("label", "kw-visually-hidden", S.placeholder);
+  label.htmlFor = "kw-input";
+  var input = el("input", "kw-input");
+  input.id = "kw-input";
+  input.type = "text";
+  input.autocomplete = "off";
+  input.maxLength = 1000;
+  input.placeholder = S.placeholder;
+  var send = el("button", "kw-send", S.send);
+  send.type = "submit";
+  form.appendChild(label);
+  form.appendChild(input);
+  form.appendChild(send);
+
+  panel.appendChild(header);
+  if (config.greeting) panel.appendChild(el("p", "kw-greeting", config.greeting));
+  panel.appendChild(log);
+  panel.appendChild(typing);
+  panel.appendChild(form);
+  root.appendChild(panel);
+  root.appendChild(launcher);
+  shadow.appendChild(root);
+  document.body.appendChild(host);
+
+  function setOpen(open, focus) {
+    panel.hidden = !open;
+    launcher.setAttribute("aria-expanded", String(open));
+    launcher.textContent = open ? S.close : S.launcher;
+    sessionStorage.setItem(OPEN_KEY, open ? "1" : "0");
+    if (open && focus !== false) input.focus();
+    if (!open && focus !== false) launcher.focus();
+    if (open) start();
+  }
+  launcher.addEventListener("click", function () { setOpen(panel.hidden); });
+  close.addEventListener("click", function () { setOpen(false); });
+  panel.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { event.preventDefault(); setOpen(false); }
+  });
+
+  // ---------------------------------------------------------------- rendering
+  function timeOf(ts) {
+    var date = ts ? new Date(ts * 1000) : new Date();
+    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  // Safe formatting: **bold**, http(s) links and line breaks, built as elements.
+  function formatted(text) {
+    var out = document.createDocumentFragment();
+    String(text).split("\n").forEach(function (line, i) {
+      if (i) out.appendChild(document.createElement("br"));
+      line.split(/(\*\*[^*]+\*\*|https?:\/\/[^\s<>"')]+)/g).forEach(function (part) {
+        if (!part) return;
+        if (/^\*\*[^*]+\*\*$/.test(part)) {
+          out.appendChild(el("strong", null, part.slice(2, -2)));
+        } else if (/^https?:\/\//.test(part)) {
+          var a = el("a", null, part);
+          a.href = part;
+          a.target = "_blank";
+          a.rel = "noopener noreferrer nofollow";
+          out.appendChild(a);
+        } else {
+          out.appendChild(document.createTextNode(part));
+        }
+      });
+    });
+    return out;
+  }
+
+  function addItem(role, ts, who) {
+    var item = el("li", "kw-msg kw-msg--" + role);
+    var meta = el("div", "kw-meta");
+    meta.appendChild(el("span", "kw-who", who || (role === "user" ? S.you : role === "agent" ? S.agent : S.bot)));
+    var time = el("time", "kw-time", timeOf(ts));
+    meta.appendChild(time);
+    item.appendChild(meta);
+    log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
+    return item;
+  }
+
+  function addText(item, text) {
+    var bubble = el("div", "kw-text");
+    bubble.appendChild(formatted(text));
+    item.insertBefore(bubble, item.querySelector(".kw-meta").nextSibling);
+    return bubble;
+  }
+
+  function addButtons(item, buttons) {
+    var group = el("div", "kw-buttons");
+    group.setAttribute("role", "group");
+    buttons.forEach(function (b) {
+      var button = el("button", "kw-reply", b.title);
+      button.type = "button";
+      button.addEventListener("click", function () {
+        sendMessage(b.payload, b.title);
+        input.focus();
+      });
+      group.appendChild(button);
+    });
+    item.appendChild(group);
+  }
+
+  var feedbackGiven = {};
+  function addArticleCard(item, kb) {
+    var card = el("div", "kw-card");
+    card.appendChild(el("div", "kw-source", S.from + ": " + (kb.title || kb.article_id)));
+    var ask = el("div", "kw-feedback");
+    ask.setAttribute("role", "group");
+    ask.setAttribute("aria-label", S.helpful);
+    function done(helpful) {
+      ask.textContent = "";
+      ask.appendChild(el("span", "kw-thanks", S.thanks + (helpful ? " 👍" : " 👎")));
+    }
+    if (Object.prototype.hasOwnProperty.call(feedbackGiven, kb.article_id)) {
+      done(feedbackGiven[kb.article_id]);
+    } else {
+      ask.appendChild(el("span", null, S.helpful + " "));
+      [[true, "👍", S.yes], [false, "👎", S.no]].forEach(function (choice) {
+        var b = el("button", "kw-thumb", choice[1]);
+        b.type = "button";
+        b.setAttribute("aria-label", S.helpful + " " + choice[2]);
+        b.addEventListener("click", function () {
+          fetch(server + "/chat/feedback", {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ session_id: sessionId, article_id: kb.article_id, helpful: choice[0] })
+          }).then(function (r) {
+            if (r.ok) { feedbackGiven[kb.article_id] = choice[0]; done(choice[0]); input.focus(); }
+          });
+        });
+        ask.appendChild(b);
+      });
+    }
+    card.appendChild(ask);
+    item.setAttribute("data-article-id", kb.article_id);
+    item.appendChild(card);
+  }
+
+  function addTable(item, cmp) {
+    var bubble = item.querySelector(".kw-text");
+    if (bubble) bubble.classList.add("kw-visually-hidden");
+    var wrap = el("div", "kw-table");
+    var table = el("table");
+    table.appendChild(el("caption", null, S.comparison));
+    var thead = el("thead");
+    var head = el("tr");
+    head.appendChild(el("td"));
+    cmp.columns.forEach(function (c) { var th = el("th", null, c.name); th.scope = "col"; head.appendChild(th); });
+    thead.appendChild(head);
+    table.appendChild(thead);
+    var body = el("tbody");
+    cmp.rows.forEach(function (row) {
+      var tr = el("tr");
+      var th = el("th", null, row.label);
+      th.scope = "row";
+      tr.appendChild(th);
+      row.values.forEach(function (v) { tr.appendChild(el("td", null, v)); });
+      body.appendChild(tr);
+    });
+    table.appendChild(body);
+    wrap.appendChild(table);
+    item.appendChild(wrap);
+  }
+
+  function addCarousel(item, carousel) {
+    var list = el("ul", "kw-carousel");
+    list.setAttribute("aria-label", carousel.title || "");
+    (carousel.items || []).forEach(function (card) {
+      var li = el("li", "kw-slide");
+      li.appendChild(el("h3", null, card.title));
+      if (card.subtitle) li.appendChild(el("p", "kw-sub", card.subtitle));
+      if (card.text) li.appendChild(el("p", null, card.text));
+      if (card.buttons) addButtons(li, card.buttons);
+      list.appendChild(li);
+    });
+    item.appendChild(list);
+  }
+
+  // A small form inside the chat, for a value a flow asks for (an amount, say).
+  function addInlineForm(item, spec, live) {
+    var f = el("form", "kw-inline");
+    f.noValidate = true; // our own message, in the chat's words, instead of the browser's bubble
+    var id = "kw-field-" + Math.random().toString(36).slice(2, 8);
+    var lab = el("label", null, spec.label || "");
+    lab.htmlFor = id;
+    var field = el("input");
+    field.id = id;
+    field.required = true;
+    if (spec.type === "amount") {
+      field.type = "number";
+      field.min = "0.01";
+      field.step = "0.01";
+      field.inputMode = "decimal";
+    } else {
+      field.type = "text";
+    }
+    if (spec.placeholder) field.placeholder = spec.placeholder;
+    var error = el("span", "kw-error");
+    error.id = id + "-error";
+    error.setAttribute("role", "alert");
+    field.setAttribute("aria-describedby", error.id);
+    var ok = el("button", "kw-send", S.send);
+    ok.type = "submit";
+    f.appendChild(lab);
+    f.appendChild(field);
+    f.appendChild(ok);
+    f.appendChild(error);
+    field.disabled = ok.disabled = !live;
+    f.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!field.checkValidity()) {
+        error.textContent = S.invalid;
+        field.setAttribute("aria-invalid", "true");
+        field.focus();
+        return;
+      }
+      field.removeAttribute("aria-invalid");
+      error.textContent = "";
+      var value = spec.type === "amount" ? "£" + Number(field.value).toFixed(2) : field.value;
+      field.disabled = ok.disabled = true;
+      sendMessage(value, value);
+      input.focus();
+    });
+    item.appendChild(f);
+  }
+
+  var lastBot = null;
+  function renderBot(msg, live, ts) {
+    if (!msg || typeof msg !== "object") return;
+    var custom = msg.custom || msg;
+    var role = msg.role === "agent" || custom.agent ? "agent" : "bot";
+    if (msg.text) {
+      lastBot = addItem(role, ts, role === "agent" ? S.agent + (msg.agent ? " · " + msg.agent : "") : null);
+      addText(lastBot, msg.text);
+    }
+    var buttons = msg.quick_replies || msg.buttons;
+    if (buttons && buttons.length) {
+      if (!lastBot || !msg.text) lastBot = addItem(role, ts);
+      addButtons(lastBot, buttons);
+    }
+    if (custom.kb && custom.kb.article_id && custom.kb.decision !== "clarify" && lastBot) addArticleCard(lastBot, custom.kb);
+    if (custom.comparison && custom.comparison.columns) addTable(lastBot || addItem("bot", ts), custom.comparison);
+    if (custom.carousel) addCarousel(lastBot || addItem("bot", ts), custom.carousel);
+    if (custom.input) addInlineForm(lastBot || addItem("bot", ts), custom.input, live);
+    if (custom.handoff) {
+      status.textContent = custom.handoff.position ? S.position.replace("{n}", custom.handoff.position) : S.queued;
+    }
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function renderUser(text, ts, pending) {
+    var item = addItem("user", ts);
+    addText(item, text);
+    if (pending) { item.classList.add("kw-pending"); item.appendChild(el("span", "kw-sending", S.sending)); }
+    return item;
+  }
+
+  // ---------------------------------------------------------------- connection
+  var socket = null;
+  var confirmed = false;
+  var outbox = []; // messages typed while offline: {payload, shown, item}
+  var typingTimer = null;
+
+  function metadata(shown) {
+    var meta = { visitor: { visits: visits, returning: visits > 1 }, context: config.context, shown: shown };
+    if (config.token) meta.customer_token = config.token;
+    return meta;
+  }
+
+  function showTyping(on) {
+    typing.hidden = !on;
+    clearTimeout(typingTimer);
+    if (on) typingTimer = setTimeout(function () { typing.hidden = true; }, 20000);
+  }
+
+  function emit(entry) {
+    socket.emit("user_uttered", { message: entry.payload, session_id: sessionId, metadata: metadata(entry.shown) });
+    if (entry.item) {
+      entry.item.classList.remove("kw-pending");
+      var note = entry.item.querySelector(".kw-sending");
+      if (note) note.remove();
+    }
+    showTyping(true);
+  }
+
+  function sendMessage(payload, shown) {
+    var entry = { payload: payload, shown: shown, item: shown ? renderUser(shown, null, !confirmed) : null };
+    if (confirmed && socket && socket.connected) emit(entry);
+    else outbox.push(entry);
+  }
+
+  // The tracker is the truth: after a reload or a reconnect, show it again in full, then send
+  // what was typed offline. Nothing is lost, nothing is shown twice.
+  function restore() {
+    return fetch(server + "/chat/history/" + encodeURIComponent(sessionId), { cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
+      .then(function (data) {
+        feedbackGiven = data.feedback || {};
+        log.textContent = "";
+        lastBot = null;
+        var messages = data.messages || [];
+        messages.forEach(function (m, i) {
+          var live = i === messages.length - 1;
+          if (m.role === "user") { renderUser(m.text, m.ts, false); lastBot = null; }
+          else renderBot(Object.assign({}, m, { custom: m.custom || {} }), live, m.ts);
+        });
+        if (data.paused) status.textContent = S.queued;
+        outbox.forEach(function (entry) { if (entry.item) log.appendChild(entry.item); });
+        return messages.length;
+      })
+      .catch(function () { return -1; });
+  }
+
+  var started = false;
+  function start() {
+    if (started) return;
+    started = true;
+    if (typeof window.io !== "function") {
+      var loader = document.createElement("script");
+      loader.src = server + "/static/vendor/socket.io.min.js";
+      loader.onload = connect;
+      document.head.appendChild(loader);
+    } else {
+      connect();
+    }
+  }
+
+  function connect() {
+    socket = window.io(config.socketUrl, { transports: ["websocket", "polling"], reconnectionDelayMax: 3000 });
+    socket.on("connect", function () {
+      socket.emit("session_request", { session_id: sessionId });
+    });
+    socket.on("session_confirm", function () {
+      restore().then(function (count) {
+        confirmed = true;
+        status.textContent = S.online;
+        var pending = outbox;
+        outbox = [];
+        pending.forEach(emit);
+        if (firstPageOfVisit && count === 0 && !pending.length) {
+          sessionStorage.setItem(GREETED_KEY, "1");
+          firstPageOfVisit = false;
+          emit({ payload: "/greet", shown: null, item: null });
+        } else {
+          sessionStorage.setItem(GREETED_KEY, "1");
+        }
+      });
+    });
+    socket.on("disconnect", function () {
+      confirmed = false;
+      status.textContent = navigator.onLine === false ? S.offline : S.connecting;
+    });
+    socket.on("bot_uttered", function (msg) {
+      showTyping(false);
+      renderBot(msg, true, null);
+    });
+  }
+  // The browser knows first when the network goes: stop sending (messages wait in the outbox)
+  // and reconnect as soon as it is back, without waiting for socket.io's back-off.
+  window.addEventListener("offline", function () {
+    status.textContent = S.offline;
+    confirmed = false;
+    if (socket) socket.disconnect();
+  });
+  window.addEventListener("online", function () {
+    status.textContent = S.connecting;
+    if (socket && !socket.connected) socket.connect();
+  });
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    sendMessage(text, text);
+  });
+  human.addEventListener("click", function () { sendMessage("/request_human", S.human); input.focus(); });
+
+  window.KestrelWidget = {
+    open: function () { setOpen(true); },
+    close: function () { setOpen(false); },
+    session: function () { return sessionId; }
+  };
+  if (sessionStorage.getItem(OPEN_KEY) === "1") setOpen(true, false);
+})();

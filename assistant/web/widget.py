@@ -1,0 +1,107 @@
+"""The embeddable chat widget's server side: a demo host page, the conversation history (for
+reloads and reconnects) and "Was this helpful?" feedback on articles."""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from typing import Any
+
+from sanic import Blueprint, Request, response
+
+from assistant.rasa_client import RasaClient, RasaError
+from assistant.settings import Settings
+from assistant.web.history import SESSION_ID, chat_history
+
+logger = logging.getLogger(__name__)
+
+widget = Blueprint("widget")
+ARTICLE_ID = re.compile(r"^[a-z0-9_-]{1,128}$")
+
+
+def demo_identity(settings: Settings, customer: str | None) -> tuple[str, str]:
+    """(token, name) for ``?customer=`` on the demo page: stands in for the bank's website, which
+    signs a token for its signed-in customer. Only with ASSISTANT_DEMO_SIGN_IN and demo customers."""
+    from assistant.backoffice.demo import DEMO_CUSTOMERS
+    from assistant.identity import sign
+
+    if not (settings.demo_sign_in and settings.identity_secret and customer):
+        return "", ""
+    known = next((c for c in DEMO_CUSTOMERS if c["id"] == customer), None)
+    if known is None:
+        return "", ""
+    token = sign(
+        settings.identity_secret, known["id"], ttl=8 * 3600, name=known["name"], segment=known["plan"]
+    )
+    return token, str(known["name"])
+
+
+def _error(status: int, message: str) -> response.HTTPResponse:
+    return response.json({"error": message}, status=status)
+
+
+@widget.get("/demo")
+async def demo_host_page(request: Request) -> response.HTTPResponse:
+    """A stand-in for a bank's web page that embeds the widget with one script tag."""
+    settings: Settings = request.app.ctx.settings
+    token, name = demo_identity(settings, request.args.get("customer"))
+    socket = settings.rasa_public_url.rstrip("/")
+    page = (
+        request.app.ctx.demo_template.replace("{{SOCKET_URL}}", html.escape(socket, quote=True))
+        .replace("{{CUSTOMER_TOKEN}}", html.escape(token, quote=True))
+        .replace("{{CUSTOMER_NAME}}", html.escape(name or "Guest", quote=True))
+    )
+    ws = socket.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+    csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self' {socket} {ws}; frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
+    )
+    return response.html(page, headers={"Content-Security-Policy": csp})
+
+
+@widget.get("/chat/history/<session_id:str>")
+async def history(request: Request, session_id: str) -> response.HTTPResponse:
+    """The messages of one conversation. The session id is the widget's own random UUID: knowing
+    it is what makes it yours (it never appears in a URL the customer shares)."""
+    if not SESSION_ID.match(session_id):
+        return _error(400, "bad session id")
+    client: RasaClient = request.app.ctx.rasa
+    try:
+        tracker = await client.tracker(session_id)
+    except RasaError:
+        logger.exception("history unavailable for a widget session")
+        return _error(502, "history unavailable")
+    feedback: dict[str, bool] = {}
+    analytics = request.app.ctx.analytics
+    if analytics is not None:
+        for event in analytics.events(session_id):
+            if event["kind"] == "feedback" and event["article_id"]:
+                feedback[event["article_id"]] = bool(event["detail"].get("helpful"))
+    return response.json(
+        {
+            "messages": chat_history(tracker.get("events") or []),
+            "paused": bool(tracker.get("paused")),
+            "feedback": feedback,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@widget.post("/chat/feedback")
+async def feedback(request: Request) -> response.HTTPResponse:
+    body: Any = request.json if request.body else None
+    if not isinstance(body, dict):
+        return _error(400, "expected a JSON object")
+    session_id, article_id, helpful = body.get("session_id"), body.get("article_id"), body.get("helpful")
+    if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
+        return _error(400, "bad session id")
+    if not isinstance(article_id, str) or not ARTICLE_ID.match(article_id):
+        return _error(400, "bad article id")
+    if not isinstance(helpful, bool):
+        return _error(400, "helpful must be true or false")
+    analytics = request.app.ctx.analytics
+    if analytics is None:
+        return _error(503, "feedback is not recorded here")
+    analytics.record(session_id, "feedback", article_id=article_id, helpful=helpful)
+    return response.empty(status=204)

@@ -1,0 +1,103 @@
+"""The widget's server side: history rebuilt from tracker events, feedback validated and recorded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assistant.analytics import Analytics
+from assistant.settings import Settings
+from assistant.web.app import create_app
+from assistant.web.history import chat_history
+
+SESSION = "0f8c2d1e-5b6a-4c3d-9e8f-7a6b5c4d3e2f"
+
+EVENTS: list[dict[str, Any]] = [
+    {"event": "action", "name": "action_session_start"},
+    {"event": "user", "text": "/greet", "timestamp": 1.0, "metadata": {}},
+    {
+        "event": "bot",
+        "text": "Hi!",
+        "timestamp": 1.1,
+        "data": {"buttons": [{"title": "Browse", "payload": "/browse"}]},
+    },
+    {"event": "user", "text": "card stolen", "timestamp": 2.0},
+    {
+        "event": "bot",
+        "text": "Freeze it now.",
+        "timestamp": 2.1,
+        "data": {"custom": {"data": {"kb": {"article_id": "lost_or_stolen_card", "decision": "answer"}}}},
+    },
+    {
+        "event": "user",
+        "text": '/show_article{"article_id": "x"}',
+        "timestamp": 3.0,
+        "metadata": {"shown": "X"},
+    },
+    {"event": "bot", "text": "From a person.", "timestamp": 4.0, "metadata": {"agent": "Sam"}},
+    {"event": "slot", "name": "stage", "value": "information_gathering"},
+]
+
+
+def test_history_shows_what_the_customer_saw() -> None:
+    messages = chat_history(EVENTS)
+    assert [m["role"] for m in messages] == ["bot", "user", "bot", "user", "agent"]
+    assert messages[0]["buttons"] == [{"title": "Browse", "payload": "/browse"}]
+    assert messages[2]["custom"]["kb"]["article_id"] == "lost_or_stolen_card"
+    assert messages[3]["text"] == "X"  # a clicked button shows its title, /greet is not shown
+    assert messages[4]["agent"] == "Sam"
+
+
+class FakeRasa:
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def tracker(self, conversation_id: str) -> dict[str, Any]:
+        self.asked.append(conversation_id)
+        return {"events": EVENTS, "paused": False}
+
+
+@pytest.fixture
+def app(tmp_path, handoff_store):
+    analytics = Analytics(f"sqlite:///{tmp_path / 'a.db'}")
+    rasa = FakeRasa()
+    application = create_app(
+        Settings(api_token="t"), handoff_store, rasa, analytics=analytics, name="widget_test"
+    )
+    application.ctx.fake_rasa = rasa
+    return application
+
+
+def test_history_endpoint_validates_the_session_id(app) -> None:
+    _, resp = app.test_client.get("/chat/history/..%2Fetc")
+    assert resp.status == 400 or resp.status == 404
+    _, resp = app.test_client.get("/chat/history/short")
+    assert resp.status == 400
+    _, resp = app.test_client.get(f"/chat/history/{SESSION}")
+    assert resp.status == 200 and resp.headers["cache-control"] == "no-store"
+    assert len(resp.json["messages"]) == 5 and app.ctx.fake_rasa.asked == [SESSION]
+
+
+def test_feedback_is_validated_then_recorded_and_returned_with_the_history(app) -> None:
+    for bad in (
+        {"session_id": SESSION, "article_id": "<script>", "helpful": True},
+        {"session_id": "x", "article_id": "a", "helpful": True},
+        {"session_id": SESSION, "article_id": "a", "helpful": "yes"},
+        [],
+    ):
+        _, resp = app.test_client.post("/chat/feedback", json=bad)
+        assert resp.status == 400, bad
+    _, resp = app.test_client.post(
+        "/chat/feedback", json={"session_id": SESSION, "article_id": "lost_or_stolen_card", "helpful": False}
+    )
+    assert resp.status == 204
+    _, resp = app.test_client.get(f"/chat/history/{SESSION}")
+    assert resp.json["feedback"] == {"lost_or_stolen_card": False}
+
+
+def test_demo_page_embeds_the_widget_with_one_script_tag(app) -> None:
+    _, resp = app.test_client.get("/demo?customer=<script>")
+    assert resp.status == 200
+    assert resp.text.count("<script") == 1 and 'src="/static/widget.js"' in resp.text
+    assert "script-src 'self'" in resp.headers["content-security-policy"]
