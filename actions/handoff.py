@@ -66,8 +66,11 @@ class ActionHandoff(ServiceAction, Action):
             dispatcher.utter_message(response="utter_handoff_failed")
             return []
         logger.info("handoff %s for %s (%s, stage %s)", record.id, tracker.sender_id, reason, stage)
+        position = store.queue_position(record.id)
         dispatcher.utter_message(
             response="utter_handoff_queued",
-            json_message=custom_payload(handoff={"id": record.id, "status": record.status}),
+            json_message=custom_payload(
+                handoff={"id": record.id, "status": record.status, "position": position}
+            ),
         )
         return [SlotSet("handoff_reason", None), ConversationPaused()]

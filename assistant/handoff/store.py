@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, select
+from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from assistant.db import open_database
@@ -100,6 +100,19 @@ class HandoffStore:
         )
         with self._session() as session:
             return session.scalars(query).first()
+
+    def queue_position(self, handoff_id: int) -> int | None:
+        """1 for the oldest handoff still queued; None when this one is not queued."""
+        with self._session() as session:
+            record = session.get(HandoffRecord, handoff_id)
+            if record is None or record.status != "queued":
+                return None
+            ahead = session.scalar(
+                select(func.count())
+                .select_from(HandoffRecord)
+                .where(HandoffRecord.status == "queued", HandoffRecord.id < handoff_id)
+            )
+            return int(ahead or 0) + 1
 
     def set_status(self, handoff_id: int, status: str) -> HandoffRecord:
         if status not in STATUSES:

@@ -31,3 +31,12 @@ def test_open_for_and_status(handoff_store):
         handoff_store.set_status(first.id, "lost")
     with pytest.raises(KeyError):
         handoff_store.set_status(999, "closed")
+
+
+def test_queue_position_counts_the_handoffs_queued_before(handoff_store):
+    first = handoff_store.create("a", reason="r", stage="s", transcript=[], slots={})
+    second = handoff_store.create("b", reason="r", stage="s", transcript=[], slots={})
+    assert handoff_store.queue_position(second.id) == 2
+    handoff_store.set_status(first.id, "claimed")
+    assert handoff_store.queue_position(second.id) == 1
+    assert handoff_store.queue_position(first.id) is None

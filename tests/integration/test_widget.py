@@ -3,6 +3,7 @@ against the real stack: ask, click, give feedback, reload, lose the network, key
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Any
 
@@ -101,6 +102,10 @@ def test_offline_then_back_loses_and_repeats_nothing(stack, browser):
     expect(page.locator(f"{WIDGET} .kw-msg--user", has_text="activate my new card")).to_have_count(1)
     expect(answer).to_have_count(1)
     expect(page.locator(f"{WIDGET} .kw-pending")).to_have_count(0)
+
+    # the "Talk to a person" control is always there; the queue position is shown
+    page.locator(f"{WIDGET} .kw-human").click()
+    expect(page.locator(f"{WIDGET} .kw-status")).to_have_text(re.compile(r"You're number \d+ in the queue"))
     assert errors == []
     ctx.close()
 
