@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from assistant.benchout import report
 from assistant.guided.catalog import Catalog, load_catalog
 from assistant.guided.recommend import CaseBasedRecommender
 from assistant.guided.trees import TreeSet, load_trees
@@ -124,11 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             encoder = SentenceTransformerEncoder(threads=1)
         answers = yaml.safe_load(answers_path.read_text(encoding="utf-8")) or {}
         result.update(bench_matching(trees, catalog, answers, encoder))
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    report(result, args.out)
     return 0
 
 

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.benchout import report
 from assistant.kb.articles import Article, load_articles, parse_article
 from assistant.kb.calibrate import read_out_of_scope
 from assistant.kb.encoder import Encoder, SentenceTransformerEncoder
@@ -356,10 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         results.update(step())
         results[f"bench_{name}_seconds"] = round(time.perf_counter() - started, 1)
         print(f"[bench] {name} done in {results[f'bench_{name}_seconds']}s", file=sys.stderr, flush=True)
-    text = json.dumps(results)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    report(results, args.out, indent=None)
     return 0
 
 

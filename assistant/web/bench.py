@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import sys
 from pathlib import Path
+
+from assistant.benchout import report
 
 STATIC = Path(__file__).parent / "static"
 FILES = {"widget_js": "widget.js", "widget_css": "widget.css", "socketio_client": "vendor/socket.io.min.js"}
@@ -31,11 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="also write the JSON here")
     args = parser.parse_args(argv)
-    text = json.dumps(sizes(), indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    report(sizes(), args.out)
     return 0
 
 
