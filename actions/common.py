@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
 
 from assistant.identity import Identity, identity_from_events
 
@@ -32,11 +31,6 @@ def custom_payload(**parts: Any) -> dict[str, Any]:
     """A custom message. Rasa's socket.io channel emits the ``data`` key as the message, so
     the payload sits under it; the ``rest`` channel shows it as ``{"custom": {"data": ...}}``."""
     return {"data": parts}
-
-
-def enter_stage(tracker: Tracker, stage: str) -> list[EventType]:
-    """Set the stage slot (every custom action does, so each turn records where the customer is)."""
-    return [SlotSet("stage", stage)]
 
 
 def typed_text(tracker: Tracker) -> str:

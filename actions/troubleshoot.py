@@ -18,7 +18,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import HUMAN_BUTTON, TROUBLESHOOTING, choice_button, custom_payload, typed_text
+from actions.common import (
+    HUMAN_BUTTON,
+    TROUBLESHOOTING,
+    choice_button,
+    custom_payload,
+    handed_off,
+    typed_text,
+)
 from actions.kb import article_button
 from actions.services import ServiceAction
 from assistant.analytics import TREE_FINISHED
@@ -203,8 +210,6 @@ class ActionCrossSell(ServiceAction, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        from actions.common import handed_off
-
         dispatcher.utter_message(response="utter_glad_solved")
         offer = self.services.content.cross_sell_for(tracker.get_slot("tree_done") or "")
         if offer is None or tracker.get_slot("complained") or handed_off(tracker):

@@ -147,19 +147,10 @@ def _amount(text: str) -> float | None:
 
 def load_catalog(products_path: Path, cases_path: Path | None = None) -> Catalog:
     """Load both files; raise :class:`ArticleError` listing every problem with file and line."""
-    problems: list[Problem] = []
-    try:
-        attributes, products, needs = _parse_products(Path(products_path))
-    except ArticleError as exc:
-        raise ArticleError(exc.problems) from exc
+    attributes, products, needs = _parse_products(Path(products_path))
     cases: list[Case] = []
     if cases_path is not None and Path(cases_path).is_file():
-        try:
-            cases = _parse_cases(Path(cases_path), products, needs)
-        except ArticleError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise ArticleError(problems)
+        cases = _parse_cases(Path(cases_path), products, needs)
     return Catalog(attributes, products, needs, cases)
 
 
