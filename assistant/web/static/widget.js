@@ -72,8 +72,10 @@
   var sessionId = localStorage.getItem(SESSION_KEY);
   if (!sessionId) { sessionId = newId(); localStorage.setItem(SESSION_KEY, sessionId); }
   var firstPageOfVisit = !sessionStorage.getItem(GREETED_KEY);
-  var visits = (parseInt(localStorage.getItem(VISITS_KEY), 10) || 0) + (firstPageOfVisit ? 1 : 0);
+  // one visit per browser session, however many pages it opens
+  var visits = (parseInt(localStorage.getItem(VISITS_KEY), 10) || 0) + (sessionStorage.getItem(VISITS_KEY) ? 0 : 1);
   localStorage.setItem(VISITS_KEY, String(visits));
+  sessionStorage.setItem(VISITS_KEY, "1");
 
   // ---------------------------------------------------------------- DOM in a shadow root
   function el(tag, cls, text) {
