@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 STAGE = INFORMATION
 GUIDED = "guided"
+ESCALATE = "escalate"  # declined again: the customer goes to a person without having to ask
 RELATED = 2
 FORM_BUTTONS = {
     "order_card": "Order a card now",
@@ -115,7 +116,11 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             dispatcher.utter_message(response="utter_service_unavailable")
             return [SlotSet("kb_decision", DECLINE)]
 
-        events: list[EventType] = [SlotSet("kb_decision", result.decision), SlotSet("stage", STAGE)]
+        events: list[EventType] = [
+            SlotSet("kb_decision", result.decision),
+            SlotSet("stage", STAGE),
+            SlotSet("failed_turns", 0),
+        ]
         articles = kb.index.articles
         if result.decision == ANSWER and result.best is not None:
             article = articles[result.best.id]
@@ -168,6 +173,17 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
         else:
             best = result.best
             self.services.record(tracker.sender_id, SEARCH_FAILED, stage=STAGE, question=question[:500])
+            failed = int(tracker.get_slot("failed_turns") or 0) + 1
+            limit = self.services.content.handoff.after_failed_turns
+            if limit and failed >= limit:
+                dispatcher.utter_message(response="utter_handoff_after_failures")
+                return [
+                    SlotSet("kb_decision", ESCALATE),
+                    SlotSet("stage", STAGE),
+                    SlotSet("failed_turns", 0),
+                    SlotSet("handoff_reason", "understanding_failed"),
+                ]
+            events.append(SlotSet("failed_turns", failed))
             dispatcher.utter_message(
                 response="utter_kb_decline",
                 buttons=[HUMAN_BUTTON],

@@ -34,6 +34,17 @@ class SalesSettings:
 
 
 @dataclass(frozen=True)
+class HandoffSettings:
+    """When the assistant hands off without being asked."""
+
+    after_failed_turns: int = 2  # consecutive questions it could not answer; 0 turns it off
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.after_failed_turns, int) or self.after_failed_turns < 0:
+            raise TypeError("after_failed_turns must be a whole number, 0 or more")
+
+
+@dataclass(frozen=True)
 class CrossSell:
     """One suggestion offered after a confirmed resolution of one of ``after`` (tree ids)."""
 
@@ -51,6 +62,7 @@ class BotContent:
     kb: DecisionSettings = field(default_factory=DecisionSettings)
     top_task_settings: TopTaskSettings = field(default_factory=TopTaskSettings)
     sales: SalesSettings = field(default_factory=SalesSettings)
+    handoff: HandoffSettings = field(default_factory=HandoffSettings)
     cross_sell_enabled: bool = True
     cross_sell: tuple[CrossSell, ...] = ()
     article_actions: dict[str, str] = field(default_factory=dict)  # article id -> form
@@ -84,6 +96,7 @@ def load_content(path: Path) -> BotContent:
         "sales",
         "cross_sell",
         "article_actions",
+        "handoff",
     }
     for key in sorted(set(data) - known):
         problems.append(Problem(shown, line_of(path, key), f"unknown setting '{key}'"))
@@ -108,6 +121,7 @@ def load_content(path: Path) -> BotContent:
             problems.append(Problem(shown, line_of(path, "kb"), f"kb settings: {exc}"))
     top = _settings(data, "top_tasks_from_logs", TopTaskSettings, path, problems)
     sales = _settings(data, "sales", SalesSettings, path, problems)
+    handoff = _settings(data, "handoff", HandoffSettings, path, problems)
     cross_raw: Any = data.get("cross_sell") or {}
     offers: list[CrossSell] = []
     cross_enabled = True
@@ -160,6 +174,7 @@ def load_content(path: Path) -> BotContent:
         kb=kb,
         top_task_settings=top,
         sales=sales,
+        handoff=handoff,
         cross_sell_enabled=cross_enabled,
         cross_sell=tuple(offers),
         article_actions=actions,

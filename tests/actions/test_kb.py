@@ -27,6 +27,16 @@ async def test_declines_and_offers_a_person(services, dispatcher):
     assert message["buttons"] == [{"title": "Talk to a person", "payload": "/request_human"}]
     assert message["custom"]["data"]["kb"]["decision"] == "decline"
     assert SlotSet("kb_decision", "decline") in events
+    assert SlotSet("failed_turns", 1) in events
+
+
+async def test_a_second_unanswerable_question_in_a_row_goes_to_a_person(services, dispatcher):
+    tracker = make_tracker("and what about a good pizza dough?", slots={"failed_turns": 1})
+    events = await ActionKnowledgeBaseAnswer(services).run(dispatcher, tracker, {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_after_failures"]
+    assert SlotSet("kb_decision", "escalate") in events
+    assert SlotSet("handoff_reason", "understanding_failed") in events
+    assert SlotSet("failed_turns", 0) in events
 
 
 async def test_a_broken_knowledge_base_degrades_to_an_apology(services, dispatcher, tmp_path):
