@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import custom_payload, identity
 from actions.services import ServiceAction
+from assistant.handoff.summary import priority, summarise
 from assistant.handoff.transcript import transcript_from_events
 
 logger = logging.getLogger(__name__)
@@ -53,24 +54,31 @@ class ActionHandoff(ServiceAction, Action):
         if customer is not None:
             slots["customer_id"], slots["segment"] = customer.customer_id, customer.segment
         store = self.services.handoffs
+        transcript = transcript_from_events(tracker.events)
         try:
             record = store.open_for(tracker.sender_id) or store.create(
                 tracker.sender_id,
                 reason=reason,
                 stage=stage,
-                transcript=transcript_from_events(tracker.events),
+                transcript=transcript,
                 slots=slots,
+                summary=summarise(transcript, reason=reason, stage=stage, slots=slots),
+                priority=priority(transcript, reason=reason, slots=slots),
+                customer_id=str(slots.get("customer_id", "")),
             )
         except Exception:
             logger.exception("could not record the handoff for %s", tracker.sender_id)
             dispatcher.utter_message(response="utter_handoff_failed")
             return []
         logger.info("handoff %s for %s (%s, stage %s)", record.id, tracker.sender_id, reason, stage)
-        position = store.queue_position(record.id)
+        position = store.queue_position(record.id) or 1
+        wait = position * self.services.content.handoff.minutes_per_customer
         dispatcher.utter_message(
             response="utter_handoff_queued",
+            position=position,
+            wait=wait,
             json_message=custom_payload(
-                handoff={"id": record.id, "status": record.status, "position": position}
+                handoff={"id": record.id, "status": record.status, "position": position, "wait_minutes": wait}
             ),
         )
         return [SlotSet("handoff_reason", None), ConversationPaused()]

@@ -38,10 +38,13 @@ class HandoffSettings:
     """When the assistant hands off without being asked."""
 
     after_failed_turns: int = 2  # consecutive questions it could not answer; 0 turns it off
+    minutes_per_customer: int = 4  # for the estimated wait: position in the queue x this
 
     def __post_init__(self) -> None:
-        if not isinstance(self.after_failed_turns, int) or self.after_failed_turns < 0:
-            raise TypeError("after_failed_turns must be a whole number, 0 or more")
+        for name in ("after_failed_turns", "minutes_per_customer"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise TypeError(f"{name} must be a whole number, 0 or more")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, create_engine
+from sqlalchemy import Engine, MetaData, create_engine, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -18,4 +18,31 @@ def open_database(url: str, metadata: MetaData) -> tuple[Engine, sessionmaker[Se
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True)
     metadata.create_all(engine)
+    add_missing_columns(engine, metadata)
     return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
+    """Forward-only migration: columns added to a model since the database was created are
+    added to its table, with their default, so an existing var/*.db keeps working."""
+    added: list[str] = []
+    inspector = inspect(engine)
+    for table in metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            kind = column.type.compile(dialect=engine.dialect)
+            arg = getattr(column.default, "arg", None)
+            default = None if arg is None or callable(arg) else arg
+            literal = ""
+            if isinstance(default, str):
+                literal = " DEFAULT '" + default.replace("'", "''") + "'"
+            elif isinstance(default, (int, float)):
+                literal = f" DEFAULT {default}"
+            with engine.begin() as conn:
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{literal}'))
+            added.append(f"{table.name}.{column.name}")
+    return added

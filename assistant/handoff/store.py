@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select
+from sqlalchemy import JSON, DateTime, Integer, String, Text, and_, func, or_, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from assistant.db import open_database
@@ -33,6 +33,9 @@ class HandoffRecord(Base):
     transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     slots: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    customer_id: Mapped[str] = mapped_column(String(64), default="")
 
     def to_dict(self, *, transcript: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -43,6 +46,9 @@ class HandoffRecord(Base):
             "stage": self.stage,
             "status": self.status,
             "slots": self.slots,
+            "summary": self.summary or "",
+            "priority": self.priority or 0,
+            "customer_id": self.customer_id or "",
             "turns": len(self.transcript or []),
         }
         if transcript:
@@ -64,6 +70,9 @@ class HandoffStore:
         stage: str,
         transcript: list[dict[str, Any]],
         slots: dict[str, Any],
+        summary: str = "",
+        priority: int = 0,
+        customer_id: str = "",
     ) -> HandoffRecord:
         record = HandoffRecord(
             conversation_id=conversation_id,
@@ -72,6 +81,9 @@ class HandoffStore:
             status="queued",
             transcript=transcript,
             slots=slots,
+            summary=summary,
+            priority=priority,
+            customer_id=customer_id,
         )
         with self._session.begin() as session:
             session.add(record)
@@ -102,7 +114,8 @@ class HandoffStore:
             return session.scalars(query).first()
 
     def queue_position(self, handoff_id: int) -> int | None:
-        """1 for the oldest handoff still queued; None when this one is not queued."""
+        """1 for the next handoff an agent takes; None when this one is not queued. Higher
+        priority goes first, then the oldest."""
         with self._session() as session:
             record = session.get(HandoffRecord, handoff_id)
             if record is None or record.status != "queued":
@@ -110,7 +123,13 @@ class HandoffStore:
             ahead = session.scalar(
                 select(func.count())
                 .select_from(HandoffRecord)
-                .where(HandoffRecord.status == "queued", HandoffRecord.id < handoff_id)
+                .where(
+                    HandoffRecord.status == "queued",
+                    or_(
+                        HandoffRecord.priority > record.priority,
+                        and_(HandoffRecord.priority == record.priority, HandoffRecord.id < handoff_id),
+                    ),
+                )
             )
             return int(ahead or 0) + 1
 

@@ -49,7 +49,15 @@ async def test_handoff_stores_transcript_reason_stage_and_pauses(services, dispa
     ]
     assert record.transcript[1]["article_id"] == "lost_or_stolen_card"
     assert record.slots == {"stage": "information_gathering", "kb_article": "lost_or_stolen_card"}
-    assert dispatcher.messages[0]["custom"]["data"]["handoff"]["id"] == record.id
+    handoff = dispatcher.messages[0]["custom"]["data"]["handoff"]
+    assert handoff["id"] == record.id and handoff["position"] == 1 and handoff["wait_minutes"] == 4
+    assert dispatcher.messages[0]["position"] == 1 and dispatcher.messages[0]["wait"] == 4
+    # an extractive summary, and priority for having tried self-service first (an article)
+    assert record.summary == (
+        "Customer said: “I lost my card”. Shown: lost_or_stolen_card. Stage: information gathering. "
+        "Reason: customer request."
+    )
+    assert record.priority == 1
 
 
 async def test_asking_twice_reuses_the_open_handoff(services, dispatcher):
