@@ -394,6 +394,7 @@ class BackOffice:
                         id=cid, name=customer["name"], plan=customer["plan"], country=customer["country"]
                     )
                 )
+                s.flush()  # the customer row first: accounts, cards and payees refer to it
                 s.add(
                     AccountRow(
                         id=f"{cid}-main",

@@ -1,0 +1,64 @@
+"""The stores on PostgreSQL, through a URL (the production profile): handoffs with their queue,
+analytics and the back office. Uses the machine's PostgreSQL (ASSISTANT_TEST_PG_URL to choose)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import create_engine, text
+
+PG_URL = os.environ.get("ASSISTANT_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh schema per test, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f"create schema {schema}"))
+    except Exception as exc:  # a clear failure, not a skip: PostgreSQL is part of this machine
+        pytest.fail(f"PostgreSQL at {PG_URL} is not reachable ({exc}); start it or set ASSISTANT_TEST_PG_URL")
+    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"drop schema {schema} cascade"))
+    admin.dispose()
+
+
+def test_handoffs_queue_and_summary_on_postgres(pg_url):
+    from assistant.handoff.store import HandoffStore
+
+    store = HandoffStore(pg_url)
+    first = store.create(
+        "a", reason="r", stage="s", transcript=[{"role": "user", "text": "hi"}], slots={"x": 1}
+    )
+    urgent = store.create("b", reason="sales", stage="s", transcript=[], slots={}, summary="S", priority=2)
+    assert store.queue_position(urgent.id) == 1 and store.queue_position(first.id) == 2
+    assert store.get(first.id).transcript == [{"role": "user", "text": "hi"}]
+    assert store.open_for("b").summary == "S"
+    store.set_status(urgent.id, "claimed")
+    assert store.queue_position(first.id) == 1
+    store.engine.dispose()
+
+
+def test_analytics_and_back_office_on_postgres(pg_url):
+    from assistant.analytics import ARTICLE_SHOWN, Analytics
+    from assistant.backoffice import BackOffice, Refusal
+
+    analytics = Analytics(pg_url)
+    for conversation in "abc":
+        analytics.record(conversation, ARTICLE_SHOWN, article_id="card_arrival")
+    assert analytics.top_articles(min_events=3) == ["card_arrival"]
+
+    office = BackOffice(pg_url)
+    assert office.seed_demo() is True
+    done = office.transfer("cust-ava", "cust-ava-payee1", Decimal("10"))
+    assert done.balance_after == Decimal("2440.00")
+    with pytest.raises(Refusal):
+        office.freeze_card("cust-ben", "cust-ava-card1")
+    analytics.engine.dispose()
+    office.engine.dispose()
