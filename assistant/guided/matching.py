@@ -108,15 +108,35 @@ def match_choice(
 
     if encoder is not None:
         descriptions = [". ".join((c.label, *c.phrases[:6])) for c in choices]
-        vectors = np.asarray(encoder.encode([text, *descriptions]), dtype=np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
-        sims = vectors[1:] @ vectors[0]
+        query = _unit(np.asarray(encoder.encode([text]), dtype=np.float32))[0]
+        sims = _described(encoder, descriptions) @ query
         order = np.argsort(-sims)
         top = float(sims[order[0]])
         second = float(sims[order[1]]) if len(order) > 1 else -1.0
         if top >= min_similarity and top - second >= margin:
             return Match(choices[int(order[0])], "meaning", top)
     return None
+
+
+_DESCRIPTIONS: dict[tuple[int, str], np.ndarray] = {}
+_MAX_CACHED = 4096
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9)
+
+
+def _described(encoder: Any, descriptions: list[str]) -> np.ndarray:
+    """The choices' vectors: they are the editors' fixed texts, so each is encoded once."""
+    missing = [d for d in descriptions if (id(encoder), d) not in _DESCRIPTIONS]
+    if missing:
+        if len(_DESCRIPTIONS) + len(missing) > _MAX_CACHED:
+            _DESCRIPTIONS.clear()
+        for description, vector in zip(
+            missing, _unit(np.asarray(encoder.encode(missing), dtype=np.float32)), strict=True
+        ):
+            _DESCRIPTIONS[(id(encoder), description)] = vector
+    return np.stack([_DESCRIPTIONS[(id(encoder), d)] for d in descriptions])
 
 
 def _unique_best(scores: dict[str, float], choices: Sequence[Choice]) -> Choice | None:
