@@ -70,7 +70,7 @@ def build_services(settings: Settings) -> Services:
         settings,
         content,
         kb,
-        HandoffStore(settings.database_url),
+        HandoffStore(settings.database_url, redact=settings.redact_personal_data),
         encoder,
         trees=load_trees(settings.trees_dir, article_ids),
         catalog=load_catalog(settings.products_path, settings.cases_path),

@@ -144,7 +144,7 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_handoff(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.handoff.store import HandoffStore
 
-    store = HandoffStore(settings.database_url)
+    store = HandoffStore(settings.database_url, redact=settings.redact_personal_data)
     if args.handoff_cmd == "list":
         for record in store.list():
             print(json.dumps(record.to_dict(transcript=False)))

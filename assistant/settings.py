@@ -46,6 +46,7 @@ class Settings:
     backoffice_url: str = "sqlite:///var/backoffice.db"
     identity_secret: str = ""
     demo_sign_in: bool = False
+    redact_personal_data: bool = False
 
     @property
     def trees_dir(self) -> Path:
@@ -86,4 +87,5 @@ class Settings:
             backoffice_url=os.environ.get("ASSISTANT_BACKOFFICE_URL", f"sqlite:///{var / 'backoffice.db'}"),
             identity_secret=os.environ.get("ASSISTANT_IDENTITY_SECRET", ""),
             demo_sign_in=os.environ.get("ASSISTANT_DEMO_SIGN_IN", "0") in ("1", "true", "yes"),
+            redact_personal_data=os.environ.get("ASSISTANT_REDACT", "0") in ("1", "true", "yes"),
         )

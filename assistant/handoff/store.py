@@ -9,6 +9,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, Text, and_, func, or_, s
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from assistant.db import open_database
+from assistant.handoff.redact import redact, redact_text
 
 STATUSES = ("queued", "claimed", "resumed", "closed")
 
@@ -59,7 +60,8 @@ class HandoffRecord(Base):
 class HandoffStore:
     """Creates and reads handoff records. One instance per process; thread-safe sessions."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, redact: bool = False):
+        self.redact = redact  # replace card numbers, emails and phone numbers before storing
         self.engine, self._session = open_database(url, Base.metadata)
 
     def create(
@@ -74,6 +76,8 @@ class HandoffStore:
         priority: int = 0,
         customer_id: str = "",
     ) -> HandoffRecord:
+        if self.redact:
+            transcript, slots, summary = redact(transcript), redact(slots), redact_text(summary)
         record = HandoffRecord(
             conversation_id=conversation_id,
             reason=reason,

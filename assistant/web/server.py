@@ -15,7 +15,7 @@ def serve(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(
         settings,
-        HandoffStore(settings.database_url),
+        HandoffStore(settings.database_url, redact=settings.redact_personal_data),
         RasaClient(settings.rasa_url, settings.rasa_token),
         analytics=Analytics(settings.database_url),
     )

@@ -1,0 +1,42 @@
+"""Redaction of personal data in what is stored and exported: card numbers, email addresses and
+phone numbers are replaced by placeholders (an option: ASSISTANT_REDACT=1)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
+EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+PHONE = re.compile(r"(?<![\w£$€.])(?:\+\d{1,3}[ .-]?)?(?:\(?\d{2,5}\)?[ .-]?){2,4}\d{3,4}(?![\w.])")
+
+
+def _luhn(digits: str) -> bool:
+    total, parity = 0, len(digits) % 2
+    for i, ch in enumerate(digits):
+        n = int(ch)
+        if i % 2 == parity:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0
+
+
+def redact_text(text: str) -> str:
+    def card(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group())
+        return "[card number]" if 13 <= len(digits) <= 19 and _luhn(digits) else match.group()
+
+    text = CARD.sub(card, text)
+    text = EMAIL.sub("[email]", text)
+    return PHONE.sub(lambda m: "[phone]" if 9 <= len(re.sub(r"\D", "", m.group())) <= 13 else m.group(), text)
+
+
+def redact(value: Any) -> Any:
+    """The same structure with every string redacted (dicts, lists, strings; others unchanged)."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items()}
+    return value
