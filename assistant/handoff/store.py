@@ -97,12 +97,30 @@ class HandoffStore:
         with self._session() as session:
             return session.get(HandoffRecord, handoff_id)
 
-    def list(self, *, status: str | None = None, conversation_id: str | None = None) -> list[HandoffRecord]:
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        conversation_id: str | None = None,
+        reason: str | None = None,
+        stage: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> list[HandoffRecord]:
+        """Newest first, filtered by any of status, conversation, reason, stage and date range."""
         query = select(HandoffRecord).order_by(HandoffRecord.id.desc())
-        if status:
-            query = query.where(HandoffRecord.status == status)
-        if conversation_id:
-            query = query.where(HandoffRecord.conversation_id == conversation_id)
+        for column, value in (
+            (HandoffRecord.status, status),
+            (HandoffRecord.conversation_id, conversation_id),
+            (HandoffRecord.reason, reason),
+            (HandoffRecord.stage, stage),
+        ):
+            if value:
+                query = query.where(column == value)
+        if since:
+            query = query.where(HandoffRecord.created_at >= since)
+        if until:
+            query = query.where(HandoffRecord.created_at < until)
         with self._session() as session:
             return list(session.scalars(query))
 

@@ -6,8 +6,11 @@ so tests build it with a real SQLite store and the launcher with the configured 
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import hmac
 import html
+import io
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from pathlib import Path
@@ -90,15 +93,68 @@ async def health(request: Request) -> response.HTTPResponse:
     return response.json({"status": "ok"})
 
 
+EXPORT_COLUMNS = (
+    "id", "created_at", "conversation_id", "status", "reason", "stage",
+    "priority", "customer_id", "turns", "summary",
+)  # fmt: skip
+
+
+def _filtered(request: Request) -> list[Any] | response.HTTPResponse:
+    """Handoffs matching ?status=&conversation_id=&reason=&stage=&since=&until= (ISO dates)."""
+    args = request.args
+    status = args.get("status")
+    if status and status not in STATUSES:
+        return _error(400, f"status must be one of {', '.join(STATUSES)}")
+    dates: dict[str, dt.datetime | None] = {}
+    for name in ("since", "until"):
+        value = args.get(name)
+        try:
+            parsed = dt.datetime.fromisoformat(value) if value else None
+        except ValueError:
+            return _error(400, f"{name} must be an ISO date, like 2026-11-24")
+        dates[name] = parsed.replace(tzinfo=parsed.tzinfo or dt.UTC) if parsed else None
+    store: HandoffStore = request.app.ctx.handoffs
+    return store.list(
+        status=status,
+        conversation_id=args.get("conversation_id"),
+        reason=args.get("reason"),
+        stage=args.get("stage"),
+        since=dates["since"],
+        until=dates["until"],
+    )
+
+
 @api.get("/handoffs")
 @require_token
 async def list_handoffs(request: Request) -> response.HTTPResponse:
-    status = request.args.get("status")
-    if status and status not in STATUSES:
-        return _error(400, f"status must be one of {', '.join(STATUSES)}")
-    store: HandoffStore = request.app.ctx.handoffs
-    records = store.list(status=status, conversation_id=request.args.get("conversation_id"))
+    records = _filtered(request)
+    if isinstance(records, response.HTTPResponse):
+        return records
     return response.json({"handoffs": [r.to_dict(transcript=False) for r in records]})
+
+
+@api.get("/handoffs/export.csv", name="export_csv")
+@api.get("/handoffs/export.json", name="export_json")
+@require_token
+async def export_handoffs(request: Request) -> response.HTTPResponse:
+    """The filtered handoffs for review: CSV (one row each) or JSON (with transcripts)."""
+    fmt = request.path.rsplit(".", 1)[-1]
+    records = _filtered(request)
+    if isinstance(records, response.HTTPResponse):
+        return records
+    headers = {"Content-Disposition": f'attachment; filename="handoffs.{fmt}"'}
+    if fmt == "json":
+        return response.json({"handoffs": [r.to_dict() for r in records]}, headers=headers)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for record in records:
+        row = record.to_dict(transcript=False)
+        # a cell starting with = + - @ would be a formula in a spreadsheet: keep it text
+        writer.writerow(
+            {k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v) for k, v in row.items()}
+        )
+    return response.text(out.getvalue(), content_type="text/csv; charset=utf-8", headers=headers)
 
 
 @api.get("/handoffs/<handoff_id:int>")

@@ -106,6 +106,39 @@ async def test_list_and_get_handoffs(app, handoff_store):
     assert resp.status == 400
 
 
+async def test_filters_and_exports_for_review(app, handoff_store):
+    import csv
+    import io
+
+    handoff_store.create(
+        "c1", reason="sales", stage="product_comparison", transcript=[], slots={}, priority=1
+    )
+    handoff_store.create(
+        "c2", reason="tree_unresolved", stage="troubleshooting", transcript=[{"role": "user", "text": "x"}],
+        slots={}, summary="=HYPERLINK(evil)",
+    )  # fmt: skip
+    _, resp = await app.asgi_client.get("/api/handoffs?reason=sales", headers=auth())
+    assert [h["conversation_id"] for h in resp.json["handoffs"]] == ["c1"]
+    _, resp = await app.asgi_client.get(
+        "/api/handoffs?stage=troubleshooting&since=2020-01-01", headers=auth()
+    )
+    assert [h["conversation_id"] for h in resp.json["handoffs"]] == ["c2"]
+    _, resp = await app.asgi_client.get("/api/handoffs?until=2020-01-01", headers=auth())
+    assert resp.json["handoffs"] == []
+    _, resp = await app.asgi_client.get("/api/handoffs?since=yesterday", headers=auth())
+    assert resp.status == 400
+
+    _, resp = await app.asgi_client.get("/api/handoffs/export.csv", headers=auth())
+    assert resp.status == 200 and resp.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(resp.text)))
+    assert [r["conversation_id"] for r in rows] == ["c2", "c1"]
+    assert rows[0]["summary"] == "'=HYPERLINK(evil)"  # never a formula in a spreadsheet
+    _, resp = await app.asgi_client.get("/api/handoffs/export.json?reason=tree_unresolved", headers=auth())
+    assert resp.json["handoffs"][0]["transcript"] == [{"role": "user", "text": "x"}]
+    _, resp = await app.asgi_client.get("/api/handoffs/export.csv")
+    assert resp.status == 401
+
+
 async def test_resume_hands_back_through_rasa(app, handoff_store, rasa):
     record = handoff_store.create("conv/1", reason="r", stage="s", transcript=[], slots={})
     _, resp = await app.asgi_client.post(f"/api/handoffs/{record.id}/resume", headers=auth())
