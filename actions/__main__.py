@@ -11,6 +11,7 @@ import logging
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
 
+from actions.agent import ActionAgentMessage
 from actions.complaint import ActionComplaint
 from actions.greet import ActionGreet
 from actions.handoff import ActionHandoff
@@ -88,6 +89,7 @@ def build_executor(services: Services) -> ActionExecutor:
         executor.register_action(action(services))
     executor.register_action(ActionComplaint())
     executor.register_action(ActionTreeFinished())
+    executor.register_action(ActionAgentMessage())
     executor.register_action(ActionAskTransferAmount())
     for need in NEEDS:
         executor.register_action(ActionAskNeed(services, need))

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import httpx
 
 HANDED_BACK_INTENT = "EXTERNAL_handed_back"
+AGENT_ACTION = "action_agent_message"
 
 
 class RasaError(RuntimeError):
@@ -52,6 +53,18 @@ class RasaClient:
             params={"output_channel": "latest"},
             json={"name": intent, "entities": entities or {}},
         )
+
+    async def send_agent_message(self, conversation_id: str, text: str, agent: str) -> None:
+        """A person's message, delivered on the customer's own channel (works while paused)."""
+        await self.append_events(
+            conversation_id,
+            [
+                {"event": "slot", "name": "agent_message", "value": text},
+                {"event": "slot", "name": "agent_name", "value": agent},
+            ],
+        )
+        path = f"/conversations/{quote(conversation_id, safe='')}/execute"
+        await self._request("POST", path, params={"output_channel": "latest"}, json={"name": AGENT_ACTION})
 
     async def resume(self, conversation_id: str) -> None:
         """Hand the conversation back to the bot, which tells the customer so."""

@@ -166,6 +166,36 @@ async def get_handoff(request: Request, handoff_id: int) -> response.HTTPRespons
     return response.json(record.to_dict())
 
 
+MAX_AGENT_MESSAGE = 2000
+
+
+@api.post("/handoffs/<handoff_id:int>/messages")
+@require_token
+async def agent_message(request: Request, handoff_id: int) -> response.HTTPResponse:
+    """An agent's reply: ``{"text": "...", "agent": "Sam"}``, shown to the customer as from a person."""
+    store: HandoffStore = request.app.ctx.handoffs
+    record = store.get(handoff_id)
+    if record is None:
+        return _error(404, f"no handoff {handoff_id}")
+    if record.status not in ("queued", "claimed"):
+        return _error(409, f"handoff {handoff_id} is {record.status}: the customer is no longer waiting")
+    body: Any = request.json if request.body else None
+    text = body.get("text") if isinstance(body, dict) else None
+    agent = body.get("agent", "Agent") if isinstance(body, dict) else "Agent"
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_AGENT_MESSAGE:
+        return _error(400, f"text must be 1 to {MAX_AGENT_MESSAGE} characters")
+    if not isinstance(agent, str) or not agent.strip() or len(agent) > 64:
+        return _error(400, "agent must be a name of 1 to 64 characters")
+    client: RasaClient = request.app.ctx.rasa
+    try:
+        await client.send_agent_message(record.conversation_id, text.strip(), agent.strip())
+    except RasaError as exc:
+        return _error(502, str(exc))
+    if record.status == "queued":
+        record = store.set_status(handoff_id, "claimed")
+    return response.json(record.to_dict(transcript=False))
+
+
 @api.post("/handoffs/<handoff_id:int>/resume")
 @require_token
 async def resume_handoff(request: Request, handoff_id: int) -> response.HTTPResponse:

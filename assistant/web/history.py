@@ -42,6 +42,11 @@ def chat_history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             custom = data.get("custom")
             if isinstance(custom, dict):
                 message["custom"] = custom.get("data", custom)
+                agent = message["custom"].get("agent") if isinstance(message["custom"], dict) else None
+                if isinstance(agent, dict):  # a person's message (actions/agent.py)
+                    message.update(
+                        role="agent", agent=str(agent.get("name", "")), text=message["custom"].get("text")
+                    )
             if isinstance(metadata, dict) and metadata.get("agent"):
                 message["role"] = "agent"
                 message["agent"] = str(metadata["agent"])

@@ -82,7 +82,7 @@ def test_embed_ask_click_feedback_and_reload(stack, browser):
     ctx.close()
 
 
-def test_offline_then_back_loses_and_repeats_nothing(stack, browser):
+def test_offline_then_back_loses_and_repeats_nothing(stack, browser, http):
     ctx, page, errors = open_page(browser, stack)
     page.locator(f"{WIDGET} .kw-launcher").click()
     expect(page.locator(f"{WIDGET} .kw-status")).to_have_text("Online", timeout=30_000)
@@ -106,6 +106,22 @@ def test_offline_then_back_loses_and_repeats_nothing(stack, browser):
     # the "Talk to a person" control is always there; the queue position is shown
     page.locator(f"{WIDGET} .kw-human").click()
     expect(page.locator(f"{WIDGET} .kw-status")).to_have_text(re.compile(r"You're number \d+ in the queue"))
+
+    # a person replies through the staff API and Rasa: shown in the same chat, marked as a person
+    session = page.evaluate("() => window.KestrelWidget.session()")
+    auth = {"Authorization": f"Bearer {stack.api_token}"}
+    api = f"http://127.0.0.1:{stack.web_port}/api/handoffs"
+    _, listing = http.call("GET", f"{api}?conversation_id={session}", headers=auth)
+    [handoff] = listing["handoffs"]
+    status, _ = http.call(
+        "POST", f"{api}/{handoff['id']}/messages", {"text": "Hi, I'm Sam. Let me look.", "agent": "Sam"}, auth
+    )
+    assert status == 200
+    agent = page.locator(f"{WIDGET} .kw-msg--agent", has_text="Hi, I'm Sam. Let me look.")
+    agent.wait_for(timeout=30_000)
+    expect(agent.locator(".kw-who")).to_have_text("Agent · Sam")
+    page.reload()
+    expect(page.locator(f"{WIDGET} .kw-msg--agent .kw-who")).to_have_text("Agent · Sam", timeout=30_000)
     assert errors == []
     ctx.close()
 

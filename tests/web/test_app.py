@@ -139,6 +139,23 @@ async def test_filters_and_exports_for_review(app, handoff_store):
     assert resp.status == 401
 
 
+async def test_an_agent_message_goes_through_rasa_and_claims_the_handoff(app, handoff_store, rasa):
+    record = handoff_store.create("conv-9", reason="r", stage="s", transcript=[], slots={})
+    for bad in ({}, {"text": ""}, {"text": "x" * 2001}, {"text": "hi", "agent": ""}):
+        _, resp = await app.asgi_client.post(f"/api/handoffs/{record.id}/messages", json=bad, headers=auth())
+        assert resp.status == 400, bad
+    _, resp = await app.asgi_client.post(
+        f"/api/handoffs/{record.id}/messages",
+        json={"text": "Hello, I'm Sam.", "agent": "Sam"},
+        headers=auth(),
+    )
+    assert resp.status == 200 and resp.json["status"] == "claimed"
+    assert rasa.calls[-2][0] == "POST" and "conv-9/tracker/events" in rasa.calls[-2][1]
+    assert rasa.calls[-1][0] == "POST" and rasa.calls[-1][1].endswith("/conversations/conv-9/execute")
+    _, resp = await app.asgi_client.post(f"/api/handoffs/{record.id}/messages", json={"text": "hi"})
+    assert resp.status == 401
+
+
 async def test_resume_hands_back_through_rasa(app, handoff_store, rasa):
     record = handoff_store.create("conv/1", reason="r", stage="s", transcript=[], slots={})
     _, resp = await app.asgi_client.post(f"/api/handoffs/{record.id}/resume", headers=auth())

@@ -101,3 +101,15 @@ def test_demo_page_embeds_the_widget_with_one_script_tag(app) -> None:
     assert resp.status == 200
     assert resp.text.count("<script") == 1 and 'src="/static/widget.js"' in resp.text
     assert "script-src 'self'" in resp.headers["content-security-policy"]
+
+
+def test_a_persons_message_in_the_history_is_marked_as_from_an_agent() -> None:
+    events = [
+        {
+            "event": "bot",
+            "timestamp": 5.0,
+            "data": {"custom": {"data": {"agent": {"name": "Sam"}, "text": "Hello, I'm Sam."}}},
+        }
+    ]
+    [message] = chat_history(events)
+    assert (message["role"], message["agent"], message["text"]) == ("agent", "Sam", "Hello, I'm Sam.")

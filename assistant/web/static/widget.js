@@ -366,8 +366,9 @@
     if (!msg || typeof msg !== "object") return;
     var custom = msg.custom || msg;
     var role = msg.role === "agent" || custom.agent ? "agent" : "bot";
+    var agentName = typeof msg.agent === "string" ? msg.agent : custom.agent && custom.agent.name;
     if (msg.text) {
-      lastBot = addItem(role, ts, role === "agent" ? S.agent + (msg.agent ? " · " + msg.agent : "") : null);
+      lastBot = addItem(role, ts, role === "agent" ? S.agent + (agentName ? " · " + agentName : "") : null);
       addText(lastBot, msg.text);
     }
     var buttons = msg.quick_replies || msg.buttons;
