@@ -87,7 +87,7 @@ def build_executor(services: Services) -> ActionExecutor:
     executor = ActionExecutor()
     for action in ACTIONS:
         executor.register_action(action(services))
-    executor.register_action(ActionComplaint())
+    executor.register_action(ActionComplaint(services))
     executor.register_action(ActionTreeFinished())
     executor.register_action(ActionAgentMessage())
     executor.register_action(ActionAskTransferAmount())

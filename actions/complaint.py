@@ -1,4 +1,5 @@
-"""A complaint or frustration: apologise, offer a person, and remember it (no cross-selling)."""
+"""A complaint or frustration: apologise, offer a person, and remember it (no cross-selling).
+A second complaint hands off at once (reason ``frustration``), without waiting to be asked."""
 
 from __future__ import annotations
 
@@ -9,14 +10,21 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import HUMAN_BUTTON
+from actions.handoff import ActionHandoff
+from actions.services import ServiceAction
 
 
-class ActionComplaint(Action):
+class ActionComplaint(ServiceAction, Action):
     def name(self) -> str:
         return "action_complaint"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if tracker.get_slot("complained") and self.services.content.handoff.on_repeated_complaint:
+            dispatcher.utter_message(response="utter_complaint_handoff")
+            tracker.slots["handoff_reason"] = "frustration"
+            handoff = await ActionHandoff(self.services).run(dispatcher, tracker, domain)
+            return [SlotSet("complained", True), *handoff]
         dispatcher.utter_message(response="utter_complaint", buttons=[HUMAN_BUTTON])
         return [SlotSet("complained", True)]

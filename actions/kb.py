@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import HUMAN_BUTTON, INFORMATION, TROUBLESHOOTING, custom_payload, intent_button
 from actions.services import ServiceAction
 from assistant.analytics import ARTICLE_SHOWN, SEARCH_FAILED
+from assistant.guided.matching import normal
 from assistant.kb import ANSWER, CLARIFY, DECLINE, Article, SearchResult
 
 logger = logging.getLogger(__name__)
@@ -104,6 +105,13 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
     def name(self) -> str:
         return "action_kb_answer"
 
+    def repeated(self, tracker: Tracker, article_id: str) -> bool:
+        """The customer asks what they just asked, and would get the article they just got."""
+        if not self.services.content.handoff.on_repetition or tracker.get_slot("kb_article") != article_id:
+            return False
+        said = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+        return len(said) >= 2 and normal(said[-1]) == normal(said[-2]) != ""
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
@@ -122,6 +130,14 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             SlotSet("failed_turns", 0),
         ]
         articles = kb.index.articles
+        if result.decision == ANSWER and result.best is not None and self.repeated(tracker, result.best.id):
+            # the same question again, after this very answer: it did not help
+            dispatcher.utter_message(response="utter_repeated_handoff")
+            return [
+                SlotSet("kb_decision", ESCALATE),
+                SlotSet("stage", STAGE),
+                SlotSet("handoff_reason", "repeated_question"),
+            ]
         if result.decision == ANSWER and result.best is not None:
             article = articles[result.best.id]
             tree = self.services.trees.for_article(article.id) if self.services.trees else None

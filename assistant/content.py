@@ -39,6 +39,8 @@ class HandoffSettings:
 
     after_failed_turns: int = 2  # consecutive questions it could not answer; 0 turns it off
     minutes_per_customer: int = 4  # for the estimated wait: position in the queue x this
+    on_repeated_complaint: bool = True  # a second complaint hands off at once
+    on_repetition: bool = True  # the same question again after its answer hands off
 
     def __post_init__(self) -> None:
         for name in ("after_failed_turns", "minutes_per_customer"):

@@ -73,3 +73,19 @@ async def test_handoff_store_failure_gives_a_phone_number(services, dispatcher):
     events = await ActionHandoff(services).run(dispatcher, make_tracker("human", intent="request_human"), {})
     assert dispatcher.messages[0]["response"] == "utter_handoff_failed"
     assert events == []
+
+
+async def test_a_second_complaint_hands_off_with_reason_frustration(services, dispatcher):
+    from actions.complaint import ActionComplaint
+
+    first = await ActionComplaint(services).run(dispatcher, make_tracker("useless", intent="complain"), {})
+    assert first == [SlotSet("complained", True)] and services.handoffs.list() == []
+    tracker = make_tracker("still useless", intent="complain", slots={"complained": True})
+    events = await ActionComplaint(services).run(dispatcher, tracker, {})
+    assert ConversationPaused() in events
+    [record] = services.handoffs.list()
+    assert record.reason == "frustration"
+    assert [m["response"] for m in dispatcher.messages][-2:] == [
+        "utter_complaint_handoff",
+        "utter_handoff_queued",
+    ]

@@ -64,3 +64,18 @@ async def test_show_unknown_article(services, dispatcher):
     tracker = make_tracker("x", intent="show_article", entities=[{"entity": "article_id", "value": "nope"}])
     await ActionShowArticle(services).run(dispatcher, tracker, {})
     assert dispatcher.messages[0]["response"] == "utter_kb_decline"
+
+
+async def test_the_same_question_again_after_its_answer_goes_to_a_person(services, dispatcher):
+    question = "Why hasn't my new card arrived?"
+    earlier = [{"event": "user", "text": question, "parse_data": {"intent": {"name": "ask_question"}}}]
+    tracker = make_tracker(question + "!", slots={"kb_article": "card_arrival"}, events=earlier)
+    events = await ActionKnowledgeBaseAnswer(services).run(dispatcher, tracker, {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_repeated_handoff"]
+    assert SlotSet("kb_decision", "escalate") in events
+    assert SlotSet("handoff_reason", "repeated_question") in events
+    # asked once, or after another answer, it is simply answered
+    dispatcher.messages.clear()
+    tracker = make_tracker(question, slots={"kb_article": "exchange_rate"}, events=earlier)
+    events = await ActionKnowledgeBaseAnswer(services).run(dispatcher, tracker, {})
+    assert SlotSet("kb_decision", "answer") in events
