@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Integer, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from assistant.db import open_database
+from assistant.db import open_database, utc_now
 
 ARTICLE_SHOWN = "article_shown"
 SEARCH_FAILED = "search_failed"
@@ -27,14 +27,10 @@ class Base(DeclarativeBase):
     pass
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class EventRow(Base):
     __tablename__ = "analytics_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ts: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    ts: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
     conversation_id: Mapped[str] = mapped_column(String(255), index=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)
     stage: Mapped[str] = mapped_column(String(32), default="")
@@ -63,7 +59,7 @@ class Analytics:
     def top_articles(self, *, days: int = 30, limit: int = 5, min_events: int = 20) -> list[str]:
         """Most shown articles over ``days``; empty when fewer than ``min_events`` were recorded,
         so that a handful of early conversations don't reorder the editor's list."""
-        since = _now() - dt.timedelta(days=days)
+        since = utc_now() - dt.timedelta(days=days)
         with self._session() as s:
             count = func.count(func.distinct(EventRow.conversation_id))
             rows = s.execute(

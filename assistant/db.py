@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, create_engine, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
+
+
+def utc_now() -> dt.datetime:
+    """The default for every timestamp column: timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
 
 
 def open_database(url: str, metadata: MetaData) -> tuple[Engine, sessionmaker[Session]]:

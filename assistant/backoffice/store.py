@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import DateTime, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from assistant.db import open_database
+from assistant.db import open_database, utc_now
 
 CARD_KINDS = ("physical", "virtual")
 DELIVERIES = ("standard", "express")
@@ -30,10 +30,6 @@ EXPRESS_FEE = Decimal("4.99")
 
 class Base(DeclarativeBase):
     pass
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class CustomerRow(Base):
@@ -61,7 +57,7 @@ class CardRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="active")  # active frozen ordered cancelled
     note: Mapped[str] = mapped_column(String(128), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
 class PayeeRow(Base):
@@ -81,7 +77,7 @@ class TransferRow(Base):
     payee_id: Mapped[str] = mapped_column(ForeignKey("payees.id"))
     amount_minor: Mapped[int] = mapped_column(Integer)
     reference: Mapped[str] = mapped_column(String(18), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
 @dataclass(frozen=True)
@@ -294,7 +290,7 @@ class BackOffice:
                     "I can't find that recipient among your saved payees.",
                     "Add them in the app under Payments → New payee, then ask me again.",
                 )
-            today = _now().replace(hour=0, minute=0, second=0, microsecond=0)
+            today = utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
             sent_today = s.scalar(
                 select(func.coalesce(func.sum(TransferRow.amount_minor), 0)).where(
                     TransferRow.customer_id == customer_id, TransferRow.created_at >= today
@@ -411,7 +407,7 @@ class BackOffice:
                             last4=last4,
                             kind=kind,
                             status=status,
-                            created_at=_now() - dt.timedelta(days=400 - i),
+                            created_at=utc_now() - dt.timedelta(days=400 - i),
                         )
                     )
                 for i, (name, sort_code, number) in enumerate(customer["payees"]):

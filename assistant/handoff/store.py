@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Integer, String, Text, and_, func, or_, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from assistant.db import open_database
+from assistant.db import open_database, utc_now
 from assistant.handoff.redact import redact, redact_text
 
 STATUSES = ("queued", "claimed", "resumed", "closed")
@@ -18,16 +18,12 @@ class Base(DeclarativeBase):
     pass
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class HandoffRecord(Base):
     __tablename__ = "handoffs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[str] = mapped_column(String(255), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     reason: Mapped[str] = mapped_column(String(64))
     stage: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)

@@ -169,16 +169,24 @@ async def get_handoff(request: Request, handoff_id: int) -> response.HTTPRespons
 MAX_AGENT_MESSAGE = 2000
 
 
+def _waiting_handoff(request: Request, handoff_id: int) -> Any:
+    """The handoff if the customer is still waiting (queued or claimed), else a 404 or 409."""
+    record = request.app.ctx.handoffs.get(handoff_id)
+    if record is None:
+        return _error(404, f"no handoff {handoff_id}")
+    if record.status in ("resumed", "closed"):
+        return _error(409, f"handoff {handoff_id} is already {record.status}")
+    return record
+
+
 @api.post("/handoffs/<handoff_id:int>/messages")
 @require_token
 async def agent_message(request: Request, handoff_id: int) -> response.HTTPResponse:
     """An agent's reply: ``{"text": "...", "agent": "Sam"}``, shown to the customer as from a person."""
     store: HandoffStore = request.app.ctx.handoffs
-    record = store.get(handoff_id)
-    if record is None:
-        return _error(404, f"no handoff {handoff_id}")
-    if record.status not in ("queued", "claimed"):
-        return _error(409, f"handoff {handoff_id} is {record.status}: the customer is no longer waiting")
+    record = _waiting_handoff(request, handoff_id)
+    if isinstance(record, response.HTTPResponse):
+        return record
     body: Any = request.json if request.body else None
     text = body.get("text") if isinstance(body, dict) else None
     agent = body.get("agent", "Agent") if isinstance(body, dict) else "Agent"
@@ -200,11 +208,9 @@ async def agent_message(request: Request, handoff_id: int) -> response.HTTPRespo
 @require_token
 async def resume_handoff(request: Request, handoff_id: int) -> response.HTTPResponse:
     store: HandoffStore = request.app.ctx.handoffs
-    record = store.get(handoff_id)
-    if record is None:
-        return _error(404, f"no handoff {handoff_id}")
-    if record.status in ("resumed", "closed"):
-        return _error(409, f"handoff {handoff_id} is already {record.status}")
+    record = _waiting_handoff(request, handoff_id)
+    if isinstance(record, response.HTTPResponse):
+        return record
     client: RasaClient = request.app.ctx.rasa
     try:
         await client.resume(record.conversation_id)
