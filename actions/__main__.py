@@ -25,6 +25,7 @@ from actions.products import (
     ValidateProductNeedsForm,
 )
 from actions.services import Services, build_services
+from actions.tickets import ActionKeepWaiting, ActionSubmitTicket, ActionWaitNotice, ValidateTicketForm
 from actions.transactions import (
     ActionAskFreezeCardId,
     ActionAskFreezeConfirm,
@@ -58,6 +59,9 @@ ACTIONS = (
     ActionShowArticle,
     ActionBrowse,
     ActionHandoff,
+    ActionWaitNotice,
+    ActionKeepWaiting,
+    ActionSubmitTicket,
     ValidateTroubleshootForm,
     ActionAskTreeId,
     ActionAskTreeAnswer,
@@ -91,6 +95,7 @@ def build_executor(services: Services) -> ActionExecutor:
     executor.register_action(ActionTreeFinished())
     executor.register_action(ActionAgentMessage())
     executor.register_action(ActionAskTransferAmount())
+    executor.register_action(ValidateTicketForm())
     for need in NEEDS:
         executor.register_action(ActionAskNeed(services, need))
     return executor

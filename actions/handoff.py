@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import custom_payload, identity
 from actions.services import ServiceAction
+from actions.tickets import leave_form, queue_offer
 from assistant.handoff.summary import priority, summarise
 from assistant.handoff.transcript import transcript_from_events
 
@@ -36,6 +37,16 @@ def handoff_reason(tracker: Tracker) -> str:
 class ActionHandoff(ServiceAction, Action):
     def name(self) -> str:
         return "action_handoff"
+
+    def _nobody_online(self) -> bool:
+        services = self.services
+        if not services.content.handoff.message_when_no_agent or services.staff is None:
+            return False
+        try:
+            return services.staff.agents_online() == 0
+        except Exception:  # unknown: queue as usual rather than turn the customer away
+            logger.exception("could not check whether agents are online")
+            return False
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -71,6 +82,15 @@ class ActionHandoff(ServiceAction, Action):
             dispatcher.utter_message(response="utter_handoff_failed")
             return []
         logger.info("handoff %s for %s (%s, stage %s)", record.id, tracker.sender_id, reason, stage)
+        if self._nobody_online():
+            # Offer a message rather than a queue no one is watching; the customer may still wait.
+            queue_offer(
+                dispatcher,
+                "utter_handoff_no_agent",
+                json_message=custom_payload(handoff={"id": record.id, "status": "no_agent"}),
+            )
+            events: list[EventType] = [SlotSet("handoff_reason", None)]
+            return events + (leave_form() if tracker.active_loop_name else [])
         position = store.queue_position(record.id) or 1
         wait = position * self.services.content.handoff.minutes_per_customer
         dispatcher.utter_message(

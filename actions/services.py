@@ -20,6 +20,7 @@ from assistant.guided.recommend import CaseBasedRecommender
 from assistant.guided.trees import TreeSet
 from assistant.handoff.store import HandoffStore
 from assistant.settings import Settings
+from assistant.staff.store import StaffStore
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class Services:
     catalog: Catalog | None = None
     backoffice: BackOffice | None = None
     analytics: Analytics | None = None
+    staff: StaffStore | None = None  # who is online to take a handoff
 
     @property
     def recommender(self) -> CaseBasedRecommender:
@@ -76,6 +78,7 @@ def build_services(settings: Settings) -> Services:
         catalog=load_catalog(settings.products_path, settings.cases_path),
         backoffice=backoffice,
         analytics=Analytics(settings.database_url),
+        staff=StaffStore(settings.database_url),
     )
 
 

@@ -164,7 +164,7 @@ def cmd_handoff(args: argparse.Namespace, settings: Settings) -> int:
     except RasaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    store.set_status(record.id, "resumed")
+    store.finish(record.id, status="resumed", outcome="handed_back")
     print(f"handoff {record.id}: conversation {record.conversation_id} handed back to the bot")
     return 0
 
@@ -216,6 +216,19 @@ def build_parser() -> argparse.ArgumentParser:
     trees = sub.add_parser("trees", help="print the troubleshooting trees as outlines")
     trees.add_argument("tree", nargs="?")
     trees.set_defaults(func=cmd_trees)
+
+    staff = sub.add_parser("staff", help="console accounts (agent, lead, editor)")
+    ssub = staff.add_subparsers(dest="staff_cmd", required=True)
+    add = ssub.add_parser(
+        "add", help="create a user or reset one (password from $ASSISTANT_STAFF_PASSWORD, else asked)"
+    )
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=("agent", "lead", "editor"))
+    add.add_argument("--name", default="", help="the name customers see on the agent's replies")
+    ssub.add_parser("list", help="list the users")
+    remove = ssub.add_parser("disable", help="disable a user and end their sessions")
+    remove.add_argument("username")
+    staff.set_defaults(func=cmd_staff)
     return parser
 
 
@@ -254,6 +267,37 @@ def cmd_trees(args: argparse.Namespace, settings: Settings) -> int:
         if args.tree in (None, tree.id):
             print(f"{tree.id}: {tree.title}")
             print("\n".join("  " + line for line in outline(tree)))
+    return 0
+
+
+def cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+    import os
+
+    from assistant.staff.passwords import WeakPassword
+    from assistant.staff.store import StaffStore
+
+    store = StaffStore(settings.database_url)
+    if args.staff_cmd == "list":
+        for user in store.users():
+            state = "active" if user.active else "disabled"
+            print(f"{user.username}\t{user.role}\t{user.name}\t{state}")
+        return 0
+    if args.staff_cmd == "disable":
+        if not store.deactivate(args.username):
+            print(f"error: no user {args.username}", file=sys.stderr)
+            return 1
+        print(f"{args.username} disabled")
+        return 0
+    password = os.environ.get("ASSISTANT_STAFF_PASSWORD") or getpass.getpass(
+        f"password for {args.username}: "
+    )
+    try:
+        user = store.add_user(args.username, password, role=args.role, name=args.name)
+    except (ValueError, WeakPassword) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{user.username} ({user.role}) can sign in at /console/login")
     return 0
 
 

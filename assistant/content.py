@@ -41,9 +41,11 @@ class HandoffSettings:
     minutes_per_customer: int = 4  # for the estimated wait: position in the queue x this
     on_repeated_complaint: bool = True  # a second complaint hands off at once
     on_repetition: bool = True  # the same question again after its answer hands off
+    long_wait_minutes: int = 10  # a queued customer is told, once, and offered to leave a message
+    message_when_no_agent: bool = True  # nobody online: offer to leave a message instead of a queue
 
     def __post_init__(self) -> None:
-        for name in ("after_failed_turns", "minutes_per_customer"):
+        for name in ("after_failed_turns", "minutes_per_customer", "long_wait_minutes"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise TypeError(f"{name} must be a whole number, 0 or more")

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import httpx
 
 HANDED_BACK_INTENT = "EXTERNAL_handed_back"
+LONG_WAIT_INTENT = "EXTERNAL_long_wait"
 AGENT_ACTION = "action_agent_message"
 
 
@@ -66,11 +67,23 @@ class RasaClient:
         path = f"/conversations/{quote(conversation_id, safe='')}/execute"
         await self._request("POST", path, params={"output_channel": "latest"}, json={"name": AGENT_ACTION})
 
-    async def resume(self, conversation_id: str) -> None:
-        """Hand the conversation back to the bot, which tells the customer so."""
+    async def pause(self, conversation_id: str) -> None:
+        """Only a person answers from now on (an agent has claimed the conversation)."""
+        await self.append_events(conversation_id, [{"event": "pause"}])
+
+    async def _wake(self, conversation_id: str, intent: str) -> None:
         # The paused bot never listened after the handoff; record that it does now, so the
         # policies see an ordinary turn (previous action: action_listen) for the next intent.
         await self.append_events(
             conversation_id, [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
         )
-        await self.trigger_intent(conversation_id, HANDED_BACK_INTENT)
+        await self.trigger_intent(conversation_id, intent)
+
+    async def resume(self, conversation_id: str) -> None:
+        """Hand the conversation back to the bot, which tells the customer so."""
+        await self._wake(conversation_id, HANDED_BACK_INTENT)
+
+    async def notify_long_wait(self, conversation_id: str) -> None:
+        """The bot apologises for the wait and offers to take a message (it stays awake so the
+        customer's answer is heard; "keep waiting" pauses it again)."""
+        await self._wake(conversation_id, LONG_WAIT_INTENT)

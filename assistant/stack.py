@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+DEMO_STAFF = {"agent": "Sam", "lead": "Lee", "editor": "Eddie"}  # user name (= role) -> shown name
 
 
 @dataclass
@@ -62,6 +63,11 @@ class Stack:
         default_factory=lambda: os.environ.get("ASSISTANT_IDENTITY_SECRET") or secrets.token_urlsafe(32)
     )
     demo_sign_in: bool = field(default_factory=lambda: os.environ.get("ASSISTANT_DEMO_SIGN_IN", "1") == "1")
+    # Console accounts agent / lead / editor sharing one password (set it, or one is made up).
+    demo_staff: bool = field(default_factory=lambda: os.environ.get("ASSISTANT_DEMO_STAFF", "1") == "1")
+    staff_password: str = field(
+        default_factory=lambda: os.environ.get("ASSISTANT_DEMO_STAFF_PASSWORD") or secrets.token_urlsafe(12)
+    )
     var_dir: Path | None = None
     model: str = "models"
     rasa_bin: Path | None = None
@@ -78,17 +84,30 @@ class Stack:
         return {
             "chat": f"http://localhost:{self.web_port}/",
             "api": f"http://localhost:{self.web_port}/api/",
+            "console": f"http://localhost:{self.web_port}/console",
             "rasa": f"http://localhost:{self.rasa_port}/",
             "actions": f"http://localhost:{self.action_port}/",
         }
+
+    @property
+    def database_url(self) -> str:
+        assert self.var_dir is not None
+        return os.environ.get("ASSISTANT_DB_URL", f"sqlite:///{self.var_dir / 'assistant.db'}")
+
+    def seed_staff(self) -> None:
+        """The demo console accounts (user names agent, lead and editor)."""
+        from assistant.staff.store import StaffStore
+
+        store = StaffStore(self.database_url)
+        for username, name in DEMO_STAFF.items():
+            store.add_user(username, self.staff_password, role=username, name=name)
+        store.dispose()
 
     def _services(self) -> list[Service]:
         assert self.var_dir is not None
         common = {
             "ASSISTANT_ROOT": str(self.root),
-            "ASSISTANT_DB_URL": os.environ.get(
-                "ASSISTANT_DB_URL", f"sqlite:///{self.var_dir / 'assistant.db'}"
-            ),
+            "ASSISTANT_DB_URL": self.database_url,
             "ASSISTANT_BACKOFFICE_URL": os.environ.get(
                 "ASSISTANT_BACKOFFICE_URL", f"sqlite:///{self.var_dir / 'backoffice.db'}"
             ),
@@ -161,6 +180,8 @@ class Stack:
         busy = [p for p in (self.rasa_port, self.action_port, self.web_port) if not _free(p)]
         if busy:
             raise RuntimeError(f"port(s) {busy} already in use: is the assistant already running?")
+        if self.demo_staff:
+            self.seed_staff()
         self.services = self._services()
         for service in self.services:
             service.log_path = self.var_dir / f"{service.name}.log"
@@ -239,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             "\nThe assistant is running:\n"
             f"  chat page      {urls['chat']}\n"
             f"  demo sign-in   {urls['chat']}?customer=cust-ava   (also cust-ben, cust-chloe)\n"
+            f"  agent console  {urls['console']}   (agent, lead or editor; password in tokens.env)\n"
             f"  staff API      {urls['api']}   (Authorization: Bearer $ASSISTANT_API_TOKEN)\n"
             f"  Rasa           {urls['rasa']}    (HTTP API token: $RASA_AUTH_TOKEN)\n"
             f"  action server  {urls['actions']}\n"
@@ -250,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         tokens = stack.var_dir / "tokens.env"
         tokens.write_text(
             f"RASA_AUTH_TOKEN={stack.rasa_token}\nASSISTANT_API_TOKEN={stack.api_token}\n"
-            f"ASSISTANT_IDENTITY_SECRET={stack.identity_secret}\n",
+            f"ASSISTANT_IDENTITY_SECRET={stack.identity_secret}\n"
+            + (f"ASSISTANT_DEMO_STAFF_PASSWORD={stack.staff_password}\n" if stack.demo_staff else ""),
             encoding="utf-8",
         )
         tokens.chmod(0o600)

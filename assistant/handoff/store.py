@@ -5,13 +5,47 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, and_, func, or_, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, and_, func, or_, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from assistant.db import open_database, utc_now
 from assistant.handoff.redact import redact, redact_text
 
 STATUSES = ("queued", "claimed", "resumed", "closed")
+OPEN_STATUSES = ("queued", "claimed")
+# How an agent closes a conversation; "handed_back" (back to the bot) and "ticket" (the customer
+# left a message) are set by those actions.
+OUTCOMES = ("resolved", "follow_up", "not_resolved", "duplicate")
+AUTO_OUTCOMES = ("handed_back", "ticket")
+MAX_TAGS, MAX_TAG_CHARS, MAX_NOTE_CHARS = 12, 32, 4000
+TICKET_STATUSES = ("open", "done")
+
+
+class HandoffConflict(Exception):
+    """The handoff is not in a state that allows this (claimed by someone else, already closed)."""
+
+
+def _clean_tags(tags: list[str]) -> list[str]:
+    clean: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise ValueError("tags are strings")
+        tag = " ".join(tag.strip().lower().split())
+        if not tag:
+            continue
+        if len(tag) > MAX_TAG_CHARS:
+            raise ValueError(f"a tag has at most {MAX_TAG_CHARS} characters")
+        if tag not in clean:
+            clean.append(tag)
+    if len(clean) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags")
+    return clean
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
 
 
 class Base(DeclarativeBase):
@@ -33,12 +67,28 @@ class HandoffRecord(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     priority: Mapped[int] = mapped_column(Integer, default=0)
     customer_id: Mapped[str] = mapped_column(String(64), default="")
+    agent: Mapped[str] = mapped_column(String(64), default="", index=True)  # user name
+    agent_name: Mapped[str] = mapped_column(String(128), default="")
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(32), default="", index=True)
+    wait_notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    tags: Mapped[list[HandoffTag]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="HandoffTag.tag"
+    )
+    notes: Mapped[list[HandoffNote]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="HandoffNote.id"
+    )
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [t.tag for t in self.tags]
 
     def to_dict(self, *, transcript: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id,
             "conversation_id": self.conversation_id,
-            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "created_at": _iso(self.created_at),
             "reason": self.reason,
             "stage": self.stage,
             "status": self.status,
@@ -47,10 +97,68 @@ class HandoffRecord(Base):
             "priority": self.priority or 0,
             "customer_id": self.customer_id or "",
             "turns": len(self.transcript or []),
+            "agent": self.agent or "",
+            "agent_name": self.agent_name or "",
+            "claimed_at": _iso(self.claimed_at),
+            "closed_at": _iso(self.closed_at),
+            "outcome": self.outcome or "",
+            "tags": self.tag_names,
+            "notes": [n.to_dict() for n in self.notes],
         }
         if transcript:
             data["transcript"] = self.transcript
         return data
+
+
+class HandoffTag(Base):
+    __tablename__ = "handoff_tags"
+
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(MAX_TAG_CHARS), primary_key=True, index=True)
+
+
+class HandoffNote(Base):
+    """A support lead's note on a handoff, for review and coaching."""
+
+    __tablename__ = "handoff_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"author": self.author, "text": self.text, "created_at": _iso(self.created_at)}
+
+
+class Ticket(Base):
+    """A message left for the team when no one could take the conversation."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    conversation_id: Mapped[str] = mapped_column(String(255), index=True)
+    handoff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    customer_id: Mapped[str] = mapped_column(String(64), default="")
+    contact: Mapped[str] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    closed_by: Mapped[str] = mapped_column(String(64), default="")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "created_at": _iso(self.created_at),
+            "conversation_id": self.conversation_id,
+            "handoff_id": self.handoff_id,
+            "customer_id": self.customer_id or "",
+            "contact": self.contact,
+            "message": self.message,
+            "status": self.status,
+            "closed_by": self.closed_by or "",
+        }
 
 
 class HandoffStore:
@@ -102,17 +210,32 @@ class HandoffStore:
         stage: str | None = None,
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
+        outcome: str | None = None,
+        agent: str | None = None,
+        tag: str | None = None,
+        limit: int | None = None,
     ) -> list[HandoffRecord]:
-        """Newest first, filtered by any of status, conversation, reason, stage and date range."""
+        """Newest first, filtered by any of status, conversation, reason, stage, outcome, agent,
+        tag and date range."""
         query = select(HandoffRecord).order_by(HandoffRecord.id.desc())
         for column, value in (
             (HandoffRecord.status, status),
             (HandoffRecord.conversation_id, conversation_id),
             (HandoffRecord.reason, reason),
             (HandoffRecord.stage, stage),
+            (HandoffRecord.outcome, outcome),
+            (HandoffRecord.agent, agent),
         ):
             if value:
                 query = query.where(column == value)
+        if tag:
+            query = query.where(
+                HandoffRecord.id.in_(
+                    select(HandoffTag.handoff_id).where(HandoffTag.tag == tag.strip().lower())
+                )
+            )
+        if limit:
+            query = query.limit(limit)
         if since:
             query = query.where(HandoffRecord.created_at >= since)
         if until:
@@ -151,15 +274,153 @@ class HandoffStore:
             )
             return int(ahead or 0) + 1
 
+    def queue(self) -> list[HandoffRecord]:
+        """Open handoffs in the order agents should take them: highest priority, then oldest;
+        the ones already claimed after those still waiting."""
+        query = (
+            select(HandoffRecord)
+            .where(HandoffRecord.status.in_(OPEN_STATUSES))
+            .order_by((HandoffRecord.status == "claimed"), HandoffRecord.priority.desc(), HandoffRecord.id)
+        )
+        with self._session() as session:
+            return list(session.scalars(query))
+
     def set_status(self, handoff_id: int, status: str) -> HandoffRecord:
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
         with self._session.begin() as session:
-            record = session.get(HandoffRecord, handoff_id)
-            if record is None:
-                raise KeyError(handoff_id)
+            record = self._require(session, handoff_id)
             record.status = status
         return record
+
+    @staticmethod
+    def _require(session: Any, handoff_id: int) -> HandoffRecord:
+        record = session.get(HandoffRecord, handoff_id)
+        if record is None:
+            raise KeyError(handoff_id)
+        return record
+
+    def claim(self, handoff_id: int, agent: str, agent_name: str = "") -> HandoffRecord:
+        """Give the handoff to ``agent``. Claiming one's own again is fine; another agent's is a
+        conflict (take over by asking them, or a lead closes it)."""
+        with self._session.begin() as session:
+            record = self._require(session, handoff_id)
+            if record.status not in OPEN_STATUSES:
+                raise HandoffConflict(f"handoff {handoff_id} is already {record.status}")
+            if record.status == "claimed" and record.agent and record.agent != agent:
+                raise HandoffConflict(f"handoff {handoff_id} is with {record.agent_name or record.agent}")
+            if record.status == "queued" or not record.agent:
+                record.status, record.agent = "claimed", agent
+                record.agent_name, record.claimed_at = agent_name or agent, utc_now()
+        return record
+
+    def finish(
+        self,
+        handoff_id: int,
+        *,
+        status: str,
+        outcome: str,
+        tags: list[str] | None = None,
+        agent: str = "",
+    ) -> HandoffRecord:
+        """Hand back (status resumed) or close it, with an outcome and, optionally, tags."""
+        if status not in ("resumed", "closed"):
+            raise ValueError("a handoff finishes as resumed or closed")
+        if outcome not in OUTCOMES + AUTO_OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
+        clean = _clean_tags(tags or [])
+        with self._session.begin() as session:
+            record = self._require(session, handoff_id)
+            if record.status not in OPEN_STATUSES:
+                raise HandoffConflict(f"handoff {handoff_id} is already {record.status}")
+            if agent and record.status == "claimed" and record.agent and record.agent != agent:
+                raise HandoffConflict(f"handoff {handoff_id} is with {record.agent_name or record.agent}")
+            record.status, record.outcome, record.closed_at = status, outcome, utc_now()
+            if clean:
+                self._replace_tags(session, record, clean)
+        return self.get(handoff_id) or record
+
+    def _replace_tags(self, session: Any, record: HandoffRecord, tags: list[str]) -> None:
+        record.tags.clear()
+        session.flush()
+        record.tags.extend(HandoffTag(handoff_id=record.id, tag=t) for t in tags)
+
+    def set_tags(self, handoff_id: int, tags: list[str]) -> HandoffRecord:
+        clean = _clean_tags(tags)
+        with self._session.begin() as session:
+            self._replace_tags(session, self._require(session, handoff_id), clean)
+        return self.get(handoff_id)  # type: ignore[return-value]
+
+    def add_note(self, handoff_id: int, author: str, text: str) -> HandoffRecord:
+        text = text.strip()
+        if not text or len(text) > MAX_NOTE_CHARS:
+            raise ValueError(f"a note has 1 to {MAX_NOTE_CHARS} characters")
+        if self.redact:
+            text = redact_text(text)
+        with self._session.begin() as session:
+            record = self._require(session, handoff_id)
+            record.notes.append(HandoffNote(handoff_id=handoff_id, author=author, text=text))
+        return self.get(handoff_id)  # type: ignore[return-value]
+
+    def waiting_too_long(self, minutes: int) -> list[HandoffRecord]:
+        """Queued handoffs older than ``minutes`` whose customer has not been told yet."""
+        cutoff = utc_now() - dt.timedelta(minutes=minutes)
+        query = select(HandoffRecord).where(
+            HandoffRecord.status == "queued",
+            HandoffRecord.created_at <= cutoff,
+            HandoffRecord.wait_notified_at.is_(None),
+        )
+        with self._session() as session:
+            return list(session.scalars(query))
+
+    def mark_wait_notified(self, handoff_id: int) -> None:
+        with self._session.begin() as session:
+            self._require(session, handoff_id).wait_notified_at = utc_now()
+
+    # ------------------------------------------------------------------ tickets
+
+    def create_ticket(
+        self,
+        conversation_id: str,
+        *,
+        contact: str,
+        message: str,
+        customer_id: str = "",
+        handoff_id: int | None = None,
+    ) -> Ticket:
+        """Store the customer's message; the open handoff, if any, closes with outcome ticket.
+        The contact details are kept as given even when redaction is on: they are the point."""
+        if self.redact:
+            message = redact_text(message)
+        ticket = Ticket(
+            conversation_id=conversation_id,
+            handoff_id=handoff_id,
+            customer_id=customer_id,
+            contact=contact.strip()[:255],
+            message=message.strip(),
+        )
+        with self._session.begin() as session:
+            session.add(ticket)
+            if handoff_id is not None:
+                record = session.get(HandoffRecord, handoff_id)
+                if record is not None and record.status in OPEN_STATUSES:
+                    record.status, record.outcome, record.closed_at = "closed", "ticket", utc_now()
+        return ticket
+
+    def tickets(self, status: str | None = "open") -> list[Ticket]:
+        query = select(Ticket).order_by(Ticket.id)
+        if status:
+            query = query.where(Ticket.status == status)
+        with self._session() as session:
+            return list(session.scalars(query))
+
+    def close_ticket(self, ticket_id: int, by: str) -> Ticket:
+        with self._session.begin() as session:
+            ticket = session.get(Ticket, ticket_id)
+            if ticket is None:
+                raise KeyError(ticket_id)
+            ticket.status, ticket.closed_by = "done", by
+        return ticket
 
     def dispose(self) -> None:
         self.engine.dispose()

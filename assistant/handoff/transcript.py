@@ -17,7 +17,8 @@ def transcript_from_events(events: Iterable[dict[str, Any]]) -> list[dict[str, A
     """One entry per user or bot message, in order.
 
     User turns carry the intent and its confidence; bot turns carry the knowledge-base article
-    and score when the message came from the knowledge base. A bot message whose only content is
+    and score when the message came from the knowledge base; a person's messages are turns with
+    role ``agent`` and the agent's name. A bot message whose only content is
     a custom payload (the article metadata) is folded into the bot turn before it.
     """
     turns: list[dict[str, Any]] = []
@@ -36,6 +37,19 @@ def transcript_from_events(events: Iterable[dict[str, Any]]) -> list[dict[str, A
             )
         elif kind == "bot":
             data = event.get("data") or {}
+            custom = data.get("custom") or {}
+            payload = custom.get("data") if isinstance(custom, dict) else None
+            agent = payload.get("agent") if isinstance(payload, dict) else None
+            if isinstance(agent, dict):  # a person's message (actions/agent.py)
+                turns.append(
+                    {
+                        "role": "agent",
+                        "text": str(payload.get("text") or ""),  # type: ignore[union-attr]
+                        "timestamp": event.get("timestamp"),
+                        "agent": str(agent.get("name") or "Agent"),
+                    }
+                )
+                continue
             kb = _kb_meta(data)
             text = event.get("text") or ""
             if not text and kb and turns and turns[-1]["role"] == "bot":

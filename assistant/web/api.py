@@ -1,0 +1,427 @@
+"""The staff JSON API under ``/api/``: the queue, handoffs, live transcripts, agent replies,
+hand-back and close, review notes and tags, exports, tickets and knowledge-base search.
+
+Callers are console users (session cookie + CSRF header) or tools holding the API token; each
+route names the permission it needs (see ``assistant.web.auth``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+import re
+from typing import Any
+
+from sanic import Blueprint, Request, response
+
+from assistant.db import utc_now
+from assistant.handoff.store import (
+    OPEN_STATUSES,
+    OUTCOMES,
+    STATUSES,
+    HandoffConflict,
+    HandoffRecord,
+    HandoffStore,
+)
+from assistant.handoff.transcript import transcript_from_events
+from assistant.rasa_client import RasaClient, RasaError
+from assistant.web.auth import Principal, error, require
+
+logger = logging.getLogger(__name__)
+
+api = Blueprint("api", url_prefix="/api")
+
+MAX_AGENT_MESSAGE = 2000
+CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,255}$")
+EXPORT_COLUMNS = (
+    "id", "created_at", "conversation_id", "status", "reason", "stage", "priority", "customer_id",
+    "agent", "outcome", "tags", "turns", "summary",
+)  # fmt: skip
+
+
+def _store(request: Request) -> HandoffStore:
+    return request.app.ctx.handoffs  # type: ignore[no-any-return]
+
+
+def _rasa(request: Request) -> RasaClient:
+    return request.app.ctx.rasa  # type: ignore[no-any-return]
+
+
+def _who(request: Request) -> Principal:
+    return request.ctx.principal  # type: ignore[no-any-return]
+
+
+def _body(request: Request) -> dict[str, Any]:
+    body: Any = request.json if request.body else None
+    return body if isinstance(body, dict) else {}
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _view(record: HandoffRecord, *, transcript: bool = False, position: int | None = None) -> dict[str, Any]:
+    data = record.to_dict(transcript=transcript)
+    data["position"] = position
+    created = _aware(record.created_at) if record.created_at else utc_now()
+    data["waiting_seconds"] = (
+        int((utc_now() - created).total_seconds()) if record.status == "queued" else None
+    )
+    return data
+
+
+@api.get("/health")
+async def health(request: Request) -> response.HTTPResponse:
+    return response.json({"status": "ok"})
+
+
+@api.get("/me")
+@require()
+async def me(request: Request) -> response.HTTPResponse:
+    return response.json({**_who(request).to_dict(), "outcomes": list(OUTCOMES)})
+
+
+# --------------------------------------------------------------------------- queue
+
+
+@api.get("/queue")
+@require("handle")
+async def queue(request: Request) -> response.HTTPResponse:
+    """Open handoffs, best first, with each waiting customer's position; open tickets; and how
+    many agents are online. The console polls it, which keeps the agent online."""
+    store = _store(request)
+    records = store.queue()
+    queued = [r for r in records if r.status == "queued"]
+    staff = request.app.ctx.staff
+    return response.json(
+        {
+            "handoffs": [
+                _view(r, position=queued.index(r) + 1 if r.status == "queued" else None) for r in records
+            ],
+            "agents_online": staff.agents_online() if staff is not None else 0,
+            "tickets": [t.to_dict() for t in store.tickets("open")],
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# --------------------------------------------------------------------------- handoffs
+
+
+def _filtered(request: Request) -> list[HandoffRecord] | response.HTTPResponse:
+    """Handoffs matching ?status=&conversation_id=&reason=&stage=&outcome=&agent=&tag=
+    &since=&until= (ISO dates; ``until`` is exclusive)."""
+    args = request.args
+    status = args.get("status")
+    if status and status not in STATUSES:
+        return error(400, f"status must be one of {', '.join(STATUSES)}")
+    dates: dict[str, dt.datetime | None] = {}
+    for name in ("since", "until"):
+        value = args.get(name)
+        try:
+            parsed = dt.datetime.fromisoformat(value) if value else None
+        except ValueError:
+            return error(400, f"{name} must be an ISO date, like 2026-11-24")
+        dates[name] = _aware(parsed) if parsed else None
+    return _store(request).list(
+        status=status,
+        conversation_id=args.get("conversation_id"),
+        reason=args.get("reason"),
+        stage=args.get("stage"),
+        outcome=args.get("outcome"),
+        agent=args.get("agent"),
+        tag=args.get("tag"),
+        since=dates["since"],
+        until=dates["until"],
+    )
+
+
+@api.get("/handoffs")
+@require("review", "handle")
+async def list_handoffs(request: Request) -> response.HTTPResponse:
+    records = _filtered(request)
+    if isinstance(records, response.HTTPResponse):
+        return records
+    return response.json({"handoffs": [_view(r) for r in records]})
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value)
+    # a cell starting with = + - @ would be a formula in a spreadsheet: keep it text
+    return "'" + value if isinstance(value, str) and value[:1] in "=+-@" else value
+
+
+@api.get("/handoffs/export.csv", name="export_csv")
+@api.get("/handoffs/export.json", name="export_json")
+@require("export")
+async def export_handoffs(request: Request) -> response.HTTPResponse:
+    """The filtered handoffs for review: CSV (one row each) or JSON (with transcripts and notes)."""
+    fmt = request.path.rsplit(".", 1)[-1]
+    records = _filtered(request)
+    if isinstance(records, response.HTTPResponse):
+        return records
+    headers = {"Content-Disposition": f'attachment; filename="handoffs.{fmt}"', "Cache-Control": "no-store"}
+    if fmt == "json":
+        return response.json({"handoffs": [r.to_dict() for r in records]}, headers=headers)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({k: _csv_cell(v) for k, v in record.to_dict(transcript=False).items()})
+    return response.text(out.getvalue(), content_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _record(request: Request, handoff_id: int) -> HandoffRecord | response.HTTPResponse:
+    record = _store(request).get(handoff_id)
+    return record if record is not None else error(404, f"no handoff {handoff_id}")
+
+
+@api.get("/handoffs/<handoff_id:int>")
+@require("review", "handle")
+async def get_handoff(request: Request, handoff_id: int) -> response.HTTPResponse:
+    record = _record(request, handoff_id)
+    if isinstance(record, response.HTTPResponse):
+        return record
+    return response.json(_view(record, transcript=True, position=_store(request).queue_position(handoff_id)))
+
+
+async def _live(request: Request, conversation_id: str) -> dict[str, Any]:
+    tracker = await _rasa(request).tracker(conversation_id)
+    return {
+        "turns": transcript_from_events(tracker.get("events") or []),
+        "paused": bool(tracker.get("paused")),
+        "live": True,
+    }
+
+
+@api.get("/handoffs/<handoff_id:int>/live")
+@require("review", "handle")
+async def live_transcript(request: Request, handoff_id: int) -> response.HTTPResponse:
+    """The whole conversation as it is now in Rasa, with what the customer typed after the
+    handoff and the agent's own messages; the stored transcript if Rasa cannot be reached."""
+    record = _record(request, handoff_id)
+    if isinstance(record, response.HTTPResponse):
+        return record
+    try:
+        data = await _live(request, record.conversation_id)
+    except RasaError as exc:
+        logger.warning("live transcript unavailable: %s", exc)
+        data = {"turns": record.transcript, "paused": None, "live": False, "error": "Rasa is unreachable"}
+    return response.json({**data, "status": record.status}, headers={"Cache-Control": "no-store"})
+
+
+@api.get("/conversations/<conversation_id:str>/transcript")
+@require("review", "handle")
+async def conversation_transcript(request: Request, conversation_id: str) -> response.HTTPResponse:
+    """Any conversation's annotated transcript (intent, confidence, article, score per turn)."""
+    if not CONVERSATION_ID.match(conversation_id):
+        return error(400, "bad conversation id")
+    try:
+        data = await _live(request, conversation_id)
+    except RasaError as exc:
+        return error(502, str(exc))
+    handoffs = _store(request).list(conversation_id=conversation_id)
+    return response.json(
+        {**data, "conversation_id": conversation_id, "handoffs": [_view(r) for r in handoffs]},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _open(request: Request, handoff_id: int) -> HandoffRecord | response.HTTPResponse:
+    """The handoff if the customer is still waiting or with an agent, else a 404 or 409."""
+    record = _record(request, handoff_id)
+    if not isinstance(record, response.HTTPResponse) and record.status not in OPEN_STATUSES:
+        return error(409, f"handoff {handoff_id} is already {record.status}")
+    return record
+
+
+@api.post("/handoffs/<handoff_id:int>/claim")
+@require("handle")
+async def claim(request: Request, handoff_id: int) -> response.HTTPResponse:
+    """Take the conversation. The bot is paused (again) so only the agent answers from now on."""
+    record = _open(request, handoff_id)
+    if isinstance(record, response.HTTPResponse):
+        return record
+    who = _who(request)
+    try:
+        record = _store(request).claim(handoff_id, who.username, who.name)
+    except HandoffConflict as exc:
+        return error(409, str(exc))
+    try:
+        await _rasa(request).pause(record.conversation_id)
+    except RasaError as exc:
+        logger.warning("could not pause %s on claim: %s", record.conversation_id, exc)
+    return response.json(_view(record))
+
+
+@api.post("/handoffs/<handoff_id:int>/messages")
+@require("handle")
+async def agent_message(request: Request, handoff_id: int) -> response.HTTPResponse:
+    """An agent's reply, ``{"text": "..."}``, delivered in the customer's chat as from a person.
+    A console user replying to a queued handoff claims it; API-token callers name the agent
+    with ``"agent"``."""
+    record = _open(request, handoff_id)
+    if isinstance(record, response.HTTPResponse):
+        return record
+    body, who = _body(request), _who(request)
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_AGENT_MESSAGE:
+        return error(400, f"text must be 1 to {MAX_AGENT_MESSAGE} characters")
+    agent, username = who.name, who.username
+    if who.is_service:
+        agent = body.get("agent", "Agent")
+        if not isinstance(agent, str) or not agent.strip() or len(agent) > 64:
+            return error(400, "agent must be a name of 1 to 64 characters")
+        username = agent.strip()
+    try:
+        record = _store(request).claim(handoff_id, username, agent.strip())
+    except HandoffConflict as exc:
+        return error(409, str(exc))
+    try:
+        await _rasa(request).send_agent_message(record.conversation_id, text.strip(), agent.strip())
+    except RasaError as exc:
+        return error(502, str(exc))
+    return response.json(_view(record))
+
+
+async def _finish(request: Request, handoff_id: int, status: str, outcome: str, tags: Any) -> Any:
+    record = _open(request, handoff_id)
+    if isinstance(record, response.HTTPResponse):
+        return record
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        return error(400, "tags must be a list of strings")
+    who = _who(request)
+    if not who.is_service and record.status == "claimed" and record.agent not in ("", who.username):
+        return error(409, f"handoff {handoff_id} is with {record.agent_name or record.agent}")
+    try:
+        # The customer is never left with a paused bot: closing hands back too.
+        await _rasa(request).resume(record.conversation_id)
+    except RasaError as exc:
+        return error(502, str(exc))
+    try:
+        record = _store(request).finish(
+            handoff_id,
+            status=status,
+            outcome=outcome,
+            tags=tags,
+            agent="" if who.is_service else who.username,
+        )
+    except HandoffConflict as exc:
+        return error(409, str(exc))
+    except ValueError as exc:
+        return error(400, str(exc))
+    return response.json(_view(record))
+
+
+@api.post("/handoffs/<handoff_id:int>/resume")
+@require("handle")
+async def resume_handoff(request: Request, handoff_id: int) -> response.HTTPResponse:
+    """Hand back to the bot: it says so and carries on where it stopped (a form resumes)."""
+    body = _body(request)
+    return await _finish(request, handoff_id, "resumed", "handed_back", body.get("tags"))  # type: ignore[no-any-return]
+
+
+@api.post("/handoffs/<handoff_id:int>/close")
+@require("handle")
+async def close_handoff(request: Request, handoff_id: int) -> response.HTTPResponse:
+    """Close with ``{"outcome": "resolved|follow_up|not_resolved|duplicate", "tags": [...]}``."""
+    body = _body(request)
+    outcome = body.get("outcome")
+    if outcome not in OUTCOMES:
+        return error(400, f"outcome must be one of {', '.join(OUTCOMES)}")
+    return await _finish(request, handoff_id, "closed", outcome, body.get("tags"))  # type: ignore[no-any-return]
+
+
+@api.post("/handoffs/<handoff_id:int>/notes")
+@require("annotate")
+async def add_note(request: Request, handoff_id: int) -> response.HTTPResponse:
+    text = _body(request).get("text")
+    if not isinstance(text, str):
+        return error(400, "text is required")
+    try:
+        record = _store(request).add_note(handoff_id, _who(request).name, text)
+    except KeyError:
+        return error(404, f"no handoff {handoff_id}")
+    except ValueError as exc:
+        return error(400, str(exc))
+    return response.json(_view(record))
+
+
+@api.post("/handoffs/<handoff_id:int>/tags")
+@require("annotate")
+async def set_tags(request: Request, handoff_id: int) -> response.HTTPResponse:
+    tags = _body(request).get("tags")
+    if not isinstance(tags, list):
+        return error(400, "tags must be a list of strings")
+    try:
+        record = _store(request).set_tags(handoff_id, tags)
+    except KeyError:
+        return error(404, f"no handoff {handoff_id}")
+    except ValueError as exc:
+        return error(400, str(exc))
+    return response.json(_view(record))
+
+
+# --------------------------------------------------------------------------- tickets
+
+
+@api.get("/tickets")
+@require("handle", "review")
+async def list_tickets(request: Request) -> response.HTTPResponse:
+    status = request.args.get("status", "open")
+    if status not in ("open", "done", "all"):
+        return error(400, "status must be open, done or all")
+    tickets = _store(request).tickets(None if status == "all" else status)
+    return response.json({"tickets": [t.to_dict() for t in tickets]})
+
+
+@api.post("/tickets/<ticket_id:int>/close")
+@require("handle")
+async def close_ticket(request: Request, ticket_id: int) -> response.HTTPResponse:
+    try:
+        ticket = _store(request).close_ticket(ticket_id, _who(request).username)
+    except KeyError:
+        return error(404, f"no ticket {ticket_id}")
+    return response.json(ticket.to_dict())
+
+
+# --------------------------------------------------------------------------- knowledge base
+
+MAX_QUERY = 300
+EXCERPT_CHARS = 600
+
+
+def _plain(body: str) -> str:
+    """Markdown body -> plain text an agent can paste into a chat reply."""
+    lines = [re.sub(r"^#+\s*", "", line).strip() for line in body.splitlines()]
+    text = "\n".join(line for line in lines if line)
+    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
+
+
+@api.get("/kb/search")
+@require("kb")
+async def kb_search(request: Request) -> response.HTTPResponse:
+    query = (request.args.get("q") or "").strip()
+    if not query or len(query) > MAX_QUERY:
+        return error(400, f"q must be 1 to {MAX_QUERY} characters")
+    live = request.app.ctx.kb
+    if live is None:
+        return error(503, "the knowledge base is not loaded in this process")
+    kb = live.get()
+    result = await request.app.loop.run_in_executor(None, kb.search, query, 5)
+    articles = []
+    for hit in result.articles:
+        article = kb.index.articles.get(hit.id)
+        articles.append(
+            {
+                "id": hit.id,
+                "title": hit.title,
+                "category": article.category if article else "",
+                "score": round(hit.score, 4),
+                "text": _plain(article.body) if article else hit.passage,
+            }
+        )
+    return response.json({"query": query, "decision": result.decision, "articles": articles})

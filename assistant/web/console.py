@@ -1,0 +1,127 @@
+"""The agent console's pages: sign-in, the queue, a conversation, and the review pages.
+
+Pages are one HTML shell each (templates/console*.html); ``static/console.js`` fills them from
+the JSON API, writing every piece of customer or agent text as text, never as HTML.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import secrets
+
+from sanic import Blueprint, Request, response
+
+from assistant.staff.store import StaffStore
+from assistant.web.auth import COOKIE, Principal, principal, require
+
+console = Blueprint("console", url_prefix="/console")
+
+LOGIN_COOKIE = "assistant_login_csrf"
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-store"}
+
+
+def _secure(request: Request) -> bool:
+    return request.scheme == "https"
+
+
+def _login_page(request: Request, error: str = "", status: int = 200) -> response.HTTPResponse:
+    token = secrets.token_urlsafe(24)
+    page = request.app.ctx.console_login_template.replace("{{CSRF}}", token).replace(
+        "{{ERROR}}", html.escape(error)
+    )
+    resp = response.html(page, status=status, headers=HEADERS)
+    resp.add_cookie(
+        LOGIN_COOKIE, token, path="/console/login", httponly=True, samesite="Strict",
+        secure=_secure(request), max_age=3600,
+    )  # fmt: skip
+    return resp
+
+
+@console.get("/login")
+async def login_form(request: Request) -> response.HTTPResponse:
+    if principal(request, seen=False) is not None:
+        return response.redirect("/console")
+    return _login_page(request)
+
+
+@console.post("/login")
+async def login(request: Request) -> response.HTTPResponse:
+    form = request.form or {}
+    sent, expected = form.get("csrf") or "", request.cookies.get(LOGIN_COOKIE, "")
+    if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        return _login_page(request, "The sign-in form expired. Please try again.", 403)
+    staff: StaffStore | None = request.app.ctx.staff
+    username, password = (form.get("username") or "")[:64], (form.get("password") or "")[:256]
+    user = staff.authenticate(username, password) if staff is not None else None
+    if user is None:
+        return _login_page(
+            request, "Wrong user name or password (or the account is locked for a few minutes).", 401
+        )
+    session = staff.start_session(user)  # type: ignore[union-attr]
+    resp = response.redirect("/console/review" if user.role == "editor" else "/console")
+    resp.add_cookie(
+        COOKIE, session.token, path="/", httponly=True, samesite="Strict", secure=_secure(request),
+        max_age=12 * 3600,
+    )  # fmt: skip
+    resp.delete_cookie(LOGIN_COOKIE, path="/console/login")
+    return resp
+
+
+@console.post("/logout")
+@require(page=True)
+async def logout(request: Request) -> response.HTTPResponse:
+    staff: StaffStore = request.app.ctx.staff
+    who: Principal = request.ctx.principal
+    staff.end_session(request.cookies.get(COOKIE, ""))
+    if who.user_id is not None:
+        staff.mark_away(who.user_id)
+    resp = response.redirect("/console/login")
+    resp.delete_cookie(COOKIE, path="/")
+    return resp
+
+
+def _shell(request: Request, page: str, handoff_id: int | None = None) -> response.HTTPResponse:
+    who: Principal = request.ctx.principal
+    values = {
+        "{{PAGE}}": page,
+        "{{CSRF}}": who.csrf,
+        "{{USER}}": who.username,
+        "{{NAME}}": who.name,
+        "{{ROLE}}": who.role,
+        "{{HANDOFF_ID}}": str(handoff_id or ""),
+    }
+    text = request.app.ctx.console_template
+    for key, value in values.items():
+        text = text.replace(key, html.escape(value, quote=True))
+    return response.html(text, headers=HEADERS)
+
+
+@console.get("/")
+@require("handle", "review", page=True)
+async def queue_page(request: Request) -> response.HTTPResponse:
+    if "handle" not in request.ctx.principal.permissions:
+        return response.redirect("/console/review")
+    return _shell(request, "queue")
+
+
+@console.get("/handoffs/<handoff_id:int>")
+@require("handle", page=True)
+async def handoff_page(request: Request, handoff_id: int) -> response.HTTPResponse:
+    return _shell(request, "handoff", handoff_id)
+
+
+@console.get("/review")
+@require("review", page=True)
+async def review_page(request: Request) -> response.HTTPResponse:
+    return _shell(request, "review")
+
+
+@console.get("/review/<handoff_id:int>")
+@require("review", page=True)
+async def review_item_page(request: Request, handoff_id: int) -> response.HTTPResponse:
+    return _shell(request, "review_item", handoff_id)
