@@ -166,7 +166,7 @@
         await task();
         clearStatus(owner);
       } catch (err) {
-        say(err.message + (err.status === 0 ? " Retrying…" : ""), "error", owner);
+        say(err.message + (err.status === 0 || err.status >= 500 ? " Retrying…" : ""), "error", owner);
       }
       busy = false;
       if (again) { again = false; run(); } else if (on && visible()) timer = setTimeout(run, interval);
@@ -569,8 +569,7 @@
   }
 
   function resultRow(h) {
-    const open = el("a", { href: "/console/review/" + encodeURIComponent(h.id) },
-      el("span", "visually-hidden", "Handoff " + h.id + ", "), when(h.created_at) || "#" + h.id);
+    const open = el("a", { href: "/console/review/" + encodeURIComponent(h.id) }, when(h.created_at) || "#" + h.id);
     const cells = [open, humanise(h.reason), humanise(h.stage), statusText(h), humanise(h.outcome) || "—",
       agentName(h) || "—", (h.tags || []).join(", "), h.turns, truncate(h.summary, 140)];
     return el("tr", { "data-id": h.id }, ...cells.map((c) => el("td", null, c)));
