@@ -134,3 +134,25 @@ def texts(messages: list[dict[str, Any]]) -> str:
 
 def custom(messages: list[dict[str, Any]], key: str) -> dict[str, Any]:
     return next(m["custom"]["data"][key] for m in messages if key in m.get("custom", {}).get("data", {}))
+
+
+@pytest.fixture(scope="session")
+def staff_store(stack):
+    from assistant.staff.store import StaffStore
+
+    store = StaffStore(stack.database_url)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture(autouse=True)
+def agent_online(request):
+    """An agent has the console open (so a handoff queues rather than offering a message).
+    Tests of the no-agent path sign everyone out first."""
+    if "stack" not in request.fixturenames:
+        yield None
+        return
+    store = request.getfixturevalue("staff_store")
+    session = store.start_session(store.user("agent"))
+    yield session
+    store.end_session(session.token)

@@ -417,35 +417,36 @@
     const notice = el("p", "notice");
     const node = el("div", "controls", notice, claim, replyForm, el("div", "actions", handBack, closeForm));
 
+    // POST an action on this handoff; on success pass the new state up and confirm in #status.
+    async function post(control, tail, body, message) {
+      const h = await act(control, () => api(handoffUrl(id, tail), body));
+      if (h) onHandoff(h);
+      if (h && message) flash(typeof message === "function" ? message(h) : message);
+      return h;
+    }
     async function sendReply() {
       const text = reply.value.trim();
       if (!text) { say("Write a reply first.", "error"); reply.focus(); return; }
       if (text.length > MAX_REPLY) { say("A reply can be at most " + MAX_REPLY + " characters.", "error"); return; }
       reply.readOnly = true;
-      const h = await act(send, () => api(handoffUrl(id, "/messages"), { text: text }));
+      const h = await post(send, "/messages", { text: text });
       reply.readOnly = false;
       if (!h) return;
       reply.value = "";
-      onHandoff(h);
       onSent();
       reply.focus();
     }
-    async function closeHandoff() {
+    function closeHandoff() {
       const body = { outcome: outcome.value, tags: splitTags(tags.value) };
-      const h = await act(close, () => api(handoffUrl(id, "/close"), body));
-      if (h) { onHandoff(h); flash("Closed as " + humanise(h.outcome || outcome.value) + "."); }
+      post(close, "/close", body, (h) => "Closed as " + humanise(h.outcome || body.outcome) + ".");
     }
     reply.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); sendReply(); }
     });
     claim.addEventListener("click", async () => {
-      const h = await act(claim, () => api(handoffUrl(id, "/claim"), {}));
-      if (h) { onHandoff(h); flash("You have this conversation."); reply.focus(); }
+      if (await post(claim, "/claim", {}, "You have this conversation.")) reply.focus();
     });
-    handBack.addEventListener("click", async () => {
-      const h = await act(handBack, () => api(handoffUrl(id, "/resume"), {}));
-      if (h) { onHandoff(h); flash("Handed back to the assistant."); }
-    });
+    handBack.addEventListener("click", () => post(handBack, "/resume", {}, "Handed back to the assistant."));
 
     function noticeFor(h) {
       if (h.status === "queued") return "This customer is waiting. Claim the conversation to reply.";
