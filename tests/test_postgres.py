@@ -62,3 +62,28 @@ def test_analytics_and_back_office_on_postgres(pg_url):
         office.freeze_card("cust-ben", "cust-ava-card1")
     analytics.engine.dispose()
     office.engine.dispose()
+
+
+def test_console_accounts_claims_reviews_and_tickets_on_postgres(pg_url):
+    from assistant.handoff.store import HandoffConflict, HandoffStore
+    from assistant.staff.store import StaffStore
+
+    staff = StaffStore(pg_url)
+    sam = staff.add_user("sam", "correct horse battery", role="agent", name="Sam")
+    assert staff.authenticate("sam", "nope, not this") is None
+    session = staff.start_session(staff.authenticate("sam", "correct horse battery") or sam)
+    assert staff.session(session.token).user.username == "sam" and staff.agents_online() == 1
+
+    store = HandoffStore(pg_url)
+    record = store.create("a", reason="r", stage="s", transcript=[], slots={})
+    store.claim(record.id, "sam", "Sam")
+    with pytest.raises(HandoffConflict):
+        store.claim(record.id, "kim")
+    store.finish(record.id, status="closed", outcome="resolved", tags=["cards", "Cards"])
+    store.add_note(record.id, "Lee", "fine")
+    [found] = store.list(tag="cards", outcome="resolved", agent="sam")
+    assert found.tag_names == ["cards"] and found.notes[0].text == "fine"
+    ticket = store.create_ticket("b", contact="ava@example.com", message="call me")
+    assert [t.id for t in store.tickets()] == [ticket.id]
+    store.engine.dispose()
+    staff.dispose()
