@@ -26,10 +26,15 @@ def transcript_from_events(events: Iterable[dict[str, Any]]) -> list[dict[str, A
         kind = event.get("event")
         if kind == "user":
             intent = (event.get("parse_data") or {}).get("intent") or {}
+            text = str(event.get("text") or "")
+            metadata = event.get("metadata") or {}
+            shown = metadata.get("shown") if isinstance(metadata, dict) else None
+            if text.startswith("/") and isinstance(shown, str) and shown:
+                text = shown  # the title of the button the customer clicked, not its payload
             turns.append(
                 {
                     "role": "user",
-                    "text": event.get("text") or "",
+                    "text": text,
                     "timestamp": event.get("timestamp"),
                     "intent": intent.get("name"),
                     "confidence": round(float(intent.get("confidence") or 0.0), 4),

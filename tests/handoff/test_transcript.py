@@ -40,3 +40,19 @@ def test_turns_are_annotated_with_intent_and_article():
 
 def test_empty_events():
     assert transcript_from_events([]) == []
+
+
+def test_a_clicked_button_reads_as_its_title_and_a_persons_message_as_an_agent_turn():
+    turns = transcript_from_events(
+        [
+            {
+                "event": "user",
+                "text": '/choose{"choice": "cust-ava-payee2"}',
+                "metadata": {"shown": "Mum"},
+                "parse_data": {"intent": {"name": "choose", "confidence": 1.0}},
+            },
+            {"event": "bot", "text": "", "data": {"custom": {"data": {"agent": {"name": "Sam"}, "text": "Hi"}}}},
+        ]
+    )
+    assert turns[0]["text"] == "Mum" and turns[0]["intent"] == "choose"
+    assert turns[1] == {"role": "agent", "text": "Hi", "timestamp": None, "agent": "Sam"}
