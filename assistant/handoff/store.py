@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from typing import Any
 
@@ -274,7 +275,7 @@ class HandoffStore:
             )
             return int(ahead or 0) + 1
 
-    def queue(self) -> list[HandoffRecord]:
+    def queue(self) -> builtins.list[HandoffRecord]:
         """Open handoffs in the order agents should take them: highest priority, then oldest;
         the ones already claimed after those still waiting."""
         query = (
@@ -320,7 +321,7 @@ class HandoffStore:
         *,
         status: str,
         outcome: str,
-        tags: list[str] | None = None,
+        tags: builtins.list[str] | None = None,
         agent: str = "",
     ) -> HandoffRecord:
         """Hand back (status resumed) or close it, with an outcome and, optionally, tags."""
@@ -340,12 +341,12 @@ class HandoffStore:
                 self._replace_tags(session, record, clean)
         return self.get(handoff_id) or record
 
-    def _replace_tags(self, session: Any, record: HandoffRecord, tags: list[str]) -> None:
+    def _replace_tags(self, session: Any, record: HandoffRecord, tags: builtins.list[str]) -> None:
         record.tags.clear()
         session.flush()
         record.tags.extend(HandoffTag(handoff_id=record.id, tag=t) for t in tags)
 
-    def set_tags(self, handoff_id: int, tags: list[str]) -> HandoffRecord:
+    def set_tags(self, handoff_id: int, tags: builtins.list[str]) -> HandoffRecord:
         clean = _clean_tags(tags)
         with self._session.begin() as session:
             self._replace_tags(session, self._require(session, handoff_id), clean)
@@ -362,7 +363,7 @@ class HandoffStore:
             record.notes.append(HandoffNote(handoff_id=handoff_id, author=author, text=text))
         return self.get(handoff_id)  # type: ignore[return-value]
 
-    def waiting_too_long(self, minutes: int) -> list[HandoffRecord]:
+    def waiting_too_long(self, minutes: int) -> builtins.list[HandoffRecord]:
         """Queued handoffs older than ``minutes`` whose customer has not been told yet."""
         cutoff = utc_now() - dt.timedelta(minutes=minutes)
         query = select(HandoffRecord).where(
@@ -407,7 +408,7 @@ class HandoffStore:
                     record.status, record.outcome, record.closed_at = "closed", "ticket", utc_now()
         return ticket
 
-    def tickets(self, status: str | None = "open") -> list[Ticket]:
+    def tickets(self, status: str | None = "open") -> builtins.list[Ticket]:
         query = select(Ticket).order_by(Ticket.id)
         if status:
             query = query.where(Ticket.status == status)

@@ -42,15 +42,15 @@ EXPORT_COLUMNS = (
 
 
 def _store(request: Request) -> HandoffStore:
-    return request.app.ctx.handoffs  # type: ignore[no-any-return]
+    return request.app.ctx.handoffs
 
 
 def _rasa(request: Request) -> RasaClient:
-    return request.app.ctx.rasa  # type: ignore[no-any-return]
+    return request.app.ctx.rasa
 
 
 def _who(request: Request) -> Principal:
-    return request.ctx.principal  # type: ignore[no-any-return]
+    return request.ctx.principal
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -321,7 +321,7 @@ async def _finish(request: Request, handoff_id: int, status: str, outcome: str, 
 async def resume_handoff(request: Request, handoff_id: int) -> response.HTTPResponse:
     """Hand back to the bot: it says so and carries on where it stopped (a form resumes)."""
     body = _body(request)
-    return await _finish(request, handoff_id, "resumed", "handed_back", body.get("tags"))  # type: ignore[no-any-return]
+    return await _finish(request, handoff_id, "resumed", "handed_back", body.get("tags"))
 
 
 @api.post("/handoffs/<handoff_id:int>/close")
@@ -332,7 +332,7 @@ async def close_handoff(request: Request, handoff_id: int) -> response.HTTPRespo
     outcome = body.get("outcome")
     if outcome not in OUTCOMES:
         return error(400, f"outcome must be one of {', '.join(OUTCOMES)}")
-    return await _finish(request, handoff_id, "closed", outcome, body.get("tags"))  # type: ignore[no-any-return]
+    return await _finish(request, handoff_id, "closed", outcome, body.get("tags"))
 
 
 @api.post("/handoffs/<handoff_id:int>/notes")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import html
 import secrets
+from typing import Any
 
 from sanic import Blueprint, Request, response
 
@@ -51,7 +52,7 @@ async def login_form(request: Request) -> response.HTTPResponse:
 
 @console.post("/login")
 async def login(request: Request) -> response.HTTPResponse:
-    form = request.form or {}
+    form: Any = request.form or {}
     sent, expected = form.get("csrf") or "", request.cookies.get(LOGIN_COOKIE, "")
     if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         return _login_page(request, "The sign-in form expired. Please try again.", 403)
@@ -77,7 +78,7 @@ async def login(request: Request) -> response.HTTPResponse:
 async def logout(request: Request) -> response.HTTPResponse:
     staff: StaffStore = request.app.ctx.staff
     who: Principal = request.ctx.principal
-    staff.end_session(request.cookies.get(COOKIE, ""))
+    staff.end_session(request.cookies.get(COOKIE) or "")
     if who.user_id is not None:
         staff.mark_away(who.user_id)
     resp = response.redirect("/console/login")

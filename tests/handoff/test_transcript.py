@@ -51,7 +51,11 @@ def test_a_clicked_button_reads_as_its_title_and_a_persons_message_as_an_agent_t
                 "metadata": {"shown": "Mum"},
                 "parse_data": {"intent": {"name": "choose", "confidence": 1.0}},
             },
-            {"event": "bot", "text": "", "data": {"custom": {"data": {"agent": {"name": "Sam"}, "text": "Hi"}}}},
+            {
+                "event": "bot",
+                "text": "",
+                "data": {"custom": {"data": {"agent": {"name": "Sam"}, "text": "Hi"}}},
+            },
         ]
     )
     assert turns[0]["text"] == "Mum" and turns[0]["intent"] == "choose"
