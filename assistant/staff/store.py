@@ -191,7 +191,9 @@ class StaffStore:
             if expired or user is None or not user.active:
                 session.delete(row)
                 return None
-            if used is not None and now - used > dt.timedelta(seconds=15):  # fewer writes: a minute's precision is plenty
+            if used is not None and now - used > dt.timedelta(
+                seconds=15
+            ):  # fewer writes: a minute's precision is plenty
                 row.last_used = now
             last_seen = _aware(user.last_seen)
             if seen and (last_seen is None or now - last_seen > dt.timedelta(seconds=15)):
