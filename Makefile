@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run test test-py test-rasa validate train index lint bench bench-kb bench-guided bench-widget clean browser
+.PHONY: help install run test test-py test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console clean browser
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -81,7 +81,11 @@ bench-widget: $(VENV)/.installed ## the chat widget's size on a host page, raw a
 	@mkdir -p var
 	$(PY) -m assistant.web.bench --out var/bench-widget.json
 
-bench: bench-widget bench-guided bench-kb ## every benchmark (JSON)
+bench-console: $(VENV)/.installed ## the agent console's staff API over 1,000 handoffs: latencies (JSON, ~1 min)
+	@mkdir -p var
+	$(PY) -m assistant.web.console_bench --out var/bench-console.json
+
+bench: bench-widget bench-guided bench-console bench-kb ## every benchmark (JSON)
 
 clean: ## remove built and runtime files (keeps the virtualenvs)
 	rm -rf kb_index models var .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,7 @@ import logging
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
 
-from actions.agent import ActionAgentMessage
+from actions.agent import ActionAgentJoined, ActionAgentMessage
 from actions.complaint import ActionComplaint
 from actions.greet import ActionGreet
 from actions.handoff import ActionHandoff
@@ -94,6 +94,7 @@ def build_executor(services: Services) -> ActionExecutor:
     executor.register_action(ActionComplaint(services))
     executor.register_action(ActionTreeFinished())
     executor.register_action(ActionAgentMessage())
+    executor.register_action(ActionAgentJoined())
     executor.register_action(ActionAskTransferAmount())
     executor.register_action(ValidateTicketForm())
     for need in NEEDS:

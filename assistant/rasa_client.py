@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import httpx
 
+JOINED_ACTION = "action_agent_joined"
 HANDED_BACK_INTENT = "EXTERNAL_handed_back"
 LONG_WAIT_INTENT = "EXTERNAL_long_wait"
 AGENT_ACTION = "action_agent_message"
@@ -66,6 +67,12 @@ class RasaClient:
         )
         path = f"/conversations/{quote(conversation_id, safe='')}/execute"
         await self._request("POST", path, params={"output_channel": "latest"}, json={"name": AGENT_ACTION})
+
+    async def agent_joined(self, conversation_id: str, agent: str) -> None:
+        """Tell the customer a person has taken the conversation."""
+        await self.append_events(conversation_id, [{"event": "slot", "name": "agent_name", "value": agent}])
+        path = f"/conversations/{quote(conversation_id, safe='')}/execute"
+        await self._request("POST", path, params={"output_channel": "latest"}, json={"name": JOINED_ACTION})
 
     async def pause(self, conversation_id: str) -> None:
         """Only a person answers from now on (an agent has claimed the conversation)."""

@@ -323,8 +323,10 @@ class HandoffStore:
         outcome: str,
         tags: builtins.list[str] | None = None,
         agent: str = "",
+        transcript: builtins.list[dict[str, Any]] | None = None,
     ) -> HandoffRecord:
-        """Hand back (status resumed) or close it, with an outcome and, optionally, tags."""
+        """Hand back (status resumed) or close it, with an outcome and, optionally, tags and the
+        whole transcript (with the agent's part) to keep for review."""
         if status not in ("resumed", "closed"):
             raise ValueError("a handoff finishes as resumed or closed")
         if outcome not in OUTCOMES + AUTO_OUTCOMES:
@@ -337,6 +339,8 @@ class HandoffStore:
             if agent and record.status == "claimed" and record.agent and record.agent != agent:
                 raise HandoffConflict(f"handoff {handoff_id} is with {record.agent_name or record.agent}")
             record.status, record.outcome, record.closed_at = status, outcome, utc_now()
+            if transcript is not None:
+                record.transcript = redact(transcript) if self.redact else transcript
             if clean:
                 self._replace_tags(session, record, clean)
         return self.get(handoff_id) or record

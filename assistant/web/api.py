@@ -245,15 +245,17 @@ async def claim(request: Request, handoff_id: int) -> response.HTTPResponse:
     record = _open(request, handoff_id)
     if isinstance(record, response.HTTPResponse):
         return record
-    who = _who(request)
+    who, first = _who(request), record.status == "queued"
     try:
         record = _store(request).claim(handoff_id, who.username, who.name)
     except HandoffConflict as exc:
         return error(409, str(exc))
     try:
         await _rasa(request).pause(record.conversation_id)
+        if first:
+            await _rasa(request).agent_joined(record.conversation_id, who.name)
     except RasaError as exc:
-        logger.warning("could not pause %s on claim: %s", record.conversation_id, exc)
+        logger.warning("could not pause %s or say who joined: %s", record.conversation_id, exc)
     return response.json(_view(record))
 
 
@@ -296,9 +298,17 @@ async def _finish(request: Request, handoff_id: int, status: str, outcome: str, 
     who = _who(request)
     if not who.is_service and record.status == "claimed" and record.agent not in ("", who.username):
         return error(409, f"handoff {handoff_id} is with {record.agent_name or record.agent}")
+    rasa = _rasa(request)
+    try:
+        # Keep the whole conversation, the agent's part too, for review.
+        events = (await rasa.tracker(record.conversation_id)).get("events") or []
+        transcript: list[dict[str, Any]] | None = transcript_from_events(events)
+    except RasaError as exc:
+        logger.warning("keeping the transcript from handoff time for %s: %s", handoff_id, exc)
+        transcript = None
     try:
         # The customer is never left with a paused bot: closing hands back too.
-        await _rasa(request).resume(record.conversation_id)
+        await rasa.resume(record.conversation_id)
     except RasaError as exc:
         return error(502, str(exc))
     try:
@@ -308,6 +318,7 @@ async def _finish(request: Request, handoff_id: int, status: str, outcome: str, 
             outcome=outcome,
             tags=tags,
             agent="" if who.is_service else who.username,
+            transcript=transcript or None,
         )
     except HandoffConflict as exc:
         return error(409, str(exc))

@@ -5,6 +5,7 @@ the form resumes. Also the no-agent path: the customer leaves a message, stored 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 import uuid
@@ -13,6 +14,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from assistant.handoff.store import HandoffStore
+from assistant.rasa_client import RasaClient
+from assistant.web.app import tell_long_waits
 from tests.integration.conftest import SHOTS, handoffs_db, texts
 
 pytestmark = pytest.mark.integration
@@ -79,6 +83,10 @@ def test_an_agent_takes_over_mid_form_replies_and_hands_back(stack, browser, htt
     item.locator("button.claim").click()
 
     expect(agent).to_have_url(re.compile(rf"/console/handoffs/{handoff['id']}$"), timeout=30_000)
+    customer.locator(f"{WIDGET} .kw-msg--bot", has_text="Sam from our team has joined the chat").wait_for(
+        timeout=30_000
+    )
+    expect(customer.locator(f"{WIDGET} .kw-status")).to_have_text("You're chatting with Sam")
     # the filled form values and where the form stopped
     expect(agent.locator("#slots tr[data-slot='active_form'] td")).to_have_text(
         "transfer_form", timeout=30_000
@@ -96,12 +104,20 @@ def test_an_agent_takes_over_mid_form_replies_and_hands_back(stack, browser, htt
     ask(customer, "It's for her birthday, is there a limit?")
     expect(transcript.locator(".turn-user", has_text="for her birthday")).to_have_count(1, timeout=30_000)
 
+    # article search: an article goes into the reply box, ready to edit
+    agent.locator("#kb-query").fill("how long does a transfer take")
+    agent.locator("#kb-search").click()
+    first = agent.locator("#kb-results li").first
+    first.locator("button.insert").click(timeout=30_000)
+    expect(agent.locator("#reply")).not_to_have_value("", timeout=10_000)
+
     # the agent replies: the customer sees it in the same chat, marked as from a person
     agent.locator("#reply").fill("Hi Ava, I'm Sam. No limit under £1,000 today, go ahead.")
     agent.locator("#send").click()
     reply = customer.locator(f"{WIDGET} .kw-msg--agent", has_text="No limit under £1,000 today")
     reply.wait_for(timeout=30_000)
     expect(reply.locator(".kw-who")).to_have_text("Agent · Sam")
+    expect(customer.locator(f"{WIDGET} .kw-status")).to_have_text("You're chatting with Sam")
     expect(transcript.locator(".turn-agent", has_text="No limit under")).to_have_count(1, timeout=30_000)
     agent.screenshot(path=str(SHOTS / "console-conversation.png"), full_page=True)
 
@@ -186,3 +202,21 @@ def test_nobody_online_the_customer_leaves_a_message(stack, say, staff_store, ag
         "My card payment was taken twice yesterday",
         "ticket",
     )
+
+
+def test_a_long_wait_is_told_and_keep_waiting_queues_again(stack, say, tracker):
+    sender = f"wait-{uuid.uuid4().hex[:12]}"
+    assert "number" in texts(say(sender, "talk to a person"))
+    assert say(sender, "hello?") == []  # paused: waiting for a person
+
+    store = HandoffStore(stack.database_url)
+    rasa = RasaClient(f"http://127.0.0.1:{stack.rasa_port}", stack.rasa_token)
+    assert asyncio.run(tell_long_waits(store, rasa, minutes=0)) >= 1  # as the web app does every 30 s
+    told = [e["text"] for e in tracker(sender)["events"] if e["event"] == "bot" and e.get("text")]
+    assert "taking longer than we'd like" in told[-1]
+
+    messages = say(sender, "I'll wait")
+    assert "Thanks for waiting" in texts(messages)
+    assert tracker(sender)["paused"] is True and say(sender, "still there?") == []
+    assert asyncio.run(tell_long_waits(store, rasa, minutes=0)) == 0  # told once
+    store.dispose()

@@ -161,6 +161,7 @@ async def test_resume_hands_back_through_rasa(app, handoff_store, rasa):
     _, resp = await app.asgi_client.post(f"/api/handoffs/{record.id}/resume", headers=auth())
     assert resp.status == 200 and resp.json["status"] == "resumed"
     assert rasa.calls == [
+        ("GET", "/conversations/conv%2F1/tracker", None),  # the whole transcript, kept for review
         (
             "POST",
             "/conversations/conv%2F1/tracker/events",

@@ -220,10 +220,12 @@ async def test_queue_claim_reply_and_hand_back(app, staff, handoff_store, rasa):
 
     sent = await sam.post(f"/api/handoffs/{record.id}/messages", {"text": "  Hello, I'm Sam  "})
     assert sent.status == 200
+    joined = [body for _, path, body in rasa.calls if path.endswith("/execute")]
+    assert joined[0] == {"name": "action_agent_joined"}  # the customer is told Sam has joined
     slots = next(
         body
         for _, path, body in rasa.calls
-        if path.endswith("/tracker/events") and body[0]["event"] == "slot"
+        if path.endswith("/tracker/events") and body[0].get("name") == "agent_message"
     )
     assert slots[0]["value"] == "Hello, I'm Sam" and slots[1]["value"] == "Sam"  # the session's name
 
@@ -244,6 +246,9 @@ async def test_close_with_an_outcome_and_tags(app, staff, handoff_store, rasa):
         f"/api/handoffs/{record.id}/close", {"outcome": "resolved", "tags": ["Transfers"]}
     )
     assert closed.json["status"] == "closed" and closed.json["tags"] == ["transfers"]
+    # the whole conversation is kept for review, the agent's part included
+    kept = handoff_store.get(record.id).transcript
+    assert [t["role"] for t in kept] == ["user", "bot", "user", "agent"]
     assert rasa.calls[-1][2]["name"] == "EXTERNAL_handed_back"  # never left paused
 
 

@@ -142,8 +142,10 @@
       renderComparison(msg.comparison);
     }
     if (msg.handoff) {
-      statusEl.textContent = "Waiting for a person…";
+      statusEl.textContent = msg.handoff.status === "no_agent"
+        ? "No one is online right now: you can leave a message" : "Waiting for a person…";
     }
+    if (msg.ticket) statusEl.textContent = "Message sent: we'll get back to you";
   }
 
   var socket = io(root.getAttribute("data-socket-url"), { transports: ["websocket", "polling"] });

@@ -125,7 +125,10 @@
     }
     const body = await response.json().catch(() => null);
     if (response.ok) return body || {};
-    if (response.status === 403) throw failure("Your role cannot do this", 403);
+    if (response.status === 403) {
+      const csrf = body && /CSRF/.test(body.error || "");
+      throw failure(csrf ? "Your session changed: reload the page." : "Your role cannot do this", 403);
+    }
     throw failure((body && body.error) || "The server answered " + response.status + ".", response.status);
   }
 

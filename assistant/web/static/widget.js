@@ -35,6 +35,9 @@
     from: "From",
     queued: "You're in the queue for a person",
     position: "You're number {n} in the queue",
+    noAgent: "No one is online right now: you can leave a message",
+    withAgent: "You're chatting with {name}",
+    messageLeft: "Message sent: we'll get back to you",
     comparison: "Side-by-side comparison",
     sending: "Sending…",
     invalid: "Please check this value"
@@ -381,8 +384,12 @@
     if (custom.carousel) addCarousel(lastBot || addItem("bot", ts), custom.carousel);
     if (custom.input) addInlineForm(lastBot || addItem("bot", ts), custom.input, live);
     if (custom.handoff) {
-      status.textContent = custom.handoff.position ? S.position.replace("{n}", custom.handoff.position) : S.queued;
+      status.textContent = custom.handoff.status === "no_agent" ? S.noAgent
+        : custom.handoff.position ? S.position.replace("{n}", custom.handoff.position) : S.queued;
     }
+    if (custom.ticket) status.textContent = S.messageLeft;
+    if (custom.agent_joined) status.textContent = S.withAgent.replace("{name}", custom.agent_joined.name || S.agent);
+    if (role === "agent" && msg.text) status.textContent = S.withAgent.replace("{name}", agentName || S.agent);
     log.scrollTop = log.scrollHeight;
   }
 
