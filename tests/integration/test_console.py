@@ -6,6 +6,7 @@ the form resumes. Also the no-agent path: the customer leaves a message, stored 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import re
 import sqlite3
 import uuid
@@ -204,6 +205,12 @@ def test_nobody_online_the_customer_leaves_a_message(stack, say, staff_store, ag
     )
 
 
+def in_thread(coroutine: Any) -> Any:
+    """Run a coroutine on its own loop (Playwright's sync API keeps one running in this thread)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def test_a_long_wait_is_told_and_keep_waiting_queues_again(stack, say, tracker):
     sender = f"wait-{uuid.uuid4().hex[:12]}"
     assert "number" in texts(say(sender, "talk to a person"))
@@ -211,12 +218,12 @@ def test_a_long_wait_is_told_and_keep_waiting_queues_again(stack, say, tracker):
 
     store = HandoffStore(stack.database_url)
     rasa = RasaClient(f"http://127.0.0.1:{stack.rasa_port}", stack.rasa_token)
-    assert asyncio.run(tell_long_waits(store, rasa, minutes=0)) >= 1  # as the web app does every 30 s
+    assert in_thread(tell_long_waits(store, rasa, minutes=0)) >= 1  # as the web app does every 30 s
     told = [e["text"] for e in tracker(sender)["events"] if e["event"] == "bot" and e.get("text")]
     assert "taking longer than we'd like" in told[-1]
 
     messages = say(sender, "I'll wait")
     assert "Thanks for waiting" in texts(messages)
     assert tracker(sender)["paused"] is True and say(sender, "still there?") == []
-    assert asyncio.run(tell_long_waits(store, rasa, minutes=0)) == 0  # told once
+    assert in_thread(tell_long_waits(store, rasa, minutes=0)) == 0  # told once
     store.dispose()
