@@ -110,9 +110,9 @@ async def queue(request: Request) -> response.HTTPResponse:
 # --------------------------------------------------------------------------- handoffs
 
 
-def _filtered(request: Request) -> list[HandoffRecord] | response.HTTPResponse:
+def _filtered(request: Request, *, limit: int | None = None) -> list[HandoffRecord] | response.HTTPResponse:
     """Handoffs matching ?status=&conversation_id=&reason=&stage=&outcome=&agent=&tag=
-    &since=&until= (ISO dates; ``until`` is exclusive)."""
+    &since=&until= (ISO dates or times; a date-only ``until`` includes that whole day)."""
     args = request.args
     status = args.get("status")
     if status and status not in STATUSES:
@@ -124,6 +124,8 @@ def _filtered(request: Request) -> list[HandoffRecord] | response.HTTPResponse:
             parsed = dt.datetime.fromisoformat(value) if value else None
         except ValueError:
             return error(400, f"{name} must be an ISO date, like 2026-11-24")
+        if parsed is not None and name == "until" and len(value or "") == 10:
+            parsed += dt.timedelta(days=1)
         dates[name] = _aware(parsed) if parsed else None
     return _store(request).list(
         status=status,
@@ -135,16 +137,27 @@ def _filtered(request: Request) -> list[HandoffRecord] | response.HTTPResponse:
         tag=args.get("tag"),
         since=dates["since"],
         until=dates["until"],
+        limit=limit,
     )
+
+
+LIST_LIMIT, MAX_LIST_LIMIT = 200, 1000
 
 
 @api.get("/handoffs")
 @require("review", "handle")
 async def list_handoffs(request: Request) -> response.HTTPResponse:
-    records = _filtered(request)
+    """The newest ``?limit=`` (200; at most 1000) matching handoffs; exports have them all."""
+    try:
+        limit = int(request.args.get("limit", LIST_LIMIT))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        return error(400, f"limit must be 1 to {MAX_LIST_LIMIT}")
+    records = _filtered(request, limit=limit)
     if isinstance(records, response.HTTPResponse):
         return records
-    return response.json({"handoffs": [_view(r) for r in records]})
+    return response.json({"handoffs": [_view(r) for r in records], "limit": limit})
 
 
 def _csv_cell(value: Any) -> Any:

@@ -1,9 +1,10 @@
 """The agent console's staff API under load: ``python -m assistant.web.console_bench`` prints JSON.
 
-In process, on a real SQLite file: 1,000 handoffs with 20-turn transcripts (50 still queued,
-tags and notes on some), then the calls the console makes, each timed many times: the queue
-poll, one handoff, a review filter, a CSV export, claim + close, and a sign-in (scrypt).
-Rasa is replaced by a stub that answers at once, so the figures are the web app's own cost.
+The web app served on a local port (one process, as ``assistant web`` runs it) over a real
+SQLite file: 1,000 handoffs with 20-turn transcripts (50 still queued, tags on some), then the
+calls the console makes, each timed many times over HTTP with keep-alive: the queue poll, one
+handoff, the live transcript, a review filter, a CSV export, claim + close, and a sign-in
+(scrypt). Rasa is replaced by a stub that answers at once, so the figures are the web app's own.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from assistant.benchout import report
 from assistant.handoff.store import HandoffStore
 from assistant.rasa_client import RasaClient
@@ -24,6 +27,7 @@ from assistant.settings import Settings
 from assistant.staff.store import StaffStore
 
 PASSWORD = "bench password 123"
+PORT = 18099
 
 
 class InstantRasa(RasaClient):
@@ -83,8 +87,8 @@ async def _time(call: Any, repeat: int) -> dict[str, float]:
         started = time.perf_counter()
         resp = await call()
         samples.append((time.perf_counter() - started) * 1000)
-        if resp.status >= 400:
-            raise RuntimeError(f"benchmark call failed: HTTP {resp.status} {resp.text[:200]}")
+        if resp.status_code >= 400:
+            raise RuntimeError(f"benchmark call failed: HTTP {resp.status_code} {resp.text[:200]}")
     return _stats(samples)
 
 
@@ -107,29 +111,31 @@ async def run(count: int, queued: int, repeat: int) -> dict[str, Any]:
         assert user is not None
         session = staff.start_session(user)
         app = create_app(Settings(), store, InstantRasa(), staff=staff, name="console_bench")
-        client = app.asgi_client
-        headers = {"Cookie": f"{COOKIE}={session.token}"}
-        post = {**headers, "X-CSRF-Token": session.csrf}
+        server = await app.create_server(host="127.0.0.1", port=PORT, return_asyncio_server=True)
+        assert server is not None
+        await server.startup()
+        base = f"http://127.0.0.1:{PORT}"
+        client = httpx.AsyncClient(base_url=base, cookies={COOKIE: session.token}, timeout=30)
+        post = {"X-CSRF-Token": session.csrf}
 
         async def get(path: str) -> Any:
-            return (await client.get(path, headers=headers))[1]
+            return await client.get(path)
 
         queue_left = iter(ids[:queued])
 
         async def claim_and_close() -> Any:
             handoff = next(queue_left)
             await client.post(f"/api/handoffs/{handoff}/claim", json={}, headers=post)
-            return (
-                await client.post(
-                    f"/api/handoffs/{handoff}/close", json={"outcome": "resolved"}, headers=post
-                )
-            )[1]
+            return await client.post(
+                f"/api/handoffs/{handoff}/close", json={"outcome": "resolved"}, headers=post
+            )
 
         results = {
             "handoffs": count,
             "queued": queued,
             "seed_seconds": round(seeded_s, 1),
             "sign_in_scrypt": _stats(sign_in),
+            "health_baseline": await _time(lambda: get("/api/health"), repeat),
             "queue_poll": await _time(lambda: get("/api/queue"), repeat),
             "one_handoff": await _time(lambda: get(f"/api/handoffs/{ids[0]}"), repeat),
             "live_transcript": await _time(lambda: get(f"/api/handoffs/{ids[0]}/live"), repeat),
@@ -139,6 +145,8 @@ async def run(count: int, queued: int, repeat: int) -> dict[str, Any]:
             "export_csv_all": await _time(lambda: get("/api/handoffs/export.csv"), 5),
             "claim_then_close": await _time(claim_and_close, min(queued, repeat)),
         }
+        await client.aclose()
+        await server.close()
         store.dispose()
         staff.dispose()
         return results

@@ -311,3 +311,15 @@ async def test_customers_waiting_too_long_are_told_once(handoff_store, rasa):
     assert rasa.calls[-1][2]["name"] == "EXTERNAL_long_wait"
     assert await tell_long_waits(handoff_store, rasa, minutes=0) == 0
     assert handoff_store.get(record.id).wait_notified_at is not None
+
+
+async def test_review_lists_are_limited_and_a_date_until_includes_the_day(app, staff, handoff_store):
+    import datetime as dt
+
+    for n in range(3):
+        new_handoff(handoff_store, f"conv-{n}")
+    lee = Client(app, staff, "lee")
+    assert len((await lee.get("/api/handoffs?limit=2")).json["handoffs"]) == 2
+    assert (await lee.get("/api/handoffs?limit=0")).status == 400
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    assert len((await lee.get(f"/api/handoffs?since={today}&until={today}")).json["handoffs"]) == 3
