@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import custom_payload, identity
 from actions.services import ServiceAction
-from actions.tickets import leave_form, queue_offer
+from actions.tickets import leave_form, queue_offer, tell_position
 from assistant.handoff.summary import priority, summarise
 from assistant.handoff.transcript import transcript_from_events
 
@@ -91,14 +91,5 @@ class ActionHandoff(ServiceAction, Action):
             )
             events: list[EventType] = [SlotSet("handoff_reason", None)]
             return events + (leave_form() if tracker.active_loop_name else [])
-        position = store.queue_position(record.id) or 1
-        wait = position * self.services.content.handoff.minutes_per_customer
-        dispatcher.utter_message(
-            response="utter_handoff_queued",
-            position=position,
-            wait=wait,
-            json_message=custom_payload(
-                handoff={"id": record.id, "status": record.status, "position": position, "wait_minutes": wait}
-            ),
-        )
+        tell_position(dispatcher, self.services, record, "utter_handoff_queued")
         return [SlotSet("handoff_reason", None), ConversationPaused()]

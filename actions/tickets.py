@@ -17,7 +17,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import custom_payload, identity
-from actions.services import ServiceAction
+from actions.services import ServiceAction, Services
+from assistant.handoff.store import HandoffRecord
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,22 @@ def queue_offer(dispatcher: CollectingDispatcher, response: str, **kwargs: Any) 
             {"title": "Keep waiting", "payload": "/keep_waiting"},
         ],
         **kwargs,
+    )
+
+
+def tell_position(
+    dispatcher: CollectingDispatcher, services: Services, record: HandoffRecord, response: str
+) -> None:
+    """The customer's place in the queue and the estimated wait, as text and as a payload."""
+    position = services.handoffs.queue_position(record.id) or 1
+    wait = position * services.content.handoff.minutes_per_customer
+    dispatcher.utter_message(
+        response=response,
+        position=position,
+        wait=wait,
+        json_message=custom_payload(
+            handoff={"id": record.id, "status": "queued", "position": position, "wait_minutes": wait}
+        ),
     )
 
 
@@ -74,18 +91,8 @@ class ActionKeepWaiting(ServiceAction, Action):
         if record is None:
             dispatcher.utter_message(response="utter_not_in_queue")
             return []
-        position = store.queue_position(record.id)
-        if position is None:  # claimed: the agent is there
-            return [ConversationPaused()]
-        wait = position * self.services.content.handoff.minutes_per_customer
-        dispatcher.utter_message(
-            response="utter_still_queued",
-            position=position,
-            wait=wait,
-            json_message=custom_payload(
-                handoff={"id": record.id, "status": "queued", "position": position, "wait_minutes": wait}
-            ),
-        )
+        if record.status == "queued":  # else claimed: the agent is there
+            tell_position(dispatcher, self.services, record, "utter_still_queued")
         return [ConversationPaused()]
 
 
