@@ -296,7 +296,8 @@ class HandoffStore:
 
     @staticmethod
     def _require(session: Any, handoff_id: int) -> HandoffRecord:
-        record = session.get(HandoffRecord, handoff_id)
+        # FOR UPDATE: two agents claiming at once on PostgreSQL take turns (SQLite locks anyway)
+        record = session.get(HandoffRecord, handoff_id, with_for_update=True)
         if record is None:
             raise KeyError(handoff_id)
         return record

@@ -82,3 +82,26 @@ def test_signed_in_customer_compares_products_and_sees_a_table(stack, browser):
     page.get_by_text("ending 4821 is frozen", exact=False).wait_for(timeout=30_000)
     assert errors == []
     page.close()
+
+
+def test_a_person_answers_on_the_chat_page(stack, browser, http):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"http://localhost:{stack.web_port}/")
+    page.get_by_text("virtual assistant", exact=False).first.wait_for(timeout=30_000)
+    page.fill("#input", "talk to a person")
+    page.press("#input", "Enter")
+    expect(page.locator("#status")).to_have_text("Waiting for a person…", timeout=30_000)
+    session = page.evaluate("() => localStorage.getItem('kestrel.chat.session')")
+    auth = {"Authorization": f"Bearer {stack.api_token}"}
+    api = f"http://127.0.0.1:{stack.web_port}/api/handoffs"
+    _, listing = http.call("GET", f"{api}?conversation_id={session}", headers=auth)
+    [handoff] = listing["handoffs"]
+    status, _ = http.call(
+        "POST", f"{api}/{handoff['id']}/messages", {"text": "Hello, Kim here.", "agent": "Kim"}, auth
+    )
+    assert status == 200
+    reply = page.locator(".msg--agent", has_text="Hello, Kim here.")
+    reply.wait_for(timeout=30_000)
+    expect(reply.locator(".msg__who")).to_have_text("Agent · Kim")
+    expect(page.locator("#status")).to_have_text("You're chatting with Kim")
+    page.close()

@@ -144,6 +144,7 @@ def test_an_agent_takes_over_mid_form_replies_and_hands_back(stack, browser, htt
 
 def test_a_lead_reviews_annotates_and_an_editor_cannot_annotate(stack, browser, say):
     sender = f"review-{uuid.uuid4().hex[:12]}"
+    say(sender, '<img src=x onerror="document.title=1"> hello')  # shown as text, never run
     say(sender, "how do I activate my new card?")
     handoff_id = next(
         m for m in say(sender, "talk to a person") if "handoff" in m.get("custom", {}).get("data", {})
@@ -160,7 +161,11 @@ def test_a_lead_reviews_annotates_and_an_editor_cannot_annotate(stack, browser, 
     row.locator("a").first.click()
     expect(lead).to_have_url(re.compile(rf"/console/review/{handoff_id}$"))
     expect(lead.locator(".turn-user", has_text="activate my new card").first).to_be_visible(timeout=30_000)
-    expect(lead.locator(".turn-bot .annot").first).to_contain_text("activate_my_card")
+    expect(lead.locator(".turn-bot .annot", has_text="activate_my_card")).to_have_count(1)
+    expect(lead.locator(".turn-user", has_text='<img src=x onerror="document.title=1"> hello')).to_have_count(
+        1
+    )
+    expect(lead.locator("#app img")).to_have_count(0)
     lead.locator("#note-text").fill("Article answered it; the customer still wanted a person.")
     lead.locator("#add-note").click()
     expect(lead.locator("#notes")).to_contain_text("still wanted a person", timeout=30_000)

@@ -122,9 +122,19 @@
   var lastBot = null;
   function onBotMessage(msg) {
     if (!msg || typeof msg !== "object") return;
+    if (msg.text && msg.agent) {  // a person's message (an agent in the console)
+      lastBot = addMessage("agent", msg.text);
+      var who = document.createElement("div");
+      who.className = "msg__who";
+      who.textContent = "Agent · " + (msg.agent.name || "");
+      lastBot.insertBefore(who, lastBot.firstChild);
+      statusEl.textContent = "You're chatting with " + (msg.agent.name || "a person");
+      return;
+    }
     if (msg.text) {
       lastBot = addMessage("bot", msg.text);
     }
+    if (msg.agent_joined) statusEl.textContent = "You're chatting with " + (msg.agent_joined.name || "a person");
     var buttons = msg.quick_replies || msg.buttons;
     if (buttons && buttons.length) {
       if (!lastBot || msg.text === undefined) lastBot = addMessage("bot", "");
