@@ -156,3 +156,14 @@ def agent_online(request):
     session = store.start_session(store.user("agent"))
     yield session
     store.end_session(session.token)
+
+
+def agent_reply(stack: Stack, http: Http, conversation_id: str, text: str, agent: str) -> dict[str, Any]:
+    """A person answers the conversation's handoff through the staff API (token auth)."""
+    auth = {"Authorization": f"Bearer {stack.api_token}"}
+    api = f"http://127.0.0.1:{stack.web_port}/api/handoffs"
+    _, listing = http.call("GET", f"{api}?conversation_id={conversation_id}", headers=auth)
+    [handoff] = listing["handoffs"]
+    status, body = http.call("POST", f"{api}/{handoff['id']}/messages", {"text": text, "agent": agent}, auth)
+    assert status == 200, body
+    return handoff

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.integration.conftest import SHOTS
+from tests.integration.conftest import SHOTS, agent_reply
 
 pytestmark = pytest.mark.integration
 
@@ -92,14 +92,7 @@ def test_a_person_answers_on_the_chat_page(stack, browser, http):
     page.press("#input", "Enter")
     expect(page.locator("#status")).to_have_text("Waiting for a person…", timeout=30_000)
     session = page.evaluate("() => localStorage.getItem('kestrel.chat.session')")
-    auth = {"Authorization": f"Bearer {stack.api_token}"}
-    api = f"http://127.0.0.1:{stack.web_port}/api/handoffs"
-    _, listing = http.call("GET", f"{api}?conversation_id={session}", headers=auth)
-    [handoff] = listing["handoffs"]
-    status, _ = http.call(
-        "POST", f"{api}/{handoff['id']}/messages", {"text": "Hello, Kim here.", "agent": "Kim"}, auth
-    )
-    assert status == 200
+    agent_reply(stack, http, session, "Hello, Kim here.", "Kim")
     reply = page.locator(".msg--agent", has_text="Hello, Kim here.")
     reply.wait_for(timeout=30_000)
     expect(reply.locator(".msg__who")).to_have_text("Agent · Kim")

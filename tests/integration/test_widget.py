@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.integration.conftest import SHOTS, handoffs_db
+from tests.integration.conftest import SHOTS, agent_reply, handoffs_db
 
 pytestmark = pytest.mark.integration
 
@@ -109,14 +109,7 @@ def test_offline_then_back_loses_and_repeats_nothing(stack, browser, http):
 
     # a person replies through the staff API and Rasa: shown in the same chat, marked as a person
     session = page.evaluate("() => window.KestrelWidget.session()")
-    auth = {"Authorization": f"Bearer {stack.api_token}"}
-    api = f"http://127.0.0.1:{stack.web_port}/api/handoffs"
-    _, listing = http.call("GET", f"{api}?conversation_id={session}", headers=auth)
-    [handoff] = listing["handoffs"]
-    status, _ = http.call(
-        "POST", f"{api}/{handoff['id']}/messages", {"text": "Hi, I'm Sam. Let me look.", "agent": "Sam"}, auth
-    )
-    assert status == 200
+    agent_reply(stack, http, session, "Hi, I'm Sam. Let me look.", "Sam")
     agent = page.locator(f"{WIDGET} .kw-msg--agent", has_text="Hi, I'm Sam. Let me look.")
     agent.wait_for(timeout=30_000)
     expect(agent.locator(".kw-who")).to_have_text("Agent · Sam")
