@@ -56,23 +56,23 @@ class RasaClient:
             json={"name": intent, "entities": entities or {}},
         )
 
-    async def send_agent_message(self, conversation_id: str, text: str, agent: str) -> None:
-        """A person's message, delivered on the customer's own channel (works while paused)."""
+    async def _execute(self, conversation_id: str, action: str, slots: dict[str, Any]) -> None:
+        """Set ``slots``, then run ``action`` with its messages on the customer's own channel
+        (it works while the bot is paused)."""
         await self.append_events(
             conversation_id,
-            [
-                {"event": "slot", "name": "agent_message", "value": text},
-                {"event": "slot", "name": "agent_name", "value": agent},
-            ],
+            [{"event": "slot", "name": name, "value": value} for name, value in slots.items()],
         )
         path = f"/conversations/{quote(conversation_id, safe='')}/execute"
-        await self._request("POST", path, params={"output_channel": "latest"}, json={"name": AGENT_ACTION})
+        await self._request("POST", path, params={"output_channel": "latest"}, json={"name": action})
+
+    async def send_agent_message(self, conversation_id: str, text: str, agent: str) -> None:
+        """A person's message, shown to the customer as from them."""
+        await self._execute(conversation_id, AGENT_ACTION, {"agent_message": text, "agent_name": agent})
 
     async def agent_joined(self, conversation_id: str, agent: str) -> None:
         """Tell the customer a person has taken the conversation."""
-        await self.append_events(conversation_id, [{"event": "slot", "name": "agent_name", "value": agent}])
-        path = f"/conversations/{quote(conversation_id, safe='')}/execute"
-        await self._request("POST", path, params={"output_channel": "latest"}, json={"name": JOINED_ACTION})
+        await self._execute(conversation_id, JOINED_ACTION, {"agent_name": agent})
 
     async def pause(self, conversation_id: str) -> None:
         """Only a person answers from now on (an agent has claimed the conversation)."""
