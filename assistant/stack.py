@@ -147,8 +147,7 @@ class Stack:
                     "--interface",
                     "127.0.0.1",
                     "--enable-api",
-                    "--auth-token",
-                    self.rasa_token,
+                    f"--auth-token={self.rasa_token}",  # one argument: a token may start with "-"
                     "--cors",
                     f"http://localhost:{self.web_port}",
                     "--credentials",
