@@ -16,6 +16,7 @@ from typing import Any
 from sanic import Blueprint, Request, Sanic, response
 from sanic.exceptions import NotFound
 
+from assistant.content import HandoffSettings
 from assistant.handoff.store import HandoffStore
 from assistant.rasa_client import RasaClient, RasaError
 from assistant.settings import Settings
@@ -97,11 +98,13 @@ def create_app(
     staff: StaffStore | None = None,
     kb: Any = None,
     analytics: Any = None,
-    long_wait_minutes: int = 0,
+    handoff: HandoffSettings | None = None,
+    watch_waits: bool = False,
     name: str = "assistant_web",
 ) -> Sanic:
-    """``kb`` is a LiveKnowledgeBase for the console's article search; ``long_wait_minutes``
-    (0: off) is when a queued customer is told the wait is long."""
+    """``kb`` is a LiveKnowledgeBase for the console's article search; ``handoff`` holds the
+    queue settings (estimated wait, long-wait notice); ``watch_waits`` starts the task that tells
+    customers queued longer than ``handoff.long_wait_minutes``."""
     app = Sanic(name, configure_logging=False)
     app.config.REQUEST_MAX_SIZE = 1_000_000
     app.ctx.settings = settings
@@ -110,6 +113,7 @@ def create_app(
     app.ctx.staff = staff
     app.ctx.kb = kb
     app.ctx.analytics = analytics
+    app.ctx.handoff_settings = handoff = handoff or HandoffSettings()
     app.ctx.chat_template = (TEMPLATE_DIR / "chat.html").read_text(encoding="utf-8")
     app.ctx.demo_template = (TEMPLATE_DIR / "demo.html").read_text(encoding="utf-8")
     app.ctx.console_template = (TEMPLATE_DIR / "console.html").read_text(encoding="utf-8")
@@ -118,11 +122,12 @@ def create_app(
     app.blueprint(api)
     app.blueprint(console)
     app.blueprint(widget)
-    if long_wait_minutes > 0:
+    if watch_waits and handoff.long_wait_minutes > 0:
+        minutes = handoff.long_wait_minutes
 
         @app.after_server_start
         async def start_wait_watch(app: Sanic) -> None:
-            app.add_task(_watch_waits(app, long_wait_minutes, every=30.0), name="long_waits")
+            app.add_task(_watch_waits(app, minutes, every=30.0), name="long_waits")
 
     app.static("/static", str(STATIC_DIR), name="static")
 

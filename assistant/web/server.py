@@ -39,6 +39,7 @@ def serve(settings: Settings) -> None:
         staff=StaffStore(settings.database_url),
         kb=_knowledge_base(settings, content),
         analytics=Analytics(settings.database_url),
-        long_wait_minutes=content.handoff.long_wait_minutes,
+        handoff=content.handoff,
+        watch_waits=True,
     )
     app.run(host=settings.web_host, port=settings.web_port, single_process=True, access_log=False)

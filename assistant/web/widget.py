@@ -88,6 +88,27 @@ async def history(request: Request, session_id: str) -> response.HTTPResponse:
     )
 
 
+@widget.get("/chat/queue/<session_id:str>")
+async def queue_status(request: Request, session_id: str) -> response.HTTPResponse:
+    """Where a waiting customer stands, for the widget to keep the status line current:
+    ``{"position", "wait_minutes"}`` while queued, ``{"agent"}`` once a person has it, else ``{}``.
+    Like the history, the session id is the key; nothing personal is returned."""
+    if not SESSION_ID.match(session_id):
+        return _error(400, "bad session id")
+    store = request.app.ctx.handoffs
+    record = store.open_for(session_id)
+    body: dict[str, Any] = {}
+    if record is not None and record.status == "claimed":
+        body = {"agent": record.agent_name or "Agent"}
+    elif record is not None:
+        position = store.queue_position(record.id) or 1
+        body = {
+            "position": position,
+            "wait_minutes": position * request.app.ctx.handoff_settings.minutes_per_customer,
+        }
+    return response.json(body, headers={"Cache-Control": "no-store"})
+
+
 @widget.post("/chat/feedback")
 async def feedback(request: Request) -> response.HTTPResponse:
     body: Any = request.json if request.body else None

@@ -113,3 +113,18 @@ def test_a_persons_message_in_the_history_is_marked_as_from_an_agent() -> None:
     ]
     [message] = chat_history(events)
     assert (message["role"], message["agent"], message["text"]) == ("agent", "Sam", "Hello, I'm Sam.")
+
+
+def test_a_waiting_customer_can_see_their_place_and_then_who_has_them(app, handoff_store) -> None:
+    session = "queue-test-session-1"
+    _, resp = app.test_client.get(f"/chat/queue/{session}")
+    assert resp.json == {}  # not waiting
+    handoff_store.create("someone-else-1", reason="r", stage="s", transcript=[], slots={}, priority=1)
+    mine = handoff_store.create(session, reason="r", stage="s", transcript=[], slots={})
+    _, resp = app.test_client.get(f"/chat/queue/{session}")
+    assert resp.json == {"position": 2, "wait_minutes": 8}
+    handoff_store.claim(mine.id, "sam", "Sam")
+    _, resp = app.test_client.get(f"/chat/queue/{session}")
+    assert resp.json == {"agent": "Sam"}
+    _, resp = app.test_client.get("/chat/queue/bad%20id")
+    assert resp.status == 400

@@ -384,13 +384,38 @@
     if (custom.carousel) addCarousel(lastBot || addItem("bot", ts), custom.carousel);
     if (custom.input) addInlineForm(lastBot || addItem("bot", ts), custom.input, live);
     if (custom.handoff) {
-      status.textContent = custom.handoff.status === "no_agent" ? S.noAgent
+      var queued = custom.handoff.status !== "no_agent";
+      status.textContent = !queued ? S.noAgent
         : custom.handoff.position ? S.position.replace("{n}", custom.handoff.position) : S.queued;
+      if (live) watchQueue(queued);
     }
-    if (custom.ticket) status.textContent = S.messageLeft;
-    if (custom.agent_joined) status.textContent = S.withAgent.replace("{name}", custom.agent_joined.name || S.agent);
-    if (role === "agent" && msg.text) status.textContent = S.withAgent.replace("{name}", agentName || S.agent);
+    if (custom.ticket) { status.textContent = S.messageLeft; watchQueue(false); }
+    if (custom.agent_joined) showAgent(custom.agent_joined.name);
+    if (role === "agent" && msg.text) showAgent(agentName);
     log.scrollTop = log.scrollHeight;
+  }
+
+  function showAgent(name) {
+    status.textContent = S.withAgent.replace("{name}", name || S.agent);
+    watchQueue(false);
+  }
+
+  // While the customer waits for a person, keep their place in the queue current.
+  var queueTimer = null;
+  function watchQueue(on) {
+    clearInterval(queueTimer);
+    queueTimer = on ? setInterval(checkQueue, 20000) : null;
+  }
+  function checkQueue() {
+    fetch(server + "/chat/queue/" + encodeURIComponent(sessionId), { cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (q) {
+        if (!q) return;
+        if (q.position) status.textContent = S.position.replace("{n}", q.position);
+        else if (q.agent) showAgent(q.agent);
+        else watchQueue(false);
+      })
+      .catch(function () { /* offline: the next tick tries again */ });
   }
 
   function renderUser(text, ts, pending) {
@@ -449,7 +474,7 @@
           if (m.role === "user") { renderUser(m.text, m.ts, false); lastBot = null; }
           else renderBot(Object.assign({}, m, { custom: m.custom || {} }), live, m.ts);
         });
-        if (data.paused) status.textContent = S.queued;
+        if (data.paused) { status.textContent = S.queued; watchQueue(true); checkQueue(); }
         outbox.forEach(function (entry) { if (entry.item) log.appendChild(entry.item); });
         return messages.length;
       })
