@@ -569,6 +569,9 @@
       const none = el("td", { className: "empty", colSpan: COLUMNS.length }, "No handoffs match these filters.");
       if (!list.length) rows.appendChild(el("tr", null, none));
       count.textContent = list.length === 1 ? "1 handoff" : list.length + " handoffs";
+      if (found.limit && list.length >= found.limit) {
+        count.textContent = "The newest " + found.limit + " handoffs: narrow the dates, or export them all";
+      }
     }
     load();
   }
