@@ -14,6 +14,11 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A stored timestamp as timezone-aware UTC (SQLite hands them back naive)."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
 def open_database(url: str, metadata: MetaData) -> tuple[Engine, sessionmaker[Session]]:
     """An engine and a session factory for ``url``, with ``metadata``'s tables created.
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, and_, func, or_, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from assistant.db import open_database, utc_now
+from assistant.db import as_utc, open_database, utc_now
 from assistant.handoff.redact import redact, redact_text
 
 STATUSES = ("queued", "claimed", "resumed", "closed")
@@ -46,7 +46,7 @@ def _clean_tags(tags: list[str]) -> list[str]:
 def _iso(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+    return as_utc(value).isoformat()
 
 
 class Base(DeclarativeBase):

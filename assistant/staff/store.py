@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, delete, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from assistant.db import open_database, utc_now
+from assistant.db import as_utc, open_database, utc_now
 from assistant.staff.passwords import DUMMY_HASH, hash_password, verify_password
 
 ROLES = ("agent", "lead", "editor")
@@ -88,10 +88,7 @@ def _digest(token: str) -> str:
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite gives naive datetimes back; they were stored as UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
+    return as_utc(value) if value is not None else None
 
 
 class StaffStore:

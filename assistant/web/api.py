@@ -16,7 +16,7 @@ from typing import Any
 
 from sanic import Blueprint, Request, response
 
-from assistant.db import utc_now
+from assistant.db import as_utc, utc_now
 from assistant.handoff.store import (
     OPEN_STATUSES,
     OUTCOMES,
@@ -58,14 +58,10 @@ def _body(request: Request) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _view(record: HandoffRecord, *, transcript: bool = False, position: int | None = None) -> dict[str, Any]:
     data = record.to_dict(transcript=transcript)
     data["position"] = position
-    created = _aware(record.created_at) if record.created_at else utc_now()
+    created = as_utc(record.created_at) if record.created_at else utc_now()
     data["waiting_seconds"] = (
         int((utc_now() - created).total_seconds()) if record.status == "queued" else None
     )
@@ -92,13 +88,12 @@ async def queue(request: Request) -> response.HTTPResponse:
     """Open handoffs, best first, with each waiting customer's position; open tickets; and how
     many agents are online. The console polls it, which keeps the agent online."""
     store = _store(request)
-    records = store.queue()
-    queued = [r for r in records if r.status == "queued"]
+    records = store.queue()  # the queued ones first, in queue order
     staff = request.app.ctx.staff
     return response.json(
         {
             "handoffs": [
-                _view(r, position=queued.index(r) + 1 if r.status == "queued" else None) for r in records
+                _view(r, position=n if r.status == "queued" else None) for n, r in enumerate(records, 1)
             ],
             "agents_online": staff.agents_online() if staff is not None else 0,
             "tickets": [t.to_dict() for t in store.tickets("open")],
@@ -126,7 +121,7 @@ def _filtered(request: Request, *, limit: int | None = None) -> list[HandoffReco
             return error(400, f"{name} must be an ISO date, like 2026-11-24")
         if parsed is not None and name == "until" and len(value or "") == 10:
             parsed += dt.timedelta(days=1)
-        dates[name] = _aware(parsed) if parsed else None
+        dates[name] = as_utc(parsed) if parsed else None
     return _store(request).list(
         status=status,
         conversation_id=args.get("conversation_id"),

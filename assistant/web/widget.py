@@ -12,6 +12,7 @@ from sanic import Blueprint, Request, response
 
 from assistant.rasa_client import RasaClient, RasaError
 from assistant.settings import Settings
+from assistant.web.auth import error
 from assistant.web.history import SESSION_ID, chat_history
 
 logger = logging.getLogger(__name__)
@@ -35,10 +36,6 @@ def demo_identity(settings: Settings, customer: str | None) -> tuple[str, str]:
         settings.identity_secret, known["id"], ttl=8 * 3600, name=known["name"], segment=known["plan"]
     )
     return token, str(known["name"])
-
-
-def _error(status: int, message: str) -> response.HTTPResponse:
-    return response.json({"error": message}, status=status)
 
 
 @widget.get("/demo")
@@ -65,13 +62,13 @@ async def history(request: Request, session_id: str) -> response.HTTPResponse:
     """The messages of one conversation. The session id is the widget's own random UUID: knowing
     it is what makes it yours (it never appears in a URL the customer shares)."""
     if not SESSION_ID.match(session_id):
-        return _error(400, "bad session id")
+        return error(400, "bad session id")
     client: RasaClient = request.app.ctx.rasa
     try:
         tracker = await client.tracker(session_id)
     except RasaError:
         logger.exception("history unavailable for a widget session")
-        return _error(502, "history unavailable")
+        return error(502, "history unavailable")
     feedback: dict[str, bool] = {}
     analytics = request.app.ctx.analytics
     if analytics is not None:
@@ -94,7 +91,7 @@ async def queue_status(request: Request, session_id: str) -> response.HTTPRespon
     ``{"position", "wait_minutes"}`` while queued, ``{"agent"}`` once a person has it, else ``{}``.
     Like the history, the session id is the key; nothing personal is returned."""
     if not SESSION_ID.match(session_id):
-        return _error(400, "bad session id")
+        return error(400, "bad session id")
     store = request.app.ctx.handoffs
     record = store.open_for(session_id)
     body: dict[str, Any] = {}
@@ -113,16 +110,16 @@ async def queue_status(request: Request, session_id: str) -> response.HTTPRespon
 async def feedback(request: Request) -> response.HTTPResponse:
     body: Any = request.json if request.body else None
     if not isinstance(body, dict):
-        return _error(400, "expected a JSON object")
+        return error(400, "expected a JSON object")
     session_id, article_id, helpful = body.get("session_id"), body.get("article_id"), body.get("helpful")
     if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
-        return _error(400, "bad session id")
+        return error(400, "bad session id")
     if not isinstance(article_id, str) or not ARTICLE_ID.match(article_id):
-        return _error(400, "bad article id")
+        return error(400, "bad article id")
     if not isinstance(helpful, bool):
-        return _error(400, "helpful must be true or false")
+        return error(400, "helpful must be true or false")
     analytics = request.app.ctx.analytics
     if analytics is None:
-        return _error(503, "feedback is not recorded here")
+        return error(503, "feedback is not recorded here")
     analytics.record(session_id, "feedback", article_id=article_id, helpful=helpful)
     return response.empty(status=204)
