@@ -9,7 +9,7 @@ RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
 RASA := $(RASA_VENV)/bin/rasa
 MODEL := models/kestrel.tar.gz
-RASA_DATA := domain.yml config.yml rasa_addons/message_guard.py $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
+RASA_DATA := domain.yml config.yml $(wildcard rasa_addons/*.py) $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
 
 export RASA_TELEMETRY_ENABLED := false
 export HF_HUB_OFFLINE := 1
@@ -69,9 +69,9 @@ lint: $(VENV)/.installed ## ruff and mypy
 	$(VENV)/bin/ruff check assistant actions tests rasa_addons bench
 	$(VENV)/bin/mypy
 
-bench-kb: $(RASA_VENV)/.installed $(VENV)/.installed ## knowledge-base benchmark, one JSON object (about 45 min with the Rasa baseline)
+bench-kb: $(RASA_VENV)/.installed $(VENV)/.installed ## knowledge-base benchmark, one JSON object (about 50 min with the Rasa baseline)
 	@mkdir -p var
-	$(PY) -m assistant.kb.bench --out var/bench-kb.json
+	$(PY) bench/kb_bench.py --out var/bench-kb.json
 
 bench-guided: $(VENV)/.installed ## guided Q&A benchmark: recommender leave-one-out, typed-answer matching (JSON, ~1 min)
 	@mkdir -p var

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The largest request body or websocket frame Rasa reads. A chat message is at most 1,000
+# characters (config.yml) plus a small metadata object: 64 KiB leaves room and no more.
+RASA_MAX_BODY_BYTES = 64 * 1024
 DEMO_STAFF = {"agent": "Sam", "lead": "Lee", "editor": "Eddie"}  # user name (= role) -> shown name
 
 
@@ -156,7 +159,15 @@ class Stack:
                     str(endpoints),
                 ],
                 f"http://127.0.0.1:{self.rasa_port}/status?token={self.rasa_token}",
-                {**common, "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"},
+                {
+                    **common,
+                    "OMP_NUM_THREADS": "1",
+                    "TF_CPP_MIN_LOG_LEVEL": "2",
+                    # Rasa's Sanic takes these from the environment: no request body (webhooks,
+                    # socket.io polling) or websocket frame above this size is read at all.
+                    "SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_BODY_BYTES),
+                    "SANIC_WEBSOCKET_MAX_SIZE": str(RASA_MAX_BODY_BYTES),
+                },
             ),
             Service(
                 "web",

@@ -81,7 +81,10 @@ class Http:
                 return resp.status, json.loads(raw) if raw else None
         except urllib.error.HTTPError as err:
             raw = err.read()
-            return err.code, json.loads(raw) if raw else None
+            try:
+                return err.code, json.loads(raw) if raw else None
+            except ValueError:  # an error page from the server itself (e.g. 413), not our JSON
+                return err.code, raw.decode(errors="replace")
 
 
 @pytest.fixture(scope="session")
