@@ -112,6 +112,7 @@ def main() -> None:
             settings.kb_index,
             services.encoder,
             out_of_scope=settings.out_of_scope_path,
+            vocabulary=settings.vocabulary_path,
             live=services.kb,
         ).start()
     app = create_app(build_executor(services))

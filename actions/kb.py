@@ -4,6 +4,7 @@ offer a person), show an article a button points at, and browse categories and a
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -28,6 +29,13 @@ FORM_BUTTONS = {
     "transfer": "Make a transfer now",
 }
 FORM_INTENTS = {"order_card": "order_card", "freeze_card": "freeze_card", "transfer": "make_transfer"}
+
+
+def one_line(article: Article, limit: int = 160) -> str:
+    """An article's first sentence, to tell choices apart at a glance."""
+    summary = " ".join(article.summary.replace("**", "").split())
+    sentence = re.split(r"(?<=[.!?])\s", summary, maxsplit=1)[0]
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
 
 
 def article_button(article_id: str, title: str) -> dict[str, str]:
@@ -172,6 +180,7 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             options = result.articles[: kb.settings.clarify_options]
             dispatcher.utter_message(
                 response="utter_kb_clarify",
+                options="\n".join(f"• **{h.title}**: {one_line(articles[h.id])}" for h in options),
                 buttons=[article_button(h.id, h.title) for h in options]
                 + [{"title": "None of these", "payload": "/request_human"}],
                 json_message=custom_payload(
@@ -180,7 +189,14 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
                         "confidence": result.confidence,
                         "coverage": result.coverage,
                         "question": question,
-                        "options": [{"article_id": h.id, "score": round(h.score, 4)} for h in options],
+                        "options": [
+                            {
+                                "article_id": h.id,
+                                "score": round(h.score, 4),
+                                "summary": one_line(articles[h.id]),
+                            }
+                            for h in options
+                        ],
                         "article_id": options[0].id if options else None,
                         "score": round(options[0].score, 4) if options else None,
                     }

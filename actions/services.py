@@ -58,11 +58,11 @@ def build_services(settings: Settings) -> Services:
     from assistant.guided.catalog import load_catalog
     from assistant.guided.trees import load_trees
     from assistant.kb.articles import load_articles
-    from assistant.kb.encoder import SentenceTransformerEncoder
+    from assistant.kb.encoder import default_encoder
     from assistant.kb.live import LiveKnowledgeBase
 
     content = load_content(settings.content_path)
-    encoder = SentenceTransformerEncoder(threads=settings.torch_threads)
+    encoder = default_encoder(threads=settings.torch_threads)
     kb = LiveKnowledgeBase(settings.kb_index, encoder, content.kb)
     article_ids = {a.id for a in load_articles(settings.kb_source)}
     backoffice = BackOffice(settings.backoffice_url)

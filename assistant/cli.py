@@ -23,9 +23,9 @@ from assistant.settings import Settings
 
 
 def _encoder(settings: Settings) -> Any:
-    from assistant.kb.encoder import SentenceTransformerEncoder
+    from assistant.kb.encoder import default_encoder
 
-    return SentenceTransformerEncoder(threads=settings.torch_threads)
+    return default_encoder(threads=settings.torch_threads)
 
 
 def _print_problems(exc: Exception) -> None:
@@ -38,11 +38,19 @@ def _print_problems(exc: Exception) -> None:
 
 def cmd_kb_build(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.kb.articles import ArticleError
-    from assistant.kb.index import build_from_source, current_build
+    from assistant.kb.build import build_from_source
+    from assistant.kb.index import current_build
 
     source, out = Path(args.source or settings.kb_source), Path(args.index or settings.kb_index)
     try:
-        report = build_from_source(source, out, lambda: _encoder(settings), show_progress=sys.stderr.isatty())
+        report = build_from_source(
+            source,
+            out,
+            lambda: _encoder(settings),
+            out_of_scope=settings.out_of_scope_path,
+            vocabulary=settings.vocabulary_path,
+            show_progress=sys.stderr.isatty(),
+        )
     except ArticleError as exc:
         _print_problems(exc)
         live = current_build(out)
@@ -123,13 +131,21 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
             problems += exc.problems
     if trees and products:
         problems += check_cross_sell(content, set(trees.trees), products, settings.content_path)
+    from assistant.kb.spelling import load_vocabulary
+
+    synonyms: dict[str, str] = {}
+    try:
+        synonyms = load_vocabulary(settings.vocabulary_path)
+    except ArticleError as exc:
+        problems += exc.problems
     if problems:
         _print_problems(ArticleError(problems))
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)
         return 1
     print(
         f"ok: {len(articles)} articles in {source}, {len(trees)} troubleshooting trees, "
-        f"{len(products)} products and {cases} cases, settings in {settings.content_path}"
+        f"{len(products)} products and {cases} cases, {len(synonyms)} synonyms, "
+        f"settings in {settings.content_path}"
     )
     return 0
 

@@ -31,6 +31,7 @@ class Settings:
     kb_index: Path = Path("kb_index")
     content_path: Path = Path("data/assistant.yml")
     out_of_scope_path: Path = Path("data/calibration/out_of_scope.txt")
+    vocabulary_path: Path = Path("data/vocabulary.yml")
     database_url: str = "sqlite:///var/assistant.db"
     rasa_url: str = "http://localhost:5005"
     rasa_public_url: str = "http://localhost:5005"
@@ -72,6 +73,7 @@ class Settings:
             out_of_scope_path=_env_path(
                 "ASSISTANT_OUT_OF_SCOPE", root / "data" / "calibration" / "out_of_scope.txt"
             ),
+            vocabulary_path=_env_path("ASSISTANT_VOCABULARY", root / "data" / "vocabulary.yml"),
             database_url=os.environ.get("ASSISTANT_DB_URL", f"sqlite:///{var / 'assistant.db'}"),
             rasa_url=os.environ.get("RASA_URL", "http://localhost:5005"),
             rasa_public_url=os.environ.get("RASA_PUBLIC_URL", "http://localhost:5005"),

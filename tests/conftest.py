@@ -80,15 +80,16 @@ def article_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def encoder():
-    from assistant.kb.encoder import SentenceTransformerEncoder
+    from assistant.kb.encoder import default_encoder
 
-    return SentenceTransformerEncoder(threads=1)
+    return default_encoder(threads=1)
 
 
 @pytest.fixture(scope="session")
 def demo_kb(encoder, tmp_path_factory):
     """The real demo knowledge base (data/kb), built once for the session."""
-    from assistant.kb.index import build_from_source, load_index
+    from assistant.kb.build import build_from_source
+    from assistant.kb.index import load_index
     from assistant.kb.search import KnowledgeBase
 
     out = tmp_path_factory.mktemp("demo_index")
@@ -97,6 +98,7 @@ def demo_kb(encoder, tmp_path_factory):
         out,
         lambda: encoder,
         out_of_scope=ROOT / "data" / "calibration" / "out_of_scope.txt",
+        vocabulary=ROOT / "data" / "vocabulary.yml",
     )
     return KnowledgeBase(load_index(out), encoder)
 

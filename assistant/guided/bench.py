@@ -124,9 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     if answers_path.is_file():
         encoder = None
         if not args.no_encoder:
-            from assistant.kb.encoder import SentenceTransformerEncoder
+            from assistant.kb.encoder import default_encoder
 
-            encoder = SentenceTransformerEncoder(threads=1)
+            encoder = default_encoder(threads=1)
         answers = yaml.safe_load(answers_path.read_text(encoding="utf-8")) or {}
         result.update(bench_matching(trees, catalog, answers, encoder))
     report(result, args.out)

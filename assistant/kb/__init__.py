@@ -1,11 +1,11 @@
 """Knowledge base: articles -> passages -> index -> search. Knows nothing of Rasa."""
 
 from assistant.kb.articles import Article, ArticleError, Problem, load_articles, parse_article
+from assistant.kb.ranking import ArticleHit
 from assistant.kb.search import (
     ANSWER,
     CLARIFY,
     DECLINE,
-    ArticleHit,
     DecisionSettings,
     KnowledgeBase,
     SearchResult,

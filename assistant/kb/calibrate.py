@@ -1,8 +1,9 @@
 """Calibrated confidence: ranking features -> probability of being right.
 
-Fitted at build time, with no hand labelling, on:
-- the editors' own example questions, each searched leave-one-out (its own passage hidden), as
-  stand-ins for new customer wording: was the best article right, was it among the top k?
+Fitted at build time (:mod:`assistant.kb.build`), with no hand labelling, on:
+- the editors' own example questions, each searched as if new: its own passage hidden from
+  retrieval and the head fitted without it (cross-fitting), as stand-ins for new customer
+  wording: was the best article right, was it among the top k?
 - out-of-scope questions (``data/calibration/out_of_scope.txt``): never right.
 
 Three logistic regressions, combined as P(in scope) x P(right | in scope):
@@ -24,13 +25,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from assistant.kb.index import KBIndex
-    from assistant.kb.search import ArticleHit, RetrievalSettings
+    from assistant.kb.ranking import ArticleHit
 
 logger = logging.getLogger(__name__)
 
-FEATURES = ("fused1", "margin12", "margin13", "dense1", "lexical_match")
-SCOPE_FEATURES = (0, 3)  # the scope model looks at the scores only, not the margins
+FEATURES = ("fused1", "margin12", "margin13", "dense1", "head1", "lexical_match")
+SCOPE_FEATURES = (0, 3, 4)  # the scope model looks at the scores only, not the margins
 OUT_OF_SCOPE_SHARE = 0.3  # weight of out-of-scope examples in the fit, as a share of the total
 MIN_EXAMPLES = 20
 
@@ -39,7 +39,8 @@ def features(hits: Sequence[ArticleHit]) -> np.ndarray:
     s = [h.score for h in hits[:3]] + [0.0] * (3 - min(3, len(hits)))
     best = hits[0]
     return np.array(
-        [s[0], s[0] - s[1], s[0] - s[2], best.dense, 1.0 if best.lexical > 0 else 0.0], dtype=np.float64
+        [s[0], s[0] - s[1], s[0] - s[2], best.dense, best.head, 1.0 if best.lexical > 0 else 0.0],
+        dtype=np.float64,
     )
 
 
@@ -79,9 +80,9 @@ class Calibration:
         """A fixed mapping for an index too small to fit on: in scope above a fused score of
         about 0.5, right when the best article also leads the runner-up clearly."""
         return cls(
-            scope=Logistic((20.0, 0.0), -10.0),
-            top1=Logistic((5.0, 60.0, 0.0, 0.0, 0.0), -5.5),
-            topk=Logistic((10.0, 0.0, 0.0, 0.0, 0.0), -4.0),
+            scope=Logistic((20.0, 0.0, 0.0), -10.0),
+            top1=Logistic((5.0, 60.0, 0.0, 0.0, 0.0, 0.0), -5.5),
+            topk=Logistic((10.0, 0.0, 0.0, 0.0, 0.0, 0.0), -4.0),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,53 +143,34 @@ def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> Logistic:
 
 
 def fit_calibration(
-    index: KBIndex,
-    retrieval: RetrievalSettings,
-    out_of_scope: Sequence[str],
-    oos_vectors: np.ndarray,
+    in_scope: Sequence[tuple[np.ndarray, bool, bool]],
+    out_of_scope: Sequence[np.ndarray],
     *,
     k: int = 3,
 ) -> Calibration:
-    from assistant.kb.search import rank_vector
-
-    rows_x: list[np.ndarray] = []
-    y1: list[int] = []
-    yk: list[int] = []
-    for row, passage in enumerate(index.passages):
-        if passage.kind != "question" or index.rows_of(passage.article_id).size < 2:
-            continue
-        hits = rank_vector(index, index.vectors[row], passage.text, retrieval, limit=k, exclude=row)
-        if not hits:
-            continue
-        rows_x.append(features(hits))
-        y1.append(int(hits[0].id == passage.article_id))
-        yk.append(int(any(h.id == passage.article_id for h in hits[:k])))
-    n_in = len(rows_x)
-    for text, vector in zip(out_of_scope, oos_vectors, strict=True):
-        hits = rank_vector(index, vector, text, retrieval, limit=k)
-        if hits:
-            rows_x.append(features(hits))
-            y1.append(0)
-            yk.append(0)
-    n_out = len(rows_x) - n_in
+    """``in_scope``: (features, best article right?, right one among the top k?) per example
+    question searched as if new; ``out_of_scope``: features of questions that are never right."""
+    n_in, n_out = len(in_scope), len(out_of_scope)
     if n_in < MIN_EXAMPLES:
         logger.warning("only %d example questions: using the default calibration", n_in)
         return Calibration.default()
-    x = np.vstack(rows_x)
-    weights = np.ones(len(rows_x))
-    in_scope = np.arange(len(rows_x)) < n_in
+    x = np.vstack([row for row, _, _ in in_scope] + list(out_of_scope))
+    y1 = np.array([int(top1) for _, top1, _ in in_scope] + [0] * n_out)
+    yk = np.array([int(topk) for _, _, topk in in_scope] + [0] * n_out)
+    weights = np.ones(n_in + n_out)
+    is_in = np.arange(n_in + n_out) < n_in
     if n_out:
         weights[n_in:] = OUT_OF_SCOPE_SHARE * n_in / ((1 - OUT_OF_SCOPE_SHARE) * n_out)
-        scope = _fit(x[:, list(SCOPE_FEATURES)], in_scope.astype(int), weights)
+        scope = _fit(x[:, list(SCOPE_FEATURES)], is_in.astype(int), weights)
     else:
         scope = Calibration.default().scope
-    top1 = _fit(x[in_scope], np.array(y1)[in_scope], weights[in_scope])
-    topk = _fit(x[in_scope], np.array(yk)[in_scope], weights[in_scope])
+    top1 = _fit(x[is_in], y1[is_in], weights[is_in])
+    topk = _fit(x[is_in], yk[is_in], weights[is_in])
     report = {
         "in_scope_examples": n_in,
         "out_of_scope_examples": n_out,
-        "leave_one_out_top1": round(float(np.mean(y1[:n_in])), 4),
-        f"leave_one_out_top{k}": round(float(np.mean(yk[:n_in])), 4),
+        "as_if_new_top1": round(float(np.mean(y1[:n_in])), 4),
+        f"as_if_new_top{k}": round(float(np.mean(yk[:n_in])), 4),
     }
     logger.info("calibration fitted: %s", report)
     return Calibration(scope, top1, topk, k=k, fitted=True, report=report)

@@ -10,6 +10,12 @@ Layout on disk (everything under ``kb_index/`` is derived and can be rebuilt)::
         passages.jsonl        one passage per line, in vector order
         vectors.npy           float32 passage vectors (reused by incremental builds)
         index.faiss           the FAISS index over those vectors
+        head.npz, head.json   the classifier head learned from the example questions
+        calibration.json      ranking features -> probability of being right
+        vocabulary.json       the editors' synonyms (customer wording -> article wording)
+
+This module is storage only: :mod:`assistant.kb.build` makes an index, :mod:`assistant.kb.search`
+answers from one.
 
 A build writes a new folder and only then points ``CURRENT`` at it, so a reader always sees a
 whole build, and a failed build leaves the last good one serving.
@@ -23,42 +29,28 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from assistant.kb.articles import Article, load_articles
-from assistant.kb.calibrate import Calibration, fit_calibration, read_out_of_scope
-from assistant.kb.encoder import Encoder
+from assistant.kb.articles import Article
+from assistant.kb.calibrate import Calibration
+from assistant.kb.head import QuestionHead
 from assistant.kb.lexical import BM25Index
-from assistant.kb.passages import Passage, split_article
+from assistant.kb.passages import Passage
+from assistant.kb.spelling import QueryNormalizer, SpellingSettings
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 KEEP_BUILDS = 2
 # Exact search up to this many passages; HNSW (approximate, logarithmic) above it.
 HNSW_THRESHOLD = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 512  # recall@10 0.955 at 1M synthetic passages, p95 1.5 ms (make bench-kb)
-
-
-@dataclass
-class BuildReport:
-    build_id: str
-    articles: int
-    passages: int
-    reused_articles: int
-    encoded_passages: int
-    seconds: float
-    index: KBIndex | None = field(default=None, repr=False, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "index"}
 
 
 @dataclass
@@ -75,7 +67,11 @@ class KBIndex:
     calibration: Calibration | None = None
     oos_texts: list[str] = field(default_factory=list)  # out-of-scope questions the calibration saw
     oos_vectors: np.ndarray | None = None  # kept so a rebuild need not encode them again
+    head: QuestionHead | None = None
+    synonyms: dict[str, str] = field(default_factory=dict)
+    spelling: SpellingSettings = field(default_factory=SpellingSettings)
     lexical: BM25Index = field(init=False)
+    normalize: QueryNormalizer = field(init=False, repr=False)
     _rows: dict[str, np.ndarray] = field(init=False, repr=False)
     article_ids: list[str] = field(init=False, repr=False)
     padded_rows: np.ndarray = field(init=False, repr=False)
@@ -84,6 +80,11 @@ class KBIndex:
         if self.faiss_index is None:
             self.faiss_index = make_faiss_index(self.vectors)
         self.lexical = BM25Index([p.embed_text for p in self.passages])
+        self.normalize = QueryNormalizer(
+            (text for a in self.articles.values() for text in (a.title, a.body, *a.questions)),
+            self.synonyms,
+            self.spelling,
+        )
         rows: dict[str, list[int]] = {}
         for i, passage in enumerate(self.passages):
             rows.setdefault(passage.article_id, []).append(i)
@@ -146,118 +147,6 @@ def make_faiss_index(
     return index
 
 
-# --------------------------------------------------------------------------- build
-
-
-def build_index(
-    articles: list[Article],
-    encoder: Encoder,
-    previous: KBIndex | None = None,
-    *,
-    out_of_scope: list[str] | None = None,
-    calibrate: bool = True,
-    show_progress: bool = False,
-) -> tuple[KBIndex, BuildReport]:
-    """Embed the passages of ``articles``, re-using the vectors of unchanged articles."""
-    started = time.perf_counter()
-    reusable: dict[str, list[int]] = {}
-    if previous is not None and previous.model == encoder.name and previous.dim == encoder.dim:
-        for i, passage in enumerate(previous.passages):
-            reusable.setdefault(passage.article_id, []).append(i)
-
-    passages: list[Passage] = []
-    rows: list[np.ndarray | None] = []
-    to_encode: list[int] = []
-    reused = 0
-    for article in articles:
-        old = previous.article_hashes.get(article.id) if previous is not None else None
-        if old == article.content_hash and article.id in reusable:
-            reused += 1
-            for i in reusable[article.id]:
-                passages.append(previous.passages[i])  # type: ignore[union-attr]
-                rows.append(previous.vectors[i])  # type: ignore[union-attr]
-            continue
-        for passage in split_article(article):
-            to_encode.append(len(passages))
-            passages.append(passage)
-            rows.append(None)
-
-    encoded = encoder.encode([passages[i].embed_text for i in to_encode], show_progress=show_progress)
-    for j, i in enumerate(to_encode):
-        rows[i] = encoded[j]
-    vectors = (
-        np.vstack([r for r in rows if r is not None]).astype(np.float32)
-        if rows
-        else np.zeros((0, encoder.dim), dtype=np.float32)
-    )
-    build_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    index = KBIndex(
-        articles={a.id: a for a in articles},
-        passages=passages,
-        vectors=vectors,
-        model=encoder.name,
-        build_id=build_id,
-        article_hashes={a.id: a.content_hash for a in articles},
-        faiss_index=make_faiss_index(vectors, show_progress=show_progress),
-    )
-    from assistant.kb.search import RetrievalSettings
-
-    oos = list(out_of_scope or [])
-    if previous is not None and previous.oos_texts == oos and previous.oos_vectors is not None and reusable:
-        oos_vectors = previous.oos_vectors
-    else:
-        oos_vectors = encoder.encode(oos)
-    index.oos_texts, index.oos_vectors = oos, oos_vectors
-    if calibrate or previous is None or previous.calibration is None:
-        index.calibration = fit_calibration(index, RetrievalSettings(), oos, oos_vectors)
-    else:  # publish fast with the previous fit; the caller refits right after
-        index.calibration = previous.calibration
-    report = BuildReport(
-        build_id=build_id,
-        articles=len(articles),
-        passages=len(passages),
-        reused_articles=reused,
-        encoded_passages=len(to_encode),
-        seconds=round(time.perf_counter() - started, 3),
-    )
-    return index, report
-
-
-def build_from_source(
-    source: Path,
-    out: Path,
-    encoder_factory: Callable[[], Encoder],
-    *,
-    out_of_scope: Path | None = None,
-    calibrate: bool = True,
-    previous: KBIndex | None = None,
-    show_progress: bool = False,
-) -> BuildReport:
-    """Validate ``source``, build incrementally against the live index in ``out``, publish.
-
-    Raises :class:`~assistant.kb.articles.ArticleError` before touching ``out`` when any
-    article is broken, so the last good index keeps serving.
-    """
-    articles = load_articles(source)
-    if previous is None and current_build(out) is not None:
-        try:
-            previous = load_index(out)
-        except (OSError, ValueError, KeyError) as exc:
-            logger.warning("ignoring unreadable previous index in %s: %s", out, exc)
-    oos = read_out_of_scope(out_of_scope) if out_of_scope else []
-    index, report = build_index(
-        articles,
-        encoder_factory(),
-        previous,
-        out_of_scope=oos,
-        calibrate=calibrate,
-        show_progress=show_progress,
-    )
-    save_index(index, out)
-    report.index = index
-    return report
-
-
 # --------------------------------------------------------------------------- save / load
 
 
@@ -296,6 +185,9 @@ def save_index(index: KBIndex, root: Path) -> Path:
     faiss.write_index(index.faiss_index, str(build / "index.faiss"))
     if index.calibration is not None:
         index.calibration.save(build / "calibration.json")
+    if index.head is not None:
+        index.head.save(build)
+    (build / "vocabulary.json").write_text(json.dumps(index.synonyms, ensure_ascii=False), encoding="utf-8")
     if index.oos_vectors is not None:
         (build / "out_of_scope.json").write_text(
             json.dumps(index.oos_texts, ensure_ascii=False), encoding="utf-8"
@@ -348,4 +240,8 @@ def load_index(root: Path) -> KBIndex:
         if (build / "out_of_scope.json").is_file()
         else [],
         oos_vectors=np.load(build / "out_of_scope.npy") if (build / "out_of_scope.npy").is_file() else None,
+        head=QuestionHead.load(build),
+        synonyms=json.loads((build / "vocabulary.json").read_text(encoding="utf-8"))
+        if (build / "vocabulary.json").is_file()
+        else {},
     )

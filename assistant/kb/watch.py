@@ -13,9 +13,10 @@ import threading
 from pathlib import Path
 
 from assistant.kb.articles import ArticleError, article_files
+from assistant.kb.build import BuildReport, build_from_source
 from assistant.kb.encoder import Encoder
-from assistant.kb.index import BuildReport, build_from_source
 from assistant.kb.live import LiveKnowledgeBase
+from assistant.kb.spelling import general_english
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class ArticleWatcher:
         encoder: Encoder,
         *,
         out_of_scope: Path | None = None,
+        vocabulary: Path | None = None,
         live: LiveKnowledgeBase | None = None,
         interval: float = 0.5,
     ):
@@ -47,6 +49,7 @@ class ArticleWatcher:
         self.index_root = Path(index_root)
         self.encoder = encoder
         self.out_of_scope = out_of_scope
+        self.vocabulary = vocabulary
         self.live = live
         self.interval = interval
         self._stop = threading.Event()
@@ -55,7 +58,7 @@ class ArticleWatcher:
         self.last_error: ArticleError | None = None
 
     def _snapshot(self) -> tuple[tuple[str, int, int], ...]:
-        extra = (self.out_of_scope,) if self.out_of_scope else ()
+        extra = tuple(p for p in (self.out_of_scope, self.vocabulary) if p)
         return snapshot(self.source, *extra)
 
     def check(self) -> bool:
@@ -69,7 +72,7 @@ class ArticleWatcher:
             # editor watching the chat), then refit the calibration and publish again.
             report = self._build(calibrate=False)
             self._build(calibrate=True)
-        except ArticleError as exc:
+        except ArticleError as exc:  # an article or the vocabulary
             self.last_error = exc
             logger.error("articles changed but are broken; the last good index keeps serving:\n%s", exc)
             return False
@@ -94,6 +97,7 @@ class ArticleWatcher:
             self.index_root,
             lambda: self.encoder,
             out_of_scope=self.out_of_scope,
+            vocabulary=self.vocabulary,
             calibrate=calibrate,
             previous=previous,
         )
@@ -112,6 +116,7 @@ class ArticleWatcher:
         from assistant.kb.passages import spacy_sentences
 
         spacy_sentences("Load the sentence splitter now, not on the first edit.")
+        general_english()  # and the spelling dictionary
         self._thread = threading.Thread(target=self._run, name="kb-watcher", daemon=True)
         self._thread.start()
         return self

@@ -18,11 +18,11 @@ logger = logging.getLogger(__name__)
 
 def _knowledge_base(settings: Settings, content: Any) -> Any:
     """The console's article search: the same index the assistant answers from."""
-    from assistant.kb.encoder import SentenceTransformerEncoder
+    from assistant.kb.encoder import default_encoder
     from assistant.kb.live import LiveKnowledgeBase
 
     try:
-        encoder = SentenceTransformerEncoder(threads=settings.torch_threads)
+        encoder = default_encoder(threads=settings.torch_threads)
         return LiveKnowledgeBase(settings.kb_index, encoder, content.kb)
     except (FileNotFoundError, OSError) as exc:
         logger.warning("article search is off in the console: %s", exc)

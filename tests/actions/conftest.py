@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services import Services
 from assistant.content import BotContent
-from assistant.kb.index import build_from_source
+from assistant.kb.build import build_from_source
 from assistant.kb.live import LiveKnowledgeBase
 from assistant.settings import Settings
 

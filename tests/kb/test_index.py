@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from assistant.kb.articles import ArticleError
-from assistant.kb.index import build_from_source, current_build, load_index
+from assistant.kb.build import build_from_source
+from assistant.kb.index import current_build, load_index
 from assistant.kb.live import LiveKnowledgeBase
 from assistant.kb.search import ANSWER
 
@@ -30,7 +31,7 @@ def test_build_save_load_round_trip(article_dir: Path, tmp_path: Path, encoder):
     assert index.vectors.shape == (report.passages, encoder.dim)
     assert np.allclose(np.linalg.norm(index.vectors, axis=1), 1.0, atol=1e-4)
     manifest = json.loads((current_build(out) / "manifest.json").read_text())
-    assert manifest["model"] == "all-MiniLM-L6-v2" and set(manifest["articles"]) == set(index.articles)
+    assert manifest["model"] == "all-MiniLM-L6-v2-int8" and set(manifest["articles"]) == set(index.articles)
 
 
 def test_rebuild_reembeds_only_changed_articles(article_dir: Path, tmp_path: Path, encoder):

@@ -1,4 +1,5 @@
-from assistant.kb.index import build_from_source, current_build
+from assistant.kb.build import build_from_source
+from assistant.kb.index import current_build
 from assistant.kb.live import LiveKnowledgeBase
 from assistant.kb.watch import ArticleWatcher
 
