@@ -5,8 +5,9 @@
   names, codes and rare words count).
 - **The head** (:mod:`assistant.kb.head`) gives P(article | question), learned from the
   editors' example questions.
-- **Fusion** adds the head's probability, weighted, to the retrieval score. Retrieval alone
-  still ranks articles without examples and keeps working when there is no head.
+- **Fusion** blends the two: (1 - w) x retrieval + w x the head's probability, w = 1/3 (chosen
+  on a validation split of BANKING77's train set). Retrieval alone still ranks articles without
+  examples and keeps working when there is no head.
 """
 
 from __future__ import annotations
@@ -43,12 +44,12 @@ class RetrievalSettings:
 class FusionSettings:
     """How the head's probability joins the retrieval score."""
 
-    head_weight: float = 0.5  # score = retrieval + head_weight x P(article | question)
+    head_weight: float = 1 / 3  # score = (1 - w) x retrieval + w x P(article | question)
     head_candidates: int = 5  # the head's best articles always join retrieval's candidates
 
     def __post_init__(self) -> None:
-        if self.head_weight < 0 or self.head_candidates < 0:
-            raise ValueError("head_weight and head_candidates must not be negative")
+        if not 0 <= self.head_weight <= 1 or self.head_candidates < 0:
+            raise ValueError("head_weight must be in [0, 1] and head_candidates not negative")
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,10 @@ def rank(
     fused = [
         replace(
             h,
-            score=float(h.score + fusion.head_weight * (p[position[h.id]] if h.id in position else 0.0)),
+            score=float(
+                (1 - fusion.head_weight) * h.score
+                + fusion.head_weight * (p[position[h.id]] if h.id in position else 0.0)
+            ),
             retrieval=h.score,
             head=float(p[position[h.id]]) if h.id in position else 0.0,
         )

@@ -41,8 +41,8 @@ class DecisionSettings:
     - else decline and offer a person.
     """
 
-    answer_at: float = 0.6
-    clarify_at: float = 0.45
+    answer_at: float = 0.85
+    clarify_at: float = 0.4
     clarify_options: int = 3
 
     def __post_init__(self) -> None:
