@@ -36,17 +36,35 @@ def _print_problems(exc: Exception) -> None:
         print(f"error: {problem}", file=sys.stderr)
 
 
+def _index_encoder(settings: Settings, root: Path, model: str) -> Any:
+    """The encoder an index was built with: the base model or one tuned for it."""
+    from assistant.kb.tune import TUNED_PREFIX, encoder_folder, load_tuned
+
+    if model.startswith(TUNED_PREFIX) and (encoder_folder(root, model) / "encoder.json").is_file():
+        return load_tuned(encoder_folder(root, model), threads=settings.torch_threads)
+    return _encoder(settings)
+
+
 def cmd_kb_build(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.kb.articles import ArticleError
+    from assistant.kb.articles import ArticleError, load_articles
     from assistant.kb.build import build_from_source
     from assistant.kb.index import current_build
+    from assistant.kb.tune import load_tuned, tune_encoder
 
     source, out = Path(args.source or settings.kb_source), Path(args.index or settings.kb_index)
     try:
+        if args.tune:  # fine-tune on the example questions (once per set of examples)
+            folder = tune_encoder(load_articles(source), out)
+            encoder = load_tuned(folder, threads=settings.torch_threads) if folder else _encoder(settings)
+        elif not args.base and (live := current_build(out)) is not None:  # keep the live build's encoder
+            model = json.loads((live / "manifest.json").read_text(encoding="utf-8")).get("model", "")
+            encoder = _index_encoder(settings, out, model)
+        else:
+            encoder = _encoder(settings)
         report = build_from_source(
             source,
             out,
-            lambda: _encoder(settings),
+            lambda: encoder,
             out_of_scope=settings.out_of_scope_path,
             vocabulary=settings.vocabulary_path,
             show_progress=sys.stderr.isatty(),
@@ -62,7 +80,7 @@ def cmd_kb_build(args: argparse.Namespace, settings: Settings) -> int:
         if args.json
         else f"built {report.build_id}: {report.articles} articles, {report.passages} passages "
         f"({report.reused_articles} articles reused, {report.encoded_passages} passages encoded) "
-        f"in {report.seconds:.1f}s -> {out}"
+        f"with {encoder.name} in {report.seconds:.1f}s -> {out}"
     )
     return 0
 
@@ -78,7 +96,8 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     from assistant.content import load_content
 
-    kb = KnowledgeBase(index, _encoder(settings), load_content(settings.content_path).kb)
+    encoder = _index_encoder(settings, Path(args.index or settings.kb_index), index.model)
+    kb = KnowledgeBase(index, encoder, load_content(settings.content_path).kb)
     questions = [args.question] if args.question is not None else (line.strip() for line in sys.stdin)
     for question in questions:
         if not question:
@@ -195,6 +214,13 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--source", help="article folder (default data/kb)")
     build.add_argument("--index", help="index folder (default kb_index)")
     build.add_argument("--json", action="store_true", help="print the build report as JSON")
+    model = build.add_mutually_exclusive_group()
+    model.add_argument(
+        "--tune",
+        action="store_true",
+        help="fine-tune the encoder on the example questions first (minutes; skipped when unchanged)",
+    )
+    model.add_argument("--base", action="store_true", help="build with the base encoder, not a tuned one")
     build.set_defaults(func=cmd_kb_build)
     search = kb.add_parser("search", help="ask the knowledge base")
     search.add_argument("question", nargs="?", help="the question; omit to read one per stdin line")

@@ -59,6 +59,7 @@ class OnnxEncoder:
         threads: int = 1,
         batch_size: int = 32,
         max_tokens: int = MAX_TOKENS,
+        name: str | None = None,
     ):
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -74,7 +75,8 @@ class OnnxEncoder:
         tokenizer.enable_truncation(max_length=max_tokens)
         tokenizer.no_padding()
         self._tokenizer = tokenizer
-        self.name = ONNX_MODEL_NAME if model_path is None else Path(model_path).stem
+        self.name = name or (ONNX_MODEL_NAME if model_path is None else Path(model_path).stem)
+        self.threads = threads
         self.dim = int(self._session.get_outputs()[0].shape[-1])
         self.batch_size = batch_size
 

@@ -207,6 +207,25 @@ def _prune_builds(root: Path, keep: str) -> None:
     old = [b for b in builds if b.name != keep][KEEP_BUILDS - 1 :]
     for build in old:
         shutil.rmtree(build, ignore_errors=True)
+    _prune_encoders(root)
+
+
+def _prune_encoders(root: Path, min_age_seconds: float = 86_400) -> None:
+    """Tuned encoders that no kept build uses, once a day old (a newer one may still be on
+    its way into a build)."""
+    folder = root / "encoders"
+    if not folder.is_dir():
+        return
+    used = set()
+    for manifest in (root / "builds").glob("*/manifest.json"):
+        try:
+            used.add(json.loads(manifest.read_text(encoding="utf-8"))["model"])
+        except (OSError, ValueError, KeyError):
+            return  # unsure what is in use: keep everything
+    now = time.time()
+    for encoder in folder.iterdir():
+        if encoder.name not in used and now - encoder.stat().st_mtime > min_age_seconds:
+            shutil.rmtree(encoder, ignore_errors=True)
 
 
 def load_index(root: Path) -> KBIndex:

@@ -20,6 +20,10 @@ class LiveKnowledgeBase:
 
     The check is a ``stat`` at most every ``check_every`` seconds, made by whoever asks for the
     knowledge base. A build that fails to load is logged and the previous one keeps serving.
+
+    ``encoder`` is the base model. A build made with an encoder tuned on the example questions
+    (:mod:`assistant.kb.tune`) is served with that encoder, loaded from ``kb_index/encoders/``
+    once and kept while builds use it.
     """
 
     def __init__(
@@ -37,6 +41,7 @@ class LiveKnowledgeBase:
         self.check_every = check_every
         self._clock = clock
         self._lock = threading.Lock()
+        self._encoders: dict[str, Encoder] = {encoder.name: encoder}
         self._kb: KnowledgeBase | None = None
         self._build: Path | None = None
         self._checked = float("-inf")
@@ -61,7 +66,7 @@ class LiveKnowledgeBase:
     def adopt(self, index: KBIndex) -> None:
         """Serve an index built in this process (it is already saved as the current build)."""
         with self._lock:
-            self._kb = KnowledgeBase(index, self.encoder, self.settings)
+            self._kb = KnowledgeBase(index, self.encoder_for(index.model), self.settings)
             self._build = self.index_root / "builds" / index.build_id
             self._checked = self._clock()
         logger.info("knowledge base live: build %s, %d articles", index.build_id, len(index.articles))
@@ -69,9 +74,21 @@ class LiveKnowledgeBase:
     def _load(self, build: Path) -> None:
         try:
             index = load_index(self.index_root)
-            kb = KnowledgeBase(index, self.encoder, self.settings)
+            kb = KnowledgeBase(index, self.encoder_for(index.model), self.settings)
         except Exception:  # keep serving the last good index whatever went wrong
             logger.exception("could not load knowledge-base build %s; keeping %s", build.name, self.build_id)
             return
         self._kb, self._build = kb, build
         logger.info("knowledge base live: build %s, %d articles", build.name, len(index.articles))
+
+    def encoder_for(self, name: str) -> Encoder:
+        """The encoder a build was made with: the base one, or a tuned one from the index."""
+        if name not in self._encoders:
+            from assistant.kb.tune import encoder_folder, load_tuned
+
+            threads = int(getattr(self.encoder, "threads", 1))
+            self._encoders = {
+                self.encoder.name: self.encoder,
+                name: load_tuned(encoder_folder(self.index_root, name), threads=threads),
+            }
+        return self._encoders[name]

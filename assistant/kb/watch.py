@@ -92,10 +92,13 @@ class ArticleWatcher:
                 previous = self.live.get().index
             except FileNotFoundError:
                 previous = None
+        encoder = self.encoder
+        if previous is not None and self.live is not None:
+            encoder = self.live.encoder_for(previous.model)  # keep the (tuned) encoder of the live build
         report = build_from_source(
             self.source,
             self.index_root,
-            lambda: self.encoder,
+            lambda: encoder,
             out_of_scope=self.out_of_scope,
             vocabulary=self.vocabulary,
             calibrate=calibrate,
