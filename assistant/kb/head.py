@@ -68,18 +68,11 @@ class QuestionHead:
         settings = settings or HeadSettings()
         if len(set(labels)) < settings.min_articles:
             return None
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
         chars = None
         if settings.char_weight > 0:
-            chars = TfidfVectorizer(
-                analyzer="char_wb",
-                ngram_range=(settings.ngram_min, settings.ngram_max),
-                sublinear_tf=True,
-                lowercase=True,
-                dtype=np.float32,
-            ).fit([*texts, *vocabulary_texts])
+            chars = _char_ngrams(settings).fit([*texts, *vocabulary_texts])
         x = _features(np.asarray(vectors, dtype=np.float32), texts, chars, settings.char_weight)
         model = LogisticRegression(C=settings.c, max_iter=3000)
         model.fit(x, list(labels))
@@ -124,18 +117,24 @@ class QuestionHead:
         settings = HeadSettings(**meta["settings"])
         chars = None
         if meta["chars"] is not None:
-            from sklearn.feature_extraction.text import TfidfVectorizer
-
-            chars = TfidfVectorizer(
-                analyzer="char_wb",
-                ngram_range=(settings.ngram_min, settings.ngram_max),
-                sublinear_tf=True,
-                lowercase=True,
-                dtype=np.float32,
-                vocabulary={term: i for i, term in enumerate(meta["chars"]["vocabulary"])},
-            )
+            vocabulary = {term: i for i, term in enumerate(meta["chars"]["vocabulary"])}
+            chars = _char_ngrams(settings, vocabulary)
             chars.idf_ = arrays["idf"]
         return cls(settings, list(meta["labels"]), arrays["coef"], arrays["intercept"], chars)
+
+
+def _char_ngrams(settings: HeadSettings, vocabulary: dict[str, int] | None = None) -> Any:
+    """TF-IDF over character n-grams inside word boundaries (fitted, or with a saved vocabulary)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(settings.ngram_min, settings.ngram_max),
+        sublinear_tf=True,
+        lowercase=True,
+        dtype=np.float32,
+        vocabulary=vocabulary,
+    )
 
 
 def _features(vectors: np.ndarray, texts: Sequence[str], chars: Any, weight: float) -> Any:
