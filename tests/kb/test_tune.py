@@ -51,7 +51,7 @@ def tuned(tmp_path_factory):
 
 
 def test_a_tuned_encoder_is_saved_and_loads(tuned, encoder):
-    root, folder = tuned
+    _root, folder = tuned
     assert {"model.onnx", "tokenizer.json", "encoder.json"} <= {p.name for p in folder.iterdir()}
     model = load_tuned(folder)
     assert model.name == folder.name and model.dim == encoder.dim
