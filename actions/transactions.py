@@ -30,7 +30,7 @@ from actions.services import ServiceAction
 from assistant.analytics import TRANSACTION as TRANSACTION_EVENT
 from assistant.backoffice.store import Refusal, money, pounds
 from assistant.guided.matching import Choice, match_choice, words
-from assistant.identity import Identity
+from assistant.identity import Identity, someone_else_owns
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,13 @@ class ActionCheckIdentity(CustomerAction, Action):
     ) -> list[EventType]:
         customer = self.customer(tracker)
         if customer is None:
-            dispatcher.utter_message(response="utter_sign_in_needed", buttons=[HUMAN_BUTTON])
+            secret = self.services.settings.identity_secret
+            if secret and someone_else_owns(secret, tracker.events):
+                dispatcher.utter_message(
+                    response="utter_conversation_of_someone_else", buttons=[HUMAN_BUTTON]
+                )
+            else:
+                dispatcher.utter_message(response="utter_sign_in_needed", buttons=[HUMAN_BUTTON])
             return [SlotSet("signed_in", False), SlotSet("stage", TRANSACTION)]
         return [SlotSet("signed_in", True), SlotSet("stage", TRANSACTION)]
 
@@ -425,7 +431,13 @@ class SubmitAction(CustomerAction, Action):
             return events
         customer = self.customer(tracker)
         if customer is None:
-            dispatcher.utter_message(response="utter_sign_in_needed", buttons=[HUMAN_BUTTON])
+            secret = self.services.settings.identity_secret
+            if secret and someone_else_owns(secret, tracker.events):
+                dispatcher.utter_message(
+                    response="utter_conversation_of_someone_else", buttons=[HUMAN_BUTTON]
+                )
+            else:
+                dispatcher.utter_message(response="utter_sign_in_needed", buttons=[HUMAN_BUTTON])
             return events
         try:
             self.execute(dispatcher, tracker, customer)

@@ -1,9 +1,15 @@
 """Who the customer is: a signed token that the host page passes to the chat.
 
-The bank's website signs ``{"sub": customer id, "exp": expiry, ...}`` with a secret it shares with
-the assistant (HMAC-SHA256); the chat sends the token with every message, and every action that
-touches customer data verifies it. Slots are never trusted for identity: a customer can type
-``/intent{"slot": "value"}``, but cannot forge a signature.
+The bank's website signs ``{"sub": customer id, "aud": "kestrel-assistant", "iat": issued,
+"exp": expiry, ...}`` with a secret it shares with the assistant (HMAC-SHA256); the chat sends the
+token with every message, and every action that touches customer data verifies it. Slots are
+never trusted for identity: a customer can type ``/intent{"slot": "value"}``, but cannot forge a
+signature.
+
+Identity is bound to the conversation: only the token sent with the current message counts (on
+a shared computer the next person does not inherit the last one's identity), and the first
+customer verified in a conversation owns it: a message carrying another customer's token cannot
+act in it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 
 VERSION = "v1"
 TOKEN_KEY = "customer_token"
+AUDIENCE = "kestrel-assistant"
 
 
 class IdentityError(ValueError):
@@ -45,14 +52,16 @@ def _unb64(text: str) -> bytes:
 def sign(secret: str, customer_id: str, *, ttl: int = 3600, now: float | None = None, **claims: Any) -> str:
     if not secret:
         raise IdentityError("no signing secret configured (ASSISTANT_IDENTITY_SECRET)")
-    payload = {"sub": customer_id, "exp": int((now or time.time()) + ttl), **claims}
+    issued = int(now or time.time())
+    payload = {"sub": customer_id, "aud": AUDIENCE, "iat": issued, "exp": issued + ttl, **claims}
     body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
     mac = hmac.new(secret.encode(), f"{VERSION}.{body}".encode(), hashlib.sha256).digest()
     return f"{VERSION}.{body}.{_b64(mac)}"
 
 
-def verify(secret: str, token: str, *, now: float | None = None) -> Identity:
-    """The identity in ``token``; :class:`IdentityError` when forged, malformed or expired."""
+def verify(secret: str, token: str, *, now: float | None = None, check_expiry: bool = True) -> Identity:
+    """The identity in ``token``; :class:`IdentityError` when forged, malformed, meant for
+    another audience or (unless ``check_expiry`` is off) expired."""
     if not secret:
         raise IdentityError("no signing secret configured")
     if not isinstance(token, str) or len(token) > 4096 or token.count(".") != 2:
@@ -70,8 +79,10 @@ def verify(secret: str, token: str, *, now: float | None = None) -> Identity:
         raise IdentityError("bad signature")
     if not isinstance(payload, dict) or not isinstance(payload.get("sub"), str):
         raise IdentityError("token names no customer")
+    if payload.get("aud") != AUDIENCE:
+        raise IdentityError("token is meant for another audience")
     expires = int(payload.get("exp", 0))
-    if expires < (now or time.time()):
+    if check_expiry and expires < (now or time.time()):
         raise IdentityError("token expired")
     return Identity(
         customer_id=payload["sub"],
@@ -82,23 +93,56 @@ def verify(secret: str, token: str, *, now: float | None = None) -> Identity:
     )
 
 
+def _token(event: dict[str, Any]) -> str | None:
+    metadata = event.get("metadata") or {}
+    token = metadata.get(TOKEN_KEY) if isinstance(metadata, dict) else None
+    return str(token) if token else None
+
+
 def token_from_events(events: Iterable[dict[str, Any]]) -> str | None:
-    """The newest customer token sent with a user message (newest first)."""
-    for event in reversed(list(events)):
-        if event.get("event") != "user":
-            continue
-        metadata = event.get("metadata") or {}
-        token = metadata.get(TOKEN_KEY) if isinstance(metadata, dict) else None
+    """The token sent with the customer's latest message, if that message carried one."""
+    users = [e for e in events if e.get("event") == "user"]
+    return _token(users[-1]) if users else None
+
+
+def owner_from_events(secret: str, events: Iterable[dict[str, Any]]) -> str | None:
+    """The customer who owns the conversation: the first one whose signed token came with a
+    message of it (an expired token still names its owner)."""
+    for event in events:
+        token = _token(event) if event.get("event") == "user" else None
         if token:
-            return str(token)
+            try:
+                return verify(secret, token, check_expiry=False).customer_id
+            except IdentityError:
+                continue
     return None
 
 
 def identity_from_events(secret: str, events: Iterable[dict[str, Any]]) -> Identity | None:
+    """The customer the current message speaks for: its own token, verified, and the
+    conversation's owner. None otherwise (no token now, a bad one, or someone else's)."""
+    events = list(events)
     token = token_from_events(events)
     if not token:
         return None
     try:
-        return verify(secret, token)
+        identity = verify(secret, token)
     except IdentityError:
         return None
+    owner = owner_from_events(secret, events)
+    return identity if owner in (None, identity.customer_id) else None
+
+
+def someone_else_owns(secret: str, events: Iterable[dict[str, Any]]) -> bool:
+    """True when the current message carries a valid token for a customer other than the
+    conversation's owner (a shared computer, a new sign-in): start a new conversation."""
+    events = list(events)
+    token = token_from_events(events)
+    if not token:
+        return False
+    try:
+        identity = verify(secret, token)
+    except IdentityError:
+        return False
+    owner = owner_from_events(secret, events)
+    return owner is not None and owner != identity.customer_id

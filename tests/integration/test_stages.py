@@ -100,6 +100,19 @@ def test_a_transaction_needs_a_signed_token(say, stack):
     assert "sign in" in texts(say(new_sender(), "freeze my card", forged))
 
 
+def test_identity_is_bound_to_the_message_and_the_conversation(say, stack):
+    """A shared computer: Ava signed in; the next message without her token, or with Ben's,
+    cannot act as a customer in her conversation."""
+    sender = new_sender()
+    assert "sign in" not in texts(say(sender, "freeze my card", signed_in(stack)))
+    say(sender, "cancel", signed_in(stack))
+    assert "sign in" in texts(say(sender, "freeze my card"))  # no token now: nobody
+    say(sender, "cancel")
+    messages = say(sender, "freeze my card", signed_in(stack, "cust-ben"))
+    assert "started by someone else" in texts(messages)
+    assert "sign in" not in texts(say(new_sender(), "freeze my card", signed_in(stack, "cust-ben")))
+
+
 def test_freeze_a_card_with_a_person_in_the_middle_then_the_form_resumes(say, stack, http):
     sender, meta = new_sender(), signed_in(stack)
     messages = say(sender, "freeze my card", meta)
