@@ -13,7 +13,7 @@ from rasa_sdk.executor import ActionExecutor
 
 from actions.agent import ActionAgentJoined, ActionAgentMessage
 from actions.complaint import ActionComplaint
-from actions.greet import ActionGreet
+from actions.greet import ActionGoodbye, ActionGreet
 from actions.handoff import ActionHandoff
 from actions.kb import ActionBrowse, ActionKnowledgeBaseAnswer, ActionShowArticle
 from actions.products import (
@@ -55,6 +55,7 @@ from assistant.settings import Settings
 
 ACTIONS = (
     ActionGreet,
+    ActionGoodbye,
     ActionKnowledgeBaseAnswer,
     ActionShowArticle,
     ActionBrowse,

@@ -92,3 +92,16 @@ class ActionGreet(ServiceAction, Action):
             SlotSet("expertise", expertise),
             SlotSet("visitor", "returning" if returning else "new"),
         ]
+
+
+class ActionGoodbye(ServiceAction, Action):
+    """Goodbye with the bank's name from data/assistant.yml (a response alone cannot know it)."""
+
+    def name(self) -> str:
+        return "action_goodbye"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_goodbye", bank_name=self.services.content.bank_name)
+        return []
