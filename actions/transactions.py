@@ -27,8 +27,9 @@ from actions.common import (
     typed_text,
 )
 from actions.services import ServiceAction
+from assistant.amounts import parse_amount
 from assistant.analytics import TRANSACTION as TRANSACTION_EVENT
-from assistant.backoffice.store import Refusal, money, pounds
+from assistant.backoffice.store import Refusal, pounds
 from assistant.guided.matching import Choice, match_choice, words
 from assistant.identity import Identity, someone_else_owns
 
@@ -275,26 +276,27 @@ class ValidateTransferForm(CustomerAction, FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_payee")
             return {"transfer_payee": None}
         slots: dict[str, Any] = {"transfer_payee": picked.id, "stage": TRANSACTION}
-        try:  # "send £50 to Sam" gives the amount too
-            amount = money(text)
-            if amount > 0 and not tracker.get_slot("transfer_amount"):
-                slots["transfer_amount"] = str(amount)
-        except ValueError:
-            pass
+        amount = parse_amount(text)  # "send £50 to Sam" gives the amount too
+        if (
+            amount is not None
+            and amount.in_pounds
+            and amount.value > 0
+            and not tracker.get_slot("transfer_amount")
+        ):
+            slots["transfer_amount"] = str(amount.value)
         return slots
 
     async def validate_transfer_amount(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        try:
-            amount = money(typed_text(tracker))
-        except ValueError:
+        amount = parse_amount(typed_text(tracker))
+        if amount is not None and not amount.in_pounds:
+            dispatcher.utter_message(response="utter_amount_in_pounds_only", currency=amount.currency)
+            return {"transfer_amount": None}
+        if amount is None or amount.value <= 0:
             dispatcher.utter_message(response="utter_invalid_amount")
             return {"transfer_amount": None}
-        if amount <= 0:
-            dispatcher.utter_message(response="utter_invalid_amount")
-            return {"transfer_amount": None}
-        return {"transfer_amount": str(amount)}
+        return {"transfer_amount": str(amount.value)}
 
     async def validate_transfer_confirm(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

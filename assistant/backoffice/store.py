@@ -11,8 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -136,18 +135,6 @@ class Refusal(Exception):
     def __init__(self, code: str, reason: str, next_step: str):
         self.code, self.reason, self.next_step = code, reason, next_step
         super().__init__(f"{code}: {reason}")
-
-
-def money(value: Any) -> Decimal:
-    """Parse an amount the customer typed ("£1,250.50", "20 pounds", "50"); ValueError if none."""
-    text = str(value).lower().replace(",", "").replace("£", " ").replace("gbp", " ").replace("pounds", " ")
-    for word in text.split():
-        try:
-            amount = Decimal(word.strip(".")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        except InvalidOperation:
-            continue
-        return amount
-    raise ValueError(f"no amount in {value!r}")
 
 
 def _minor(amount: Decimal) -> int:

@@ -14,7 +14,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.greet import ActionGreet
 from actions.products import ActionRecommend, ValidateProductNeedsForm
 from actions.services import Services
-from actions.transactions import ActionFormHelp, ActionFreezeCard, ActionTransfer, ValidateFreezeCardForm
+from actions.transactions import (
+    ActionFormHelp,
+    ActionFreezeCard,
+    ActionTransfer,
+    ValidateFreezeCardForm,
+    ValidateTransferForm,
+)
 from actions.troubleshoot import ActionAskTreeAnswer, ActionCrossSell, ValidateTroubleshootForm
 from assistant.analytics import ARTICLE_SHOWN, Analytics
 from assistant.backoffice import BackOffice
@@ -219,3 +225,32 @@ async def test_an_answer_taken_for_help_is_still_an_answer(stage_services, dispa
     events = await ActionFormHelp(stage_services).run(dispatcher, tracker, {})
     assert slots_of(events) == {"freeze_reason": "lost"}
     assert dispatcher.messages == []  # no help text: the form carries on with the next question
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [("forty quid", "40.00"), ("twelve pounds fifty", "12.50"), ("50, no wait, make it 30", "30.00")],
+)
+async def test_transfer_amounts_in_customers_words(stage_services, dispatcher, typed, amount) -> None:
+    form = ValidateTransferForm(stage_services)
+    result = await form.validate_transfer_amount(
+        typed, dispatcher, make_tracker(typed, metadata=signed()), {}
+    )
+    assert result == {"transfer_amount": amount}
+
+
+async def test_an_amount_in_another_currency_gets_a_clear_answer(stage_services, dispatcher) -> None:
+    form = ValidateTransferForm(stage_services)
+    result = await form.validate_transfer_amount(
+        "€30", dispatcher, make_tracker("€30", metadata=signed()), {}
+    )
+    assert result == {"transfer_amount": None}
+    assert dispatcher.messages[-1]["response"] == "utter_amount_in_pounds_only"
+    assert dispatcher.messages[-1]["currency"] == "EUR"
+
+
+async def test_the_opening_request_fills_payee_and_amount(stage_services, dispatcher) -> None:
+    form = ValidateTransferForm(stage_services)
+    text = "send forty quid to Sam Carter"
+    result = await form.validate_transfer_payee(text, dispatcher, make_tracker(text, metadata=signed()), {})
+    assert result["transfer_payee"] == "cust-ava-payee1" and result["transfer_amount"] == "40.00"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.backoffice.store import BackOffice, Refusal, money
+from assistant.backoffice.store import BackOffice, Refusal
 
 
 @pytest.fixture
@@ -80,10 +80,3 @@ def test_order_cards_with_fees_and_limits(office: BackOffice) -> None:
     with pytest.raises(Refusal) as exc:
         office.order_card("cust-chloe", "physical")
     assert exc.value.code == "card_limit"
-
-
-def test_money_parsing() -> None:
-    assert money("£1,250.50") == Decimal("1250.50")
-    assert money("send 20 pounds") == Decimal("20.00")
-    with pytest.raises(ValueError):
-        money("a tenner")
