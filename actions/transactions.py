@@ -108,6 +108,15 @@ class CustomerAction(ServiceAction):
     def customer(self, tracker: Tracker) -> Identity | None:
         return identity(tracker, self.services.settings.identity_secret)
 
+    def ask_to_sign_in(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        """No verified customer for this message: sign in, or, when another customer owns the
+        conversation, start a new one."""
+        secret = self.services.settings.identity_secret
+        if secret and someone_else_owns(secret, tracker.events):
+            dispatcher.utter_message(response="utter_conversation_of_someone_else", buttons=[HUMAN_BUTTON])
+        else:
+            dispatcher.utter_message(response="utter_sign_in_needed", buttons=[HUMAN_BUTTON])
+
     @property
     def backoffice(self) -> Any:
         if self.services.backoffice is None:
@@ -124,13 +133,7 @@ class ActionCheckIdentity(CustomerAction, Action):
     ) -> list[EventType]:
         customer = self.customer(tracker)
         if customer is None:
-            secret = self.services.settings.identity_secret
-            if secret and someone_else_owns(secret, tracker.events):
-                dispatcher.utter_message(
-                    response="utter_conversation_of_someone_else", buttons=[HUMAN_BUTTON]
-                )
-            else:
-                dispatcher.utter_message(response="utter_sign_in_needed", buttons=[HUMAN_BUTTON])
+            self.ask_to_sign_in(dispatcher, tracker)
             return [SlotSet("signed_in", False), SlotSet("stage", TRANSACTION)]
         return [SlotSet("signed_in", True), SlotSet("stage", TRANSACTION)]
 
@@ -276,7 +279,8 @@ class ValidateTransferForm(CustomerAction, FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_payee")
             return {"transfer_payee": None}
         slots: dict[str, Any] = {"transfer_payee": picked.id, "stage": TRANSACTION}
-        amount = parse_amount(text)  # "send £50 to Sam" gives the amount too
+        clicked = next(tracker.get_latest_entity_values("choice"), None) is not None
+        amount = None if clicked else parse_amount(text)  # "send £50 to Sam" gives the amount too
         if (
             amount is not None
             and amount.in_pounds
@@ -433,13 +437,7 @@ class SubmitAction(CustomerAction, Action):
             return events
         customer = self.customer(tracker)
         if customer is None:
-            secret = self.services.settings.identity_secret
-            if secret and someone_else_owns(secret, tracker.events):
-                dispatcher.utter_message(
-                    response="utter_conversation_of_someone_else", buttons=[HUMAN_BUTTON]
-                )
-            else:
-                dispatcher.utter_message(response="utter_sign_in_needed", buttons=[HUMAN_BUTTON])
+            self.ask_to_sign_in(dispatcher, tracker)
             return events
         try:
             self.execute(dispatcher, tracker, customer)

@@ -40,6 +40,9 @@ _POUNDS_PENCE = re.compile(
 _CLAUSES = re.compile(
     r",\s|;|\bno\b|\bactually\b|\bsorry\b|\bi mean\b|\bmake it\b|\bor rather\b", re.IGNORECASE
 )
+# A number standing alone, maybe with a currency sign: not part of an id, a sort code or a word.
+_NUMBER = re.compile(r"^[£€$]?\d[\d,]*(?:\.\d+)?[.,!?)]*$")
+_DIGIT = re.compile(r"\d")
 # An amount named only to be replaced: "30 instead of 50", "30, not 50".
 _REPLACED = re.compile(
     r"\b(?:instead of|rather than|not)\s+[£€$]?\d[\d,.]*(?:\s*(?:pounds?|quid|euros?|dollars?))?",
@@ -68,7 +71,8 @@ def amounts(text: str) -> list[Amount]:
     text = _REPLACED.sub(" ", text)
     found = []
     for clause in _CLAUSES.split(text):
-        if not re.search(r"\d", clause):
+        clause = " ".join(t for t in clause.split() if not _DIGIT.search(t) or _NUMBER.match(t))
+        if not _DIGIT.search(clause):
             continue
         price = Price.fromstring(clause)
         if price.amount is None:

@@ -118,31 +118,27 @@ def owner_from_events(secret: str, events: Iterable[dict[str, Any]]) -> str | No
     return None
 
 
-def identity_from_events(secret: str, events: Iterable[dict[str, Any]]) -> Identity | None:
-    """The customer the current message speaks for: its own token, verified, and the
-    conversation's owner. None otherwise (no token now, a bad one, or someone else's)."""
+def conversation_identity(secret: str, events: Iterable[dict[str, Any]]) -> tuple[Identity | None, bool]:
+    """(the customer the current message speaks for, whether its valid token names someone
+    other than the conversation's owner). The customer is None when the current message has no
+    token, a bad one, or someone else's (a shared computer, a new sign-in: start a new one)."""
     events = list(events)
     token = token_from_events(events)
     if not token:
-        return None
+        return None, False
     try:
         identity = verify(secret, token)
     except IdentityError:
-        return None
+        return None, False
     owner = owner_from_events(secret, events)
-    return identity if owner in (None, identity.customer_id) else None
+    if owner in (None, identity.customer_id):
+        return identity, False
+    return None, True
+
+
+def identity_from_events(secret: str, events: Iterable[dict[str, Any]]) -> Identity | None:
+    return conversation_identity(secret, events)[0]
 
 
 def someone_else_owns(secret: str, events: Iterable[dict[str, Any]]) -> bool:
-    """True when the current message carries a valid token for a customer other than the
-    conversation's owner (a shared computer, a new sign-in): start a new conversation."""
-    events = list(events)
-    token = token_from_events(events)
-    if not token:
-        return False
-    try:
-        identity = verify(secret, token)
-    except IdentityError:
-        return False
-    owner = owner_from_events(secret, events)
-    return owner is not None and owner != identity.customer_id
+    return conversation_identity(secret, events)[1]

@@ -37,6 +37,8 @@ def test_other_currencies_are_named(text, currency):
     assert amount is not None and amount.currency == currency and not amount.in_pounds
 
 
-@pytest.mark.parametrize("text", ["no", "Sam Carter", "my mum", ""])
+@pytest.mark.parametrize(
+    "text", ["no", "Sam Carter", "my mum", "", "cust-ava-payee2", "sort code 04-00-04", "card 4821-x"]
+)
 def test_no_amount(text):
     assert parse_amount(text) is None
