@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The largest request body or websocket frame Rasa reads. A chat message is at most 1,000
 # characters (config.yml) plus a small metadata object: 64 KiB leaves room and no more.
 RASA_MAX_BODY_BYTES = 64 * 1024
+PRIVATE_UMASK = 0o077  # files the stack and its processes create: for this user only
 DEMO_STAFF = {"agent": "Sam", "lead": "Lee", "editor": "Eddie"}  # user name (= role) -> shown name
 
 
@@ -186,7 +187,10 @@ class Stack:
 
     def start(self, *, timeout: float = 300.0, quiet: bool = False) -> None:
         assert self.var_dir is not None
+        # var/ holds databases, logs and tokens: readable by this user only (0700, files 0600).
+        os.umask(PRIVATE_UMASK)
         self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.var_dir.chmod(0o700)
         busy = [p for p in (self.rasa_port, self.action_port, self.web_port) if not _free(p)]
         if busy:
             raise RuntimeError(f"port(s) {busy} already in use: is the assistant already running?")
@@ -204,6 +208,7 @@ class Stack:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, so stop() reaches its children
+                umask=PRIVATE_UMASK,
             )
             log.close()
             if not quiet:

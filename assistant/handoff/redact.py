@@ -7,7 +7,9 @@ import re
 from typing import Any
 
 CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
-EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+# Bounded like real addresses (64-character local part, 63-character labels): linear time. The
+# unbounded form took 0.6 s on 16,000 characters of "a.a.a." and ran on the web app's event loop.
+EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}\b")
 PHONE = re.compile(r"(?<![\w£$€.])(?:\+\d{1,3}[ .-]?)?(?:\(?\d{2,5}\)?[ .-]?){2,4}\d{3,4}(?![\w.])")
 
 

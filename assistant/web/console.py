@@ -6,6 +6,7 @@ the JSON API, writing every piece of customer or agent text as text, never as HT
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import html
 import secrets
@@ -58,12 +59,14 @@ async def login(request: Request) -> response.HTTPResponse:
         return _login_page(request, "The sign-in form expired. Please try again.", 403)
     staff: StaffStore | None = request.app.ctx.staff
     username, password = (form.get("username") or "")[:64], (form.get("password") or "")[:256]
-    user = staff.authenticate(username, password) if staff is not None else None
+    # scrypt (16 MiB, ~40 ms a try) in a worker thread: a flood of wrong passwords must not stall
+    # every other page and API call on the event loop.
+    user = await asyncio.to_thread(staff.authenticate, username, password) if staff is not None else None
     if user is None:
         return _login_page(
             request, "Wrong user name or password (or the account is locked for a few minutes).", 401
         )
-    session = staff.start_session(user)  # type: ignore[union-attr]
+    session = await asyncio.to_thread(staff.start_session, user)  # type: ignore[union-attr]
     resp = response.redirect("/console/review" if user.role == "editor" else "/console")
     resp.add_cookie(
         COOKIE, session.token, path="/", httponly=True, samesite="Strict", secure=_secure(request),

@@ -138,3 +138,13 @@ def test_rasa_http_api_needs_the_token(stack, http):
 def test_staff_api_needs_the_token(stack, http):
     status, _ = http.call("GET", f"http://127.0.0.1:{stack.web_port}/api/handoffs")
     assert status == 401
+
+
+def test_var_is_readable_by_this_user_only(stack, say):
+    import stat
+
+    say(new_sender(), "hi")  # every process has written by now
+    assert stat.S_IMODE(stack.var_dir.stat().st_mode) == 0o700
+    files = [p for p in stack.var_dir.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".db" for p in files) and any(p.suffix == ".log" for p in files)
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files if p.stat().st_mode & 0o077} == {}
