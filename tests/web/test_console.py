@@ -181,6 +181,8 @@ async def test_state_changing_calls_need_the_csrf_token(app, staff, handoff_stor
         ("sam", "post", "/api/handoffs/{id}/notes", False),
         ("lee", "post", "/api/handoffs/{id}/notes", True),
         ("eddie", "post", "/api/handoffs/{id}/tags", False),
+        ("sam", "get", "/api/tickets", True),
+        ("eddie", "get", "/api/tickets", False),  # contact details: not for editors
     ],
 )
 async def test_roles_are_enforced(app, staff, handoff_store, username, method, path, allowed):
