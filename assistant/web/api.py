@@ -152,7 +152,8 @@ async def list_handoffs(request: Request) -> response.HTTPResponse:
     records = _filtered(request, limit=limit)
     if isinstance(records, response.HTTPResponse):
         return records
-    return response.json({"handoffs": [_view(r) for r in records], "limit": limit})
+    who = _who(request)
+    return response.json({"handoffs": [_view(r) for r in records if _visible(who, r)], "limit": limit})
 
 
 def _csv_cell(value: Any) -> Any:
@@ -182,9 +183,21 @@ async def export_handoffs(request: Request) -> response.HTTPResponse:
     return response.text(out.getvalue(), content_type="text/csv; charset=utf-8", headers=headers)
 
 
+def _visible(who: Principal, record: HandoffRecord) -> bool:
+    """Leads and editors review history; an agent sees what is open and what was theirs."""
+    return (
+        who.is_service
+        or "review" in who.permissions
+        or record.status in OPEN_STATUSES
+        or record.agent == who.username
+    )
+
+
 def _record(request: Request, handoff_id: int) -> HandoffRecord | response.HTTPResponse:
     record = _store(request).get(handoff_id)
-    return record if record is not None else error(404, f"no handoff {handoff_id}")
+    if record is None or not _visible(_who(request), record):
+        return error(404, f"no handoff {handoff_id}")
+    return record
 
 
 @api.get("/handoffs/<handoff_id:int>")
@@ -224,14 +237,18 @@ async def live_transcript(request: Request, handoff_id: int) -> response.HTTPRes
 @api.get("/conversations/<conversation_id:str>/transcript")
 @require("review", "handle")
 async def conversation_transcript(request: Request, conversation_id: str) -> response.HTTPResponse:
-    """Any conversation's annotated transcript (intent, confidence, article, score per turn)."""
+    """A conversation's annotated transcript (intent, confidence, article, score per turn): any
+    conversation for leads and editors, one with a handoff they may see for agents."""
     if not CONVERSATION_ID.match(conversation_id):
         return error(400, "bad conversation id")
+    who = _who(request)
+    handoffs = [r for r in _store(request).list(conversation_id=conversation_id) if _visible(who, r)]
+    if "review" not in who.permissions and not who.is_service and not handoffs:
+        return error(404, "no conversation of yours with that id")
     try:
         data = await _live(request, conversation_id)
     except RasaError as exc:
         return error(502, str(exc))
-    handoffs = _store(request).list(conversation_id=conversation_id)
     return response.json(
         {**data, "conversation_id": conversation_id, "handoffs": [_view(r) for r in handoffs]},
         headers={"Cache-Control": "no-store"},

@@ -325,3 +325,26 @@ async def test_review_lists_are_limited_and_a_date_until_includes_the_day(app, s
     assert (await lee.get("/api/handoffs?limit=0")).status == 400
     today = dt.datetime.now(dt.UTC).date().isoformat()
     assert len((await lee.get(f"/api/handoffs?since={today}&until={today}")).json["handoffs"]) == 3
+
+
+async def test_agents_see_open_handoffs_and_their_own_leads_see_all(app, staff, handoff_store):
+    waiting = new_handoff(handoff_store, "conv-open")
+    kims = new_handoff(handoff_store, "conv-kim")
+    handoff_store.claim(kims.id, "kim", "Kim")
+    handoff_store.finish(kims.id, status="closed", outcome="resolved")
+    sams = new_handoff(handoff_store, "conv-sam")
+    handoff_store.claim(sams.id, "sam", "Sam")
+    handoff_store.finish(sams.id, status="closed", outcome="resolved")
+
+    sam, lee = Client(app, staff, "sam"), Client(app, staff, "lee")
+    seen = {h["id"] for h in (await sam.get("/api/handoffs")).json["handoffs"]}
+    assert waiting.id in seen and sams.id in seen and kims.id not in seen
+    assert (await sam.get(f"/api/handoffs/{kims.id}")).status == 404
+    assert (await sam.get(f"/api/handoffs/{kims.id}/live")).status == 404
+    assert (await sam.get("/api/conversations/conv-kim/transcript")).status == 404
+    assert (await lee.get(f"/api/handoffs/{kims.id}")).status == 200
+    assert {h["id"] for h in (await lee.get("/api/handoffs")).json["handoffs"]} >= {
+        waiting.id,
+        kims.id,
+        sams.id,
+    }
