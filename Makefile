@@ -75,15 +75,15 @@ bench-kb: $(RASA_VENV)/.installed $(VENV)/.installed ## knowledge-base benchmark
 
 bench-guided: $(VENV)/.installed ## guided Q&A benchmark: recommender leave-one-out, typed-answer matching (JSON, ~1 min)
 	@mkdir -p var
-	$(PY) -m assistant.guided.bench --out var/bench-guided.json
+	$(PY) bench/guided_bench.py --out var/bench-guided.json
 
 bench-widget: $(VENV)/.installed ## the chat widget's size on a host page, raw and gzip (JSON)
 	@mkdir -p var
-	$(PY) -m assistant.web.bench --out var/bench-widget.json
+	$(PY) bench/widget_bench.py --out var/bench-widget.json
 
 bench-console: $(VENV)/.installed ## the agent console's staff API over 1,000 handoffs: latencies (JSON, ~1 min)
 	@mkdir -p var
-	$(PY) -m assistant.web.console_bench --out var/bench-console.json
+	$(PY) bench/console_bench.py --out var/bench-console.json
 
 bench: bench-widget bench-guided bench-console bench-kb ## every benchmark (JSON)
 

@@ -1,4 +1,4 @@
-"""The agent console's staff API under load: ``python -m assistant.web.console_bench`` prints JSON.
+"""The agent console's staff API under load: ``make bench-console`` (``bench/console_bench.py``) prints JSON.
 
 The web app served on a local port (one process, as ``assistant web`` runs it) over a real
 SQLite file: 1,000 handoffs with 20-turn transcripts (50 still queued, tags on some), then the

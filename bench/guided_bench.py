@@ -1,4 +1,4 @@
-"""Guided Q&A benchmark: ``python -m assistant.guided.bench`` prints one JSON object.
+"""Guided Q&A benchmark: ``make bench-guided`` (``bench/guided_bench.py``) prints one JSON object.
 
 - The case-based recommender, leave-one-out on the case base: for each satisfied case, recommend
   from the other cases and check that the product the customer chose and liked comes first

@@ -1,4 +1,4 @@
-"""The chat widget's weight on a host page: ``python -m assistant.web.bench`` prints JSON.
+"""The chat widget's weight on a host page: ``make bench-widget`` (``bench/widget_bench.py``) prints JSON.
 
 What a host page downloads for the widget: widget.js, its stylesheet and the socket.io client
 (fetched only if the page has none), raw and gzip-compressed. No framework is needed.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from assistant.benchout import report
 
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).resolve().parents[1] / "assistant" / "web" / "static"
 FILES = {"widget_js": "widget.js", "widget_css": "widget.css", "socketio_client": "vendor/socket.io.min.js"}
 
 
