@@ -89,3 +89,14 @@ async def test_a_second_complaint_hands_off_with_reason_frustration(services, di
         "utter_complaint_handoff",
         "utter_handoff_queued",
     ]
+
+
+async def test_hello_while_waiting_for_a_person_gets_the_status_not_a_greeting(services, dispatcher):
+    services.handoffs.create(
+        "customer-1", reason="customer_request", stage="introduction", transcript=[], slots={}
+    )
+    events = await ActionGreet(services).run(dispatcher, make_tracker("hello? anyone?", intent="greet"), {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_still_queued" and message["position"] == 1
+    assert [b["payload"] for b in message["buttons"]] == ["/leave_message", "/keep_waiting"]
+    assert events == []
