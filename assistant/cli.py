@@ -37,12 +37,14 @@ def _print_problems(exc: Exception) -> None:
 
 
 def _index_encoder(settings: Settings, root: Path, model: str) -> Any:
-    """The encoder an index was built with: the base model or one tuned for it."""
-    from assistant.kb.tune import TUNED_PREFIX, encoder_folder, load_tuned
+    """The encoder an index was built with (the base model when a tuned one is gone)."""
+    from assistant.kb.tune import encoder_for
 
-    if model.startswith(TUNED_PREFIX) and (encoder_folder(root, model) / "encoder.json").is_file():
-        return load_tuned(encoder_folder(root, model), threads=settings.torch_threads)
-    return _encoder(settings)
+    base = _encoder(settings)
+    try:
+        return encoder_for(root, model, base, threads=settings.torch_threads)
+    except FileNotFoundError:
+        return base
 
 
 def cmd_kb_build(args: argparse.Namespace, settings: Settings) -> int:

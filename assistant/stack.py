@@ -208,8 +208,7 @@ class Stack:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, so stop() reaches its children
-                umask=PRIVATE_UMASK,
-            )
+            )  # it inherits the private umask that start() set
             log.close()
             if not quiet:
                 print(f"started {service.name} (pid {service.process.pid}), log: {service.log_path}")

@@ -199,7 +199,17 @@ def calibrate_index(
     for row in rows:
         passage = index.passages[row]
         fold_head, p = out_of_fold.get(row, (None, None))
-        hits = _rank_with(index, fold_head, p, index.vectors[row], passage.text, retrieval, fusion, k, row)
+        hits = rank(
+            index,
+            index.vectors[row],
+            passage.text,
+            retrieval,
+            fusion,
+            head=fold_head,
+            head_probabilities=p,
+            limit=k,
+            exclude=row,
+        )
         if hits:
             in_scope.append(
                 (
@@ -210,23 +220,16 @@ def calibrate_index(
             )
     out_of_scope = []
     if index.oos_vectors is not None and len(index.oos_texts):
-        p_oos = (
-            index.head.probabilities(index.oos_vectors, [index.normalize(t) for t in index.oos_texts])
-            if index.head is not None
-            else None
-        )
-        for i, (text, vector) in enumerate(zip(index.oos_texts, index.oos_vectors, strict=True)):
+        read = [index.normalize(t) for t in index.oos_texts]
+        p_oos = index.head.probabilities(index.oos_vectors, read) if index.head is not None else None
+        for i, (text, vector) in enumerate(zip(read, index.oos_vectors, strict=True)):
             p = p_oos[i] if p_oos is not None else None
-            hits = _rank_with(index, index.head, p, vector, index.normalize(text), retrieval, fusion, k, None)
+            hits = rank(
+                index, vector, text, retrieval, fusion, head=index.head, head_probabilities=p, limit=k
+            )
             if hits:
                 out_of_scope.append(features(hits))
     return fit_calibration(in_scope, out_of_scope, k=k)
-
-
-def _rank_with(index, head, p, vector, text, retrieval, fusion, k, exclude):
-    return rank(
-        index, vector, text, retrieval, fusion, head=head, head_probabilities=p, limit=k, exclude=exclude
-    )
 
 
 def build_from_source(

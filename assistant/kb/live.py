@@ -84,11 +84,11 @@ class LiveKnowledgeBase:
     def encoder_for(self, name: str) -> Encoder:
         """The encoder a build was made with: the base one, or a tuned one from the index."""
         if name not in self._encoders:
-            from assistant.kb.tune import encoder_folder, load_tuned
+            from assistant.kb.tune import encoder_for
 
             threads = int(getattr(self.encoder, "threads", 1))
             self._encoders = {
                 self.encoder.name: self.encoder,
-                name: load_tuned(encoder_folder(self.index_root, name), threads=threads),
+                name: encoder_for(self.index_root, name, self.encoder, threads=threads),
             }
         return self._encoders[name]

@@ -75,6 +75,14 @@ def encoder_folder(index_root: Path, name: str) -> Path:
     return Path(index_root) / "encoders" / name
 
 
+def encoder_for(index_root: Path, model: str, base: Any, *, threads: int = 1) -> Any:
+    """The encoder a build was made with: ``base``, or the tuned one stored beside the index
+    (FileNotFoundError when that one is gone)."""
+    if model == base.name:
+        return base
+    return load_tuned(encoder_folder(index_root, model), threads=threads)
+
+
 def load_tuned(folder: Path, *, threads: int = 1) -> OnnxEncoder:
     meta = json.loads((folder / "encoder.json").read_text(encoding="utf-8"))
     return OnnxEncoder(folder / "model.onnx", folder / "tokenizer.json", threads=threads, name=meta["name"])
