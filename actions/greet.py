@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import HUMAN_BUTTON, INTRODUCTION, identity, intent_button, metadata
 from actions.kb import article_button
 from actions.services import ServiceAction
-from actions.tickets import queue_offer
+from actions.tickets import place_in_queue, queue_offer
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +47,7 @@ class ActionGreet(ServiceAction, Action):
             return False
         if record is None or record.status != "queued":
             return False
-        position = self.services.handoffs.queue_position(record.id) or 1
-        wait = position * self.services.content.handoff.minutes_per_customer
+        position, wait = place_in_queue(self.services, record)
         queue_offer(dispatcher, "utter_still_queued", position=position, wait=wait)
         return True
 

@@ -43,12 +43,17 @@ def queue_offer(dispatcher: CollectingDispatcher, response: str, **kwargs: Any) 
     )
 
 
+def place_in_queue(services: Services, record: HandoffRecord) -> tuple[int, int]:
+    """(position in the queue, estimated minutes to wait) for a queued handoff."""
+    position = services.handoffs.queue_position(record.id) or 1
+    return position, position * services.content.handoff.minutes_per_customer
+
+
 def tell_position(
     dispatcher: CollectingDispatcher, services: Services, record: HandoffRecord, response: str
 ) -> None:
     """The customer's place in the queue and the estimated wait, as text and as a payload."""
-    position = services.handoffs.queue_position(record.id) or 1
-    wait = position * services.content.handoff.minutes_per_customer
+    position, wait = place_in_queue(services, record)
     dispatcher.utter_message(
         response=response,
         position=position,
@@ -73,8 +78,7 @@ class ActionWaitNotice(ServiceAction, Action):
         if record is None or record.status != "queued":
             # an agent took it meanwhile (or it ended): nothing to say, and the agent leads again
             return [ConversationPaused()] if record is not None else []
-        position = store.queue_position(record.id) or 1
-        wait = position * self.services.content.handoff.minutes_per_customer
+        position, wait = place_in_queue(self.services, record)
         queue_offer(dispatcher, "utter_long_wait", position=position, wait=wait)
         return leave_form() if tracker.active_loop_name else []
 
