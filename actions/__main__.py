@@ -27,12 +27,7 @@ from actions.products import (
 from actions.services import Services, build_services
 from actions.tickets import ActionKeepWaiting, ActionSubmitTicket, ActionWaitNotice, ValidateTicketForm
 from actions.transactions import (
-    ActionAskFreezeCardId,
-    ActionAskFreezeConfirm,
-    ActionAskOrderConfirm,
-    ActionAskTransferAmount,
-    ActionAskTransferConfirm,
-    ActionAskTransferPayee,
+    ASK_ACTIONS,
     ActionCancelForm,
     ActionCheckIdentity,
     ActionFormHelp,
@@ -75,11 +70,7 @@ ACTIONS = (
     ValidateOrderCardForm,
     ValidateFreezeCardForm,
     ValidateTransferForm,
-    ActionAskFreezeCardId,
-    ActionAskTransferPayee,
-    ActionAskOrderConfirm,
-    ActionAskFreezeConfirm,
-    ActionAskTransferConfirm,
+    *ASK_ACTIONS,
     ActionOrderCard,
     ActionFreezeCard,
     ActionTransfer,
@@ -96,7 +87,6 @@ def build_executor(services: Services) -> ActionExecutor:
     executor.register_action(ActionTreeFinished())
     executor.register_action(ActionAgentMessage())
     executor.register_action(ActionAgentJoined())
-    executor.register_action(ActionAskTransferAmount())
     executor.register_action(ValidateTicketForm())
     for need in NEEDS:
         executor.register_action(ActionAskNeed(services, need))

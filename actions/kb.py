@@ -109,6 +109,31 @@ class ArticleAnswer(ServiceAction):
         )
 
 
+def answer_in_passing(
+    services: Any, dispatcher: CollectingDispatcher, tracker: Tracker, question: str
+) -> bool:
+    """A question asked inside a form or a tree: answer it from the knowledge base when it is
+    sure (the article's summary, recorded as shown), so the form can ask its question again.
+    False when the knowledge base would only clarify or decline, or is unavailable."""
+    try:
+        kb = services.kb.get()
+        result: SearchResult = kb.search(question)
+    except Exception:
+        logger.exception("knowledge base unavailable")
+        return False
+    if result.decision != ANSWER or result.best is None:
+        return False
+    article = kb.index.articles[result.best.id]
+    dispatcher.utter_message(
+        text=article.summary,
+        json_message=kb_payload(article, result.best.score, "digression", question, result.confidence),
+    )
+    services.record(
+        tracker.sender_id, ARTICLE_SHOWN, stage=STAGE, article_id=article.id, decision="digression"
+    )
+    return True
+
+
 class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
     def name(self) -> str:
         return "action_kb_answer"

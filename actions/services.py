@@ -15,6 +15,7 @@ from typing import Any
 from assistant.analytics import Analytics
 from assistant.backoffice import BackOffice
 from assistant.content import BotContent, load_content
+from assistant.conversation.forms import FormSpec
 from assistant.guided.catalog import Catalog
 from assistant.guided.recommend import CaseBasedRecommender
 from assistant.guided.trees import TreeSet
@@ -37,6 +38,7 @@ class Services:
     backoffice: BackOffice | None = None
     analytics: Analytics | None = None
     staff: StaffStore | None = None  # who is online to take a handoff
+    forms: FormSpec | None = None  # what customers may say in the transaction forms
 
     @property
     def recommender(self) -> CaseBasedRecommender:
@@ -55,6 +57,7 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
+    from assistant.conversation.forms import load_forms
     from assistant.guided.catalog import load_catalog
     from assistant.guided.trees import load_trees
     from assistant.kb.articles import load_articles
@@ -79,6 +82,7 @@ def build_services(settings: Settings) -> Services:
         backoffice=backoffice,
         analytics=Analytics(settings.database_url),
         staff=StaffStore(settings.database_url),
+        forms=load_forms(settings.forms_path),
     )
 
 

@@ -159,12 +159,20 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
         synonyms = load_vocabulary(settings.vocabulary_path)
     except ArticleError as exc:
         problems += exc.problems
+    from assistant.conversation.forms import load_forms
+
+    form_fields = 0
+    try:
+        form_fields = len(load_forms(settings.forms_path).fields)
+    except ArticleError as exc:
+        problems += exc.problems
     if problems:
         _print_problems(ArticleError(problems))
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)
         return 1
     print(
         f"ok: {len(articles)} articles in {source}, {len(trees)} troubleshooting trees, "
+        f"{form_fields} form fields, "
         f"{len(products)} products and {cases} cases, {len(synonyms)} synonyms, "
         f"settings in {settings.content_path}"
     )

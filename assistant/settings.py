@@ -54,6 +54,10 @@ class Settings:
         return self.data_dir / "troubleshooting"
 
     @property
+    def forms_path(self) -> Path:
+        return self.data_dir / "forms.yml"
+
+    @property
     def products_path(self) -> Path:
         return self.data_dir / "products.yml"
 

@@ -3,7 +3,7 @@
 Every operation takes the customer id first and only ever touches that customer's rows, so an
 action that verified the customer's token cannot act on anyone else's card or account. When the
 bank says no (not enough money, card already frozen, card limit reached), the operation raises
-:class:`Refusal` with a reason the customer can understand and the next step to take.
+:class:`Refusal` with a code and its parameters, never sentences: the words are the domain's.
 """
 
 from __future__ import annotations
@@ -126,15 +126,16 @@ class CardOrder:
     card: Card
     delivery: str
     fee: Decimal
-    arrives: str
+    working_days: str  # how long delivery takes: "2", "3 to 5", "10"; "0" for a virtual card
 
 
 class Refusal(Exception):
-    """The back office said no. ``reason`` is for the customer; ``next_step`` says what to do."""
+    """The back office said no: a ``code`` and the ``params`` that explain it (balance, limit,
+    card digits). The words the customer reads are the domain's ``utter_refusal_<code>``."""
 
-    def __init__(self, code: str, reason: str, next_step: str):
-        self.code, self.reason, self.next_step = code, reason, next_step
-        super().__init__(f"{code}: {reason}")
+    def __init__(self, code: str, **params: str):
+        self.code, self.params = code, params
+        super().__init__(f"{code}: {params}" if params else code)
 
 
 def _minor(amount: Decimal) -> int:
@@ -188,20 +189,9 @@ class BackOffice:
         with self._session.begin() as s:
             row = self._own_card(s, customer_id, card_id)
             if row.status == "frozen":
-                raise Refusal(
-                    "already_frozen",
-                    f"Your card ending {row.last4} is already frozen, so nobody can pay with it.",
-                    'If it\'s lost or stolen for good, order a replacement: say "order a card".',
-                )
+                raise Refusal("already_frozen", last4=row.last4)
             if row.status in ("cancelled", "ordered"):
-                raise Refusal(
-                    "not_active",
-                    (
-                        f"Your card ending {row.last4} is {row.status}, so it can't be used and "
-                        f"doesn't need freezing."
-                    ),
-                    "Check your other cards in the app under Card.",
-                )
+                raise Refusal("not_active", last4=row.last4, status=row.status)
             row.status, row.note = "frozen", reason[:128]
             return self._card(row)
 
@@ -223,20 +213,12 @@ class BackOffice:
             )
             limit = MAX_PHYSICAL_CARDS if kind == "physical" else MAX_VIRTUAL_CARDS
             if (live or 0) >= limit:
-                raise Refusal(
-                    "card_limit",
-                    f"You already have {live} {kind} cards, the most one account can hold.",
-                    "Cancel one you no longer use in the app (Card → Cancel), then order again.",
-                )
+                raise Refusal("card_limit", count=str(live), kind=kind)
             fee = Decimal("0")
-            arrives = "now, in the app"
+            working_days = "0"
             if kind == "physical":
                 if delivery == "express" and customer.country != "GB":
-                    raise Refusal(
-                        "express_uk_only",
-                        "Express delivery is only available to UK addresses.",
-                        "Choose standard delivery: it takes up to 10 working days outside the UK.",
-                    )
+                    raise Refusal("express_uk_only")
                 had_card = s.scalar(
                     select(func.count())
                     .select_from(CardRow)
@@ -247,13 +229,11 @@ class BackOffice:
                     fee += REPLACEMENT_FEE
                 if delivery == "express" and not premium:
                     fee += EXPRESS_FEE
-                arrives = (
-                    "in 2 working days"
-                    if delivery == "express"
-                    else ("in 3 to 5 working days" if customer.country == "GB" else "within 10 working days")
+                working_days = (
+                    "2" if delivery == "express" else ("3 to 5" if customer.country == "GB" else "10")
                 )
             if fee:
-                account = self._debit(s, customer_id, fee, what="the card fee")
+                account = self._debit(s, customer_id, fee, what="card_fee")
                 account.balance_minor -= _minor(fee)
             row = CardRow(
                 id=f"card_{secrets.token_hex(6)}",
@@ -264,19 +244,17 @@ class BackOffice:
             )
             s.add(row)
             s.flush()
-            return CardOrder(self._card(row), delivery if kind == "physical" else "instant", fee, arrives)
+            return CardOrder(
+                self._card(row), delivery if kind == "physical" else "instant", fee, working_days
+            )
 
     def transfer(self, customer_id: str, payee_id: str, amount: Decimal, reference: str = "") -> Transfer:
         if amount <= 0:
-            raise Refusal("bad_amount", "The amount must be more than £0.", "Tell me how much to send.")
+            raise Refusal("bad_amount")
         with self._session.begin() as s:
             payee = s.get(PayeeRow, payee_id)
             if payee is None or payee.customer_id != customer_id:
-                raise Refusal(
-                    "unknown_payee",
-                    "I can't find that recipient among your saved payees.",
-                    "Add them in the app under Payments → New payee, then ask me again.",
-                )
+                raise Refusal("unknown_payee")
             today = utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
             sent_today = s.scalar(
                 select(func.coalesce(func.sum(TransferRow.amount_minor), 0)).where(
@@ -285,15 +263,8 @@ class BackOffice:
             )
             if _minor(amount) + int(sent_today or 0) > _minor(DAILY_TRANSFER_LIMIT):
                 left = DAILY_TRANSFER_LIMIT - _major(int(sent_today or 0))
-                raise Refusal(
-                    "daily_limit",
-                    (
-                        f"That would take you over the £25,000 daily limit for UK transfers; you can "
-                        f"send {pounds(left)} more today."
-                    ),
-                    "Send up to that now and the rest tomorrow, or talk to a person about a higher limit.",
-                )
-            account = self._debit(s, customer_id, amount, what="this transfer")
+                raise Refusal("daily_limit", limit=pounds(DAILY_TRANSFER_LIMIT), left=pounds(left))
+            account = self._debit(s, customer_id, amount, what="transfer")
             account.balance_minor -= _minor(amount)
             row = TransferRow(
                 id=f"tr_{secrets.token_hex(6)}",
@@ -321,41 +292,29 @@ class BackOffice:
     def _customer(s: Session, customer_id: str) -> CustomerRow:
         row = s.get(CustomerRow, customer_id)
         if row is None:
-            raise Refusal(
-                "unknown_customer",
-                "I can't find your account details.",
-                "Please sign in again, or talk to a person.",
-            )
+            raise Refusal("unknown_customer")
         return row
 
     @staticmethod
     def _own_card(s: Session, customer_id: str, card_id: str) -> CardRow:
         row = s.get(CardRow, card_id)
         if row is None or row.customer_id != customer_id:
-            raise Refusal(
-                "unknown_card",
-                "I can't find that card on your account.",
-                "Pick one of the cards I listed, or check them in the app under Card.",
-            )
+            raise Refusal("unknown_card")
         return row
 
     @staticmethod
     def _debit(s: Session, customer_id: str, amount: Decimal, *, what: str) -> AccountRow:
         account = s.scalars(select(AccountRow).where(AccountRow.customer_id == customer_id)).first()
         if account is None:
-            raise Refusal("no_account", "I can't find an account to pay from.", "Please talk to a person.")
+            raise Refusal("no_account")
         if account.status != "active":
-            raise Refusal(
-                "account_frozen",
-                "Your account is on hold, so money can't leave it right now.",
-                'A person can tell you why and what to do: say "talk to a person".',
-            )
+            raise Refusal("account_frozen")
         if _minor(amount) > account.balance_minor:
             raise Refusal(
                 "insufficient_funds",
-                f"Your balance is {pounds(_major(account.balance_minor))}, which isn't enough for {what} "
-                f"({pounds(amount)}).",
-                "Top up your account (Account → Top up) and try again, or choose a smaller amount.",
+                balance=pounds(_major(account.balance_minor)),
+                amount=pounds(amount),
+                what=what,
             )
         return account
 

@@ -9,22 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.greet import ActionGreet
 from actions.products import ActionRecommend, ValidateProductNeedsForm
 from actions.services import Services
-from actions.transactions import (
-    ActionFormHelp,
-    ActionFreezeCard,
-    ActionTransfer,
-    ValidateFreezeCardForm,
-    ValidateTransferForm,
-)
+from actions.transactions import ActionFormHelp, ActionFreezeCard, ActionTransfer, validators
 from actions.troubleshoot import ActionAskTreeAnswer, ActionCrossSell, ValidateTroubleshootForm
 from assistant.analytics import ARTICLE_SHOWN, Analytics
 from assistant.backoffice import BackOffice
 from assistant.content import CrossSell, TopTaskSettings
+from assistant.conversation.forms import load_forms
 from assistant.guided.catalog import load_catalog
 from assistant.guided.trees import CONFIRM_NODE, load_trees
 from assistant.identity import sign
@@ -32,6 +28,7 @@ from tests.actions.conftest import make_tracker
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "stage-tests"
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 
 
 @pytest.fixture
@@ -50,6 +47,7 @@ def stage_services(services: Services, tmp_path: Path) -> Services:
         trees=load_trees(ROOT / "data" / "troubleshooting"),
         catalog=load_catalog(ROOT / "data" / "products.yml", ROOT / "data" / "cases.yml"),
         backoffice=office,
+        forms=load_forms(ROOT / "data" / "forms.yml"),
         analytics=Analytics(f"sqlite:///{tmp_path / 'analytics.db'}"),
     )
 
@@ -177,16 +175,15 @@ async def test_freeze_card_acts_on_the_signed_in_customer_only(stage_services, d
     await ActionFreezeCard(stage_services).run(
         dispatcher, make_tracker("yes", slots=filled, metadata=signed()), {}
     )
-    assert "is frozen" in dispatcher.messages[-1]["text"]
+    assert dispatcher.messages[-1]["response"] == "utter_card_frozen_replace"
     assert stage_services.backoffice.cards("cust-ava", "frozen")[0].id == "cust-ava-card1"
 
-    # Ben cannot pick Ava's card, even by typing its id
-    form = ValidateFreezeCardForm(stage_services)
-    other = CollectingDispatcher()
-    result = await form.validate_freeze_card_id(
-        "cust-ava-card2", other, make_tracker("cust-ava-card2", metadata=signed("cust-ben")), {}
-    )
-    assert result == {"freeze_card_id": None}
+    # Ben cannot pick Ava's card, even by typing its id or its digits
+    for typed in ("cust-ava-card2", "7730"):
+        slots = await form_turn(
+            stage_services, "freeze_card_form", typed, asked="freeze_card_id", customer="cust-ben"
+        )
+        assert slots["freeze_card_id"] is None
 
 
 async def test_no_token_means_nothing_happens(stage_services, dispatcher) -> None:
@@ -204,7 +201,8 @@ async def test_a_refusal_is_explained_with_the_next_step(stage_services, dispatc
     tracker = make_tracker("yes", slots=filled, metadata=signed("cust-ben"))
     await ActionTransfer(stage_services).run(dispatcher, tracker, {})
     message = dispatcher.messages[-1]
-    assert "£18.40" in message["text"] and "Top up" in message["text"]
+    assert message["response"] == "utter_refusal_insufficient_funds_transfer"
+    assert message["balance"] == "£18.40" and message["amount"] == "£50.00"
     assert message["custom"]["data"]["refusal"]["code"] == "insufficient_funds"
     assert stage_services.backoffice.account("cust-ben").balance == Decimal("18.40")
 
@@ -214,43 +212,147 @@ async def test_help_inside_a_form_keeps_what_was_typed(stage_services, dispatche
     tracker = make_tracker(
         "help", intent="ask_help", slots=slots, active_loop="transfer_form", metadata=signed()
     )
-    await ActionFormHelp(stage_services).run(dispatcher, tracker, {})
-    text = dispatcher.messages[-1]["text"]
-    assert "in pounds" in text and "payee: Sam Carter" in text
+    await ActionFormHelp(stage_services).run(dispatcher, tracker, DOMAIN)
+    assert dispatcher.messages[0]["response"] == "utter_explain_transfer_amount"
+    assert dispatcher.messages[1]["response"] == "utter_values_kept"
+    assert dispatcher.messages[1]["values"] == "payee: Sam Carter"
 
 
 async def test_an_answer_taken_for_help_is_still_an_answer(stage_services, dispatcher) -> None:
     slots = {"requested_slot": "freeze_reason", "freeze_card_id": "cust-ava-card2"}
-    tracker = make_tracker("I lost it", intent="ask_help", slots=slots, active_loop="freeze_card_form")
-    events = await ActionFormHelp(stage_services).run(dispatcher, tracker, {})
-    assert slots_of(events) == {"freeze_reason": "lost"}
+    tracker = make_tracker(
+        "I lost it", intent="ask_help", slots=slots, active_loop="freeze_card_form", metadata=signed()
+    )
+    events = await ActionFormHelp(stage_services).run(dispatcher, tracker, DOMAIN)
+    assert slots_of(events)["freeze_reason"] == "lost"
     assert dispatcher.messages == []  # no help text: the form carries on with the next question
+
+
+async def form_turn(
+    services: Services,
+    form: str,
+    text: str,
+    *,
+    asked: str | None = None,
+    slots: dict[str, Any] | None = None,
+    customer: str = "cust-ava",
+    intent: str = "ask_question",
+    dispatcher: CollectingDispatcher | None = None,
+    choice: str | None = None,
+) -> dict[str, Any]:
+    """One turn of a transaction form's validation, as Rasa runs it: at activation (nothing
+    asked yet) or with ``asked`` requested; the asked slot holds the raw text, as from_text puts it."""
+    validator = validators()[form](services)
+    state = {**(slots or {}), "requested_slot": asked}
+    if asked:
+        state[asked] = text
+    tracker = make_tracker(
+        text,
+        intent="choose" if choice else intent,
+        entities=[{"entity": "choice", "value": choice}] if choice else None,
+        slots=state,
+        active_loop=form if asked else None,
+        metadata=signed(customer),
+    )
+    events = await validator.run(dispatcher or CollectingDispatcher(), tracker, DOMAIN)
+    return slots_of(events)
 
 
 @pytest.mark.parametrize(
     ("typed", "amount"),
     [("forty quid", "40.00"), ("twelve pounds fifty", "12.50"), ("50, no wait, make it 30", "30.00")],
 )
-async def test_transfer_amounts_in_customers_words(stage_services, dispatcher, typed, amount) -> None:
-    form = ValidateTransferForm(stage_services)
-    result = await form.validate_transfer_amount(
-        typed, dispatcher, make_tracker(typed, metadata=signed()), {}
-    )
-    assert result == {"transfer_amount": amount}
+async def test_transfer_amounts_in_customers_words(stage_services, typed, amount) -> None:
+    slots = await form_turn(stage_services, "transfer_form", typed, asked="transfer_amount")
+    assert slots["transfer_amount"] == amount
 
 
 async def test_an_amount_in_another_currency_gets_a_clear_answer(stage_services, dispatcher) -> None:
-    form = ValidateTransferForm(stage_services)
-    result = await form.validate_transfer_amount(
-        "€30", dispatcher, make_tracker("€30", metadata=signed()), {}
+    slots = await form_turn(
+        stage_services, "transfer_form", "€30", asked="transfer_amount", dispatcher=dispatcher
     )
-    assert result == {"transfer_amount": None}
+    assert slots["transfer_amount"] is None
     assert dispatcher.messages[-1]["response"] == "utter_amount_in_pounds_only"
     assert dispatcher.messages[-1]["currency"] == "EUR"
 
 
-async def test_the_opening_request_fills_payee_and_amount(stage_services, dispatcher) -> None:
-    form = ValidateTransferForm(stage_services)
-    text = "send forty quid to Sam Carter"
-    result = await form.validate_transfer_payee(text, dispatcher, make_tracker(text, metadata=signed()), {})
-    assert result["transfer_payee"] == "cust-ava-payee1" and result["transfer_amount"] == "40.00"
+async def test_the_opening_request_fills_payee_and_amount(stage_services) -> None:
+    slots = await form_turn(stage_services, "transfer_form", "send forty quid to my mum")
+    assert slots["transfer_payee"] == "cust-ava-payee2" and slots["transfer_amount"] == "40.00"
+    slots = await form_turn(stage_services, "freeze_card_form", "freeze my virtual card, it was stolen")
+    assert slots["freeze_card_id"] == "cust-ava-card2" and slots["freeze_reason"] == "stolen"
+
+
+async def test_a_correction_is_taken_and_said(stage_services, dispatcher) -> None:
+    filled = {"transfer_payee": "cust-ava-payee1", "transfer_amount": "50.00"}
+    slots = await form_turn(
+        stage_services,
+        "transfer_form",
+        "no wait, make it 30",
+        asked="transfer_confirm",
+        slots=filled,
+        dispatcher=dispatcher,
+    )
+    assert slots["transfer_amount"] == "30.00" and slots["transfer_confirm"] is None
+    [said] = dispatcher.messages
+    assert said["response"] == "utter_value_changed" and (said["field"], said["value"]) == (
+        "amount",
+        "£30.00",
+    )
+    # "change the payee" at the confirmation goes back to that field
+    slots = await form_turn(
+        stage_services, "transfer_form", "can I change the payee", asked="transfer_confirm", slots=filled
+    )
+    assert slots["transfer_payee"] is None and slots["requested_slot"] == "transfer_payee"
+
+
+async def test_a_button_picks_only_the_customers_own_options(stage_services) -> None:
+    slots = await form_turn(
+        stage_services, "transfer_form", "Mum", asked="transfer_payee", choice="cust-ava-payee2"
+    )
+    assert slots["transfer_payee"] == "cust-ava-payee2"
+    slots = await form_turn(
+        stage_services, "transfer_form", "x", asked="transfer_payee", choice="cust-ben-payee1"
+    )
+    assert slots["transfer_payee"] is None
+
+
+async def test_misses_change_the_approach_and_never_repeat_three_times(stage_services) -> None:
+    """An answer that doesn't fit: the field's hint first, then the options in full and a
+    person, then a plain offer of a person, alternating; never the same message thrice."""
+    from actions.transactions import ActionAskFreezeReason
+
+    slots: dict[str, Any] = {"freeze_card_id": "cust-ava-card1"}
+    sent: list[str] = []
+    for _ in range(5):
+        said = CollectingDispatcher()
+        slots.update(
+            await form_turn(
+                stage_services,
+                "freeze_card_form",
+                "purple",
+                asked="freeze_reason",
+                slots=slots,
+                dispatcher=said,
+            )
+        )
+        tracker = make_tracker("purple", slots=slots, active_loop="freeze_card_form", metadata=signed())
+        await ActionAskFreezeReason(stage_services).run(said, tracker, DOMAIN)
+        sent.append(" | ".join(m.get("response") or m.get("text") or "" for m in said.messages))
+    assert sent[0] == "utter_invalid_freeze_reason | utter_ask_freeze_reason"
+    assert sent[1] == "utter_ask_in_full" and sent[2] == "utter_form_stuck"
+    assert all(not (a == b == c) for a, b, c in zip(sent, sent[1:], sent[2:], strict=False))
+    assert slots["form_misses"] == {"freeze_reason": 5}
+
+
+async def test_a_question_mid_form_is_answered_not_counted_as_a_miss(stage_services, dispatcher) -> None:
+    slots = await form_turn(
+        stage_services,
+        "order_card_form",
+        "how long does a new card take to arrive?",
+        asked="card_delivery",
+        slots={"card_kind": "physical"},
+        dispatcher=dispatcher,
+    )
+    assert slots["card_delivery"] is None and slots["form_misses"] == {}
+    assert dispatcher.messages[0]["custom"]["data"]["kb"]["decision"] == "digression"

@@ -32,7 +32,7 @@ def test_freeze_a_card_and_refuse_to_freeze_it_twice(office: BackOffice) -> None
     with pytest.raises(Refusal) as exc:
         office.freeze_card("cust-ava", "cust-ava-card1")
     assert exc.value.code == "already_frozen"
-    assert "replacement" in exc.value.next_step
+    assert exc.value.params == {"last4": "4821"}
 
 
 def test_a_customer_cannot_touch_another_customers_card_or_payee(office: BackOffice) -> None:
@@ -52,7 +52,7 @@ def test_transfer_moves_money_and_refuses_without_funds(office: BackOffice) -> N
     with pytest.raises(Refusal) as exc:
         office.transfer("cust-ben", "cust-ben-payee1", Decimal("50"))
     assert exc.value.code == "insufficient_funds"
-    assert "£18.40" in exc.value.reason and "Top up" in exc.value.next_step
+    assert exc.value.params == {"balance": "£18.40", "amount": "£50.00", "what": "transfer"}
     assert office.account("cust-ben").balance == Decimal("18.40")  # nothing left half-done
 
 
@@ -68,7 +68,7 @@ def test_order_cards_with_fees_and_limits(office: BackOffice) -> None:
     assert virtual.card.status == "active" and virtual.fee == 0
     # Ava is on Premium: replacement and express are free
     physical = office.order_card("cust-ava", "physical", "express")
-    assert physical.fee == 0 and physical.card.status == "ordered" and "2 working days" in physical.arrives
+    assert physical.fee == 0 and physical.card.status == "ordered" and physical.working_days == "2"
     # Ben (Standard, £18.40) pays £5 + £4.99 for a replacement by express
     order = office.order_card("cust-ben", "physical", "express")
     assert order.fee == Decimal("9.99")

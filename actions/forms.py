@@ -1,0 +1,317 @@
+"""Forms that follow the customer: every message is read for every field of the form.
+
+One :class:`GuidedForm` runs each turn of a transaction form (Rasa calls it as the form's
+validation action, also at activation with the opening request):
+
+- values for any field are kept, whichever field was asked ("send £20 to mum" fills two);
+- a value that differs from one already given replaces it, and the assistant says so;
+- "change the amount" clears that field and asks it again;
+- a question is answered (the field's explanation for "why?", else the knowledge base) and the
+  form asks again; thanks, hello and "are you a bot?" get a short answer likewise;
+- an answer that doesn't fit is a miss: the first gets the field's own hint, the second the
+  options in full with the offer of a person, later ones alternate that with a plain offer of a
+  person, so the same message is never sent three times in a row.
+
+Asking is done by :class:`AskField` (``action_ask_<field>``), which knows the misses. Every word
+the customer sees is a domain response or in ``data/forms.yml``.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import CANCEL_BUTTON, HUMAN_BUTTON, TRANSACTION, choice_button, custom_payload, typed_text
+from actions.kb import answer_in_passing
+from actions.services import ServiceAction
+from assistant.backoffice.store import pounds
+from assistant.conversation.forms import Field, FormSpec, Option
+from assistant.conversation.understand import looks_like_question, read
+from assistant.identity import Identity
+
+logger = logging.getLogger(__name__)
+
+MISSES = "form_misses"
+# A short answer to small talk inside a form; the form then asks its question again.
+SMALL_TALK = {
+    "greet": "utter_still_here",
+    "thank": "utter_form_thanks",
+    "bot_challenge": "utter_iamabot",
+}
+
+
+def spec_of(services: Any) -> FormSpec:
+    if services.forms is None:
+        raise RuntimeError("no forms file loaded (data/forms.yml)")
+    spec: FormSpec = services.forms
+    return spec
+
+
+def response_exists(domain: DomainDict, name: str) -> bool:
+    return name in (domain.get("responses") or {})
+
+
+def response_text(domain: DomainDict, name: str) -> str:
+    """The first variation's text of a domain response (for composing a longer message)."""
+    variations = (domain.get("responses") or {}).get(name) or [{}]
+    return str(variations[0].get("text") or "")
+
+
+class CustomerOptions(ServiceAction):
+    """The customer's own payees and cards as options a message can pick from."""
+
+    def customer(self, tracker: Tracker) -> Identity | None:
+        from actions.common import identity
+
+        return identity(tracker, self.services.settings.identity_secret)
+
+    def options_for(self, tracker: Tracker, spec_field: Field) -> list[Option]:
+        if spec_field.kind == "choice":
+            return list(spec_field.options)
+        customer = self.customer(tracker)
+        backoffice = self.services.backoffice
+        if customer is None or backoffice is None:
+            return []
+        if spec_field.kind == "payee":
+            return [
+                Option(p.id, p.name, p.label, tuple(w.lower() for w in p.name.split()))
+                for p in backoffice.payees(customer.customer_id)
+            ]
+        if spec_field.kind == "card":
+            kinds = spec_of(self.services).field("card_kind")
+            return [
+                Option(
+                    c.id,
+                    c.label + (" (frozen)" if c.status == "frozen" else ""),
+                    c.last4,
+                    (f"{c.kind} card", c.kind, *(_kind_words(kinds, c.kind))),
+                )
+                for c in backoffice.cards(customer.customer_id, "active", "frozen")
+            ]
+        return []
+
+    def describe(self, tracker: Tracker, spec_field: Field, value: Any) -> str:
+        """A value as the customer knows it: the payee's name, the card, the amount in pounds."""
+        if value in (None, ""):
+            return ""
+        if spec_field.kind == "amount":
+            return pounds(Decimal(str(value)))
+        option = next((o for o in self.options_for(tracker, spec_field) if o.key == value), None)
+        if option is not None:
+            return option.title
+        return str(value)
+
+
+def _kind_words(kinds: Field | None, kind: str) -> tuple[str, ...]:
+    option = kinds.option(kind) if kinds else None
+    return option.says if option else ()
+
+
+class GuidedForm(CustomerOptions, FormValidationAction):
+    """The validation action of a transaction form (see the module's docstring)."""
+
+    def fields(self, domain: DomainDict) -> list[Field]:
+        spec = spec_of(self.services)
+        return [f for f in (spec.field(n) for n in self.domain_slots(domain)) if f is not None]
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        return [SlotSet(k, v) for k, v in (await self.turn(dispatcher, tracker, domain)).items()]
+
+    async def turn(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, *, helping: bool = False
+    ) -> dict[str, Any]:
+        """The slots this message sets. ``helping``: the customer asked for help, so a message
+        that gives no value is answered by the caller, not counted as a miss."""
+        fields = self.fields(domain)
+        by_name = {f.name: f for f in fields}
+        asked = tracker.get_slot("requested_slot") if tracker.active_loop_name else None
+        # the asked field's slot holds the raw text Rasa put there: not a value yet
+        current = {f.name: tracker.get_slot(f.name) for f in fields if f.name != asked}
+        slots: dict[str, Any] = {"stage": TRANSACTION}
+        if asked in by_name:
+            slots[asked] = None
+        if self.customer(tracker) is None:
+            if asked or tracker.active_loop_name is None:
+                self.ask_to_sign_in(dispatcher, tracker)
+            return slots
+        misses: dict[str, int] = dict(tracker.get_slot(MISSES) or {})
+        options = {f.name: self.options_for(tracker, f) for f in fields if f.kind in ("payee", "card")}
+        clicked = next(tracker.get_latest_entity_values("choice"), None)
+        text = typed_text(tracker)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        values: dict[str, str] = {}
+        change = None
+        answered = helping  # the message got its answer already: not a miss
+        if clicked is not None and asked in by_name:
+            value = self._clicked(by_name[asked], str(clicked), options.get(asked))
+            if value is not None:
+                values[asked] = value
+        elif text:
+            reading = read(
+                text,
+                fields,
+                spec_of(self.services),
+                asked=asked,
+                current=current,
+                choices=options,
+                encoder=self.services.encoder,
+            )
+            values, change = dict(reading.values), reading.change
+            if reading.currency:
+                dispatcher.utter_message(response="utter_amount_in_pounds_only", currency=reading.currency)
+                answered = True
+        for name, value in values.items():
+            old = current.get(name)
+            slots[name] = value
+            misses.pop(name, None)
+            if old not in (None, "") and old != value:
+                spec_field = by_name[name]
+                dispatcher.utter_message(
+                    response="utter_value_changed",
+                    field=spec_field.label,
+                    value=self.describe(tracker, spec_field, value),
+                )
+        if change is not None:
+            slots[change] = None
+            for spec_field in fields:  # a confirmation given before no longer stands
+                if spec_field.kind == "confirm":
+                    slots[spec_field.name] = None
+            slots["requested_slot"] = change
+            dispatcher.utter_message(response="utter_change_field", field=by_name[change].label)
+        elif (
+            asked in by_name
+            and not values
+            and not answered
+            and not await self._digression(dispatcher, tracker, domain, intent, text)
+        ):
+            misses[asked] = misses.get(asked, 0) + 1
+            if misses[asked] == 1:
+                self._hint(dispatcher, domain, by_name[asked])
+        slots[MISSES] = misses
+        return slots
+
+    @staticmethod
+    def _clicked(spec_field: Field, key: str, customer_options: list[Option] | None) -> str | None:
+        if spec_field.kind == "confirm":
+            return key if key in ("yes", "no") else None
+        allowed = customer_options if customer_options is not None else list(spec_field.options)
+        return key if any(o.key == key for o in allowed) else None
+
+    async def _digression(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        intent: str | None,
+        text: str,
+    ) -> bool:
+        """Answer a message that is not an answer: small talk or a question ("why?" and "help"
+        are the form's help, before this). True when answered (the form then asks again, and
+        it is not a miss)."""
+        if intent in SMALL_TALK and response_exists(domain, SMALL_TALK[intent]):
+            dispatcher.utter_message(response=SMALL_TALK[intent])
+            return True
+        return (intent == "ask_question" or looks_like_question(text)) and answer_in_passing(
+            self.services, dispatcher, tracker, text
+        )
+
+    @staticmethod
+    def _hint(dispatcher: CollectingDispatcher, domain: DomainDict, spec_field: Field) -> None:
+        own = f"utter_invalid_{spec_field.name}"
+        dispatcher.utter_message(
+            response=own if response_exists(domain, own) else f"utter_invalid_{spec_field.kind}"
+        )
+
+    def ask_to_sign_in(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        from actions.transactions import ask_to_sign_in
+
+        ask_to_sign_in(self.services, dispatcher, tracker)
+
+
+class AskField(CustomerOptions, Action):
+    """``action_ask_<field>``: the field's question with its options as buttons; after the
+    second miss the options in full and a person; then a plain offer of a person, in turn."""
+
+    field_name = ""
+
+    def name(self) -> str:
+        return f"action_ask_{self.field_name}"
+
+    def ask_params(self, tracker: Tracker) -> dict[str, Any]:
+        """Values the question's text names (the confirmation's summary)."""
+        return {}
+
+    def extra(self, tracker: Tracker) -> dict[str, Any] | None:
+        """A custom payload sent with the plain question (an input field, say)."""
+        return None
+
+    def buttons(self, tracker: Tracker, spec_field: Field, options: list[Option]) -> list[dict[str, str]]:
+        if spec_field.kind == "confirm":
+            return []  # the response's own buttons
+        return [choice_button(o.title, o.key) for o in options]
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        spec_field = spec_of(self.services).field(self.field_name)
+        if spec_field is None:
+            raise RuntimeError(f"{self.field_name} is not described in data/forms.yml")
+        options = self.options_for(tracker, spec_field)
+        if spec_field.kind in ("payee", "card") and not options:
+            empty = "utter_no_payees" if spec_field.kind == "payee" else "utter_no_cards"
+            dispatcher.utter_message(response=empty, buttons=[CANCEL_BUTTON, HUMAN_BUTTON])
+            return []
+        misses = int((tracker.get_slot(MISSES) or {}).get(self.field_name, 0))
+        params = self.ask_params(tracker)
+        buttons = self.buttons(tracker, spec_field, options)
+        if misses >= 2 and misses % 2 == 0:
+            listed = "\n".join(
+                f"{i}. {o.title}" + (f": {o.means}" if o.means and spec_field.kind == "choice" else "")
+                for i, o in enumerate(options, 1)
+            )
+            if spec_field.kind == "confirm":
+                listed = response_text(domain, f"utter_explain_{self.field_name}")
+            dispatcher.utter_message(
+                response="utter_ask_in_full",
+                question=response_text(domain, f"utter_ask_{self.field_name}").format(**params),
+                options=listed or response_text(domain, f"utter_explain_{self.field_name}"),
+                buttons=[
+                    *(buttons or _confirm_buttons(domain, self.field_name)),
+                    HUMAN_BUTTON,
+                    CANCEL_BUTTON,
+                ],
+                json_message=custom_payload(reask={"field": self.field_name, "misses": misses}),
+            )
+            return []
+        if misses >= 3:
+            dispatcher.utter_message(
+                response="utter_form_stuck",
+                field=spec_field.label,
+                buttons=[
+                    HUMAN_BUTTON,
+                    *(buttons or _confirm_buttons(domain, self.field_name)),
+                    CANCEL_BUTTON,
+                ],
+                json_message=custom_payload(reask={"field": self.field_name, "misses": misses}),
+            )
+            return []
+        dispatcher.utter_message(
+            response=f"utter_ask_{self.field_name}",
+            buttons=[*buttons, CANCEL_BUTTON] if buttons else None,
+            json_message=self.extra(tracker),
+            **params,
+        )
+        return []
+
+
+def _confirm_buttons(domain: DomainDict, field_name: str) -> list[dict[str, str]]:
+    variations = (domain.get("responses") or {}).get(f"utter_ask_{field_name}") or [{}]
+    return [dict(b) for b in variations[0].get("buttons") or []]

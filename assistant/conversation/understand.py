@@ -1,0 +1,214 @@
+"""Read one customer message against a form: every value it gives, for any field of the form.
+
+"send forty quid to mum" gives the payee and the amount at once; "the plastic one" picks the
+physical card; "no wait, make it 30" corrects the amount; "not that card, the other one" swaps
+the card; "change the amount" asks to go back to that field. Values are matched against the
+customer's own payees and cards (passed in as options), never against anyone else's.
+
+Fields that are not being asked are read strictly (an option's own words, a card's digits, a
+payee's name, an amount with a currency or standing alone), so that a story does not fill a
+field by accident; the field being asked is read generously (numbers, "the second one", word
+overlap, meaning).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.amounts import parse_amount
+from assistant.conversation.forms import Field, FormSpec, Option
+from assistant.guided.matching import Choice, match_choice, words
+
+# A word that turns the next mention into the one *not* meant: "Sam not mum", "not that card".
+_NEGATORS = ("not", "instead of", "rather than", "except", "but not")
+_CHANGE = re.compile(
+    r"\b(change|changing|edit|amend|update|fix|correct|different|wrong|other|another|switch)\b", re.IGNORECASE
+)
+_OTHER = re.compile(
+    r"\b(the\s+other|another|other\s+one|other\s+card|different\s+card|not\s+that)\b", re.IGNORECASE
+)
+_ENDING = re.compile(
+    r"\b(?:end(?:s|ing)?(?:\s+(?:in|with))?|last\s+(?:digits|numbers|four)(?:\s+(?:are|is))?)\s+(\d{2,4})\b",
+    re.IGNORECASE,
+)
+_QUESTION_START = frozenset(
+    {"how", "what", "when", "where", "why", "which", "who", "whose", "can", "could", "is", "are", "do"}
+    | {"does", "did", "will", "would", "should", "may", "might", "am", "isn't", "aren't", "doesn't"}
+)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one message says for a form."""
+
+    values: dict[str, str] = field(default_factory=dict)  # field -> option key or amount
+    currency: str | None = None  # an amount in another currency ("€30"): not taken
+    change: str | None = None  # a field the customer wants to change, with no new value yet
+
+    @property
+    def empty(self) -> bool:
+        return not self.values and self.currency is None and self.change is None
+
+
+def starts_like_question(said: list[str]) -> bool:
+    return bool(said and said[0] in _QUESTION_START)
+
+
+def looks_like_question(text: str) -> bool:
+    return text.rstrip().endswith("?") or starts_like_question(words(text))
+
+
+def _mentions(said: list[str], phrase: str) -> list[int]:
+    """Where the phrase's words start in the message (word positions)."""
+    target = words(phrase)
+    n = len(target)
+    if not n:
+        return []
+    return [i for i in range(len(said) - n + 1) if said[i : i + n] == target]
+
+
+def _negated(said: list[str], at: int) -> bool:
+    before = " ".join(said[max(0, at - 3) : at])
+    return any(before.endswith(n) or f"{n} that" in before or f"{n} the" in before for n in _NEGATORS)
+
+
+def _pick_by_phrases(said: list[str], options: Sequence[Option]) -> Option | None:
+    """The one option named in the message (its title or its words), skipping negated mentions;
+    the longest phrase wins; two options named equally is no answer."""
+    scores: dict[str, int] = {}
+    for option in options:
+        for phrase in (option.title, *option.says):
+            for at in _mentions(said, phrase):
+                if not _negated(said, at):
+                    scores[option.key] = max(scores.get(option.key, 0), len(words(phrase)))
+    if not scores:
+        return None
+    top = max(scores.values())
+    winners = [k for k, v in scores.items() if v == top]
+    return next(o for o in options if o.key == winners[0]) if len(winners) == 1 else None
+
+
+def _confirm(said: list[str], spec: FormSpec) -> str | None:
+    """Yes or no in words: the longest yes- or no-phrase in the message decides; a bare number
+    never confirms anything."""
+    if not said or all(w.isdigit() for w in said):
+        return None
+    picked = _pick_by_phrases(said, (Option("yes", "yes", says=spec.yes), Option("no", "no", says=spec.no)))
+    return picked.key if picked else None
+
+
+def _card(
+    text: str, said: list[str], cards: Sequence[Option], current: str | None, *, asked: bool
+) -> str | None:
+    digits = {w for w in said if w.isdigit() and len(w) == 4}
+    exact = [c for c in cards if c.means in digits]  # a card option's `means` holds its last 4
+    if len(exact) == 1:
+        return exact[0].key
+    ending = _ENDING.search(text)
+    if ending:
+        tail = ending.group(1)
+        hits = [c for c in cards if c.means.endswith(tail)]
+        if len(hits) == 1:
+            return hits[0].key
+    if _OTHER.search(text) and current and len(cards) == 2:
+        return next(c.key for c in cards if c.key != current)
+    picked = _pick_by_phrases(said, cards)
+    if picked is not None:
+        return picked.key
+    if asked:
+        found = match_choice(text, [Choice(c.key, c.title, c.says) for c in cards])
+        if found is not None:
+            return found.choice.key
+    return None
+
+
+def _payee(said: list[str], payees: Sequence[Option], relations: Mapping[str, Sequence[str]]) -> str | None:
+    scores: dict[str, int] = {}
+    for payee in payees:
+        phrases = [payee.title, *payee.says]
+        for phrase in list(phrases):
+            phrases.extend(relations.get(phrase.lower(), ()))
+        for phrase in phrases:
+            for at in _mentions(said, phrase):
+                if not _negated(said, at):
+                    scores[payee.key] = max(scores.get(payee.key, 0), len(words(phrase)))
+    if not scores:
+        return None
+    top = max(scores.values())
+    winners = [k for k, v in scores.items() if v == top]
+    return winners[0] if len(winners) == 1 else None
+
+
+def read(
+    text: str,
+    fields: Sequence[Field],
+    spec: FormSpec,
+    *,
+    asked: str | None,
+    current: Mapping[str, Any],
+    choices: Mapping[str, Sequence[Option]] | None = None,
+    encoder: Any = None,
+) -> Reading:
+    """Every value ``text`` gives for ``fields``. ``asked`` is the field being asked (read
+    generously); ``current`` the values the form holds; ``choices`` the customer's own options
+    for payee and card fields (a card option's ``means`` is its last four digits)."""
+    said = words(text)
+    values: dict[str, str] = {}
+    currency: str | None = None
+    choices = choices or {}
+    # A question in the middle of a form ("how much is express delivery?") names options to ask
+    # about them, not to choose them: only money, names and card digits are taken from it.
+    asking = asked is not None and starts_like_question(said)
+    confirming = any(f.name == asked and f.kind == "confirm" for f in fields)
+    for spec_field in fields:
+        name, is_asked = spec_field.name, spec_field.name == asked
+        if asking and spec_field.kind in ("choice", "confirm"):
+            continue
+        if spec_field.kind == "confirm":
+            if is_asked:
+                answer = _confirm(said, spec)
+                if answer is not None:
+                    values[name] = answer
+            continue
+        if spec_field.kind == "amount":
+            if confirming and all(w.isdigit() for w in said):
+                continue  # a bare number at a confirmation is neither a yes nor a new amount
+            amount = parse_amount(text)
+            if amount is not None and amount.value > 0:
+                if amount.in_pounds:
+                    values[name] = str(amount.value)
+                else:
+                    currency = amount.currency
+            continue
+        if spec_field.kind == "payee":
+            payee = _payee(said, choices.get(name, ()), spec.relations)
+            if payee is not None:
+                values[name] = payee
+            continue
+        if spec_field.kind == "card":
+            card = _card(text, said, choices.get(name, ()), current.get(name), asked=is_asked)
+            if card is not None:
+                values[name] = card
+            continue
+        picked = _pick_by_phrases(said, spec_field.options)
+        if picked is None and is_asked:
+            found = match_choice(
+                text, [Choice(o.key, o.title, o.says) for o in spec_field.options], encoder=encoder
+            )
+            picked = spec_field.option(found.choice.key) if found else None
+        if picked is not None:
+            values[name] = picked.key
+    if any(f.kind != "confirm" and f.name in values for f in fields):
+        # a new value at the confirmation is a correction: the changed summary is confirmed anew
+        values = {
+            k: v for k, v in values.items() if not any(f.name == k and f.kind == "confirm" for f in fields)
+        }
+    change = None
+    if not values and _CHANGE.search(text):
+        named = [f for f in fields if any(_mentions(said, n) for n in (f.label, *f.names))]
+        if len(named) == 1 and named[0].kind != "confirm":
+            change = named[0].name
+    return Reading(values, currency, change)
