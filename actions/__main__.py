@@ -39,6 +39,7 @@ from actions.transactions import (
     ValidateTransferForm,
 )
 from actions.troubleshoot import (
+    ActionAfterTreeLeft,
     ActionAskTreeAnswer,
     ActionAskTreeId,
     ActionCrossSell,
@@ -61,6 +62,7 @@ ACTIONS = (
     ValidateTroubleshootForm,
     ActionAskTreeId,
     ActionAskTreeAnswer,
+    ActionAfterTreeLeft,
     ActionCrossSell,
     ValidateProductNeedsForm,
     ActionRecommend,

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import HUMAN_BUTTON, INTRODUCTION, identity, intent_button, metadata
 from actions.kb import article_button
 from actions.services import ServiceAction
-from actions.tickets import place_in_queue, queue_offer
+from actions.tickets import answer_if_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -37,20 +37,6 @@ class ActionGreet(ServiceAction, Action):
     def name(self) -> str:
         return "action_greet"
 
-    def still_waiting(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-        """A customer waiting for a person (offered to leave a message, or queued) who says
-        "hello? anyone?" gets where they stand and the choice again, not a fresh greeting."""
-        try:
-            record = self.services.handoffs.open_for(tracker.sender_id)
-        except Exception:
-            logger.exception("could not look up the handoff for %s", tracker.sender_id)
-            return False
-        if record is None or record.status != "queued":
-            return False
-        position, wait = place_in_queue(self.services, record)
-        queue_offer(dispatcher, "utter_still_queued", position=position, wait=wait)
-        return True
-
     def top_tasks(self) -> list[str]:
         content = self.services.content
         settings = content.top_task_settings
@@ -72,7 +58,7 @@ class ActionGreet(ServiceAction, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if self.still_waiting(dispatcher, tracker):
+        if answer_if_waiting(self.services, dispatcher, tracker):
             return []
         content = self.services.content
         customer = identity(tracker, self.services.settings.identity_secret)

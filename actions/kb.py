@@ -11,8 +11,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import HUMAN_BUTTON, INFORMATION, TROUBLESHOOTING, custom_payload, intent_button
+from actions.common import HUMAN_BUTTON, INFORMATION, custom_payload, intent_button
 from actions.services import ServiceAction
+from actions.tickets import answer_if_waiting
 from assistant.analytics import ARTICLE_SHOWN, SEARCH_FAILED
 from assistant.guided.matching import normal
 from assistant.kb import ANSWER, CLARIFY, DECLINE, Article, SearchResult
@@ -20,7 +21,6 @@ from assistant.kb import ANSWER, CLARIFY, DECLINE, Article, SearchResult
 logger = logging.getLogger(__name__)
 
 STAGE = INFORMATION
-GUIDED = "guided"
 ESCALATE = "escalate"  # declined again: the customer goes to a person without having to ask
 RELATED = 2
 FORM_BUTTONS = {
@@ -149,6 +149,12 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         question = (tracker.latest_message.get("text") or "").strip()
+        status = CollectingDispatcher()
+        if answer_if_waiting(self.services, status, tracker):
+            # waiting for a person: a sure answer if there is one, then where they stand
+            answer_in_passing(self.services, dispatcher, tracker, question)
+            dispatcher.messages.extend(status.messages)
+            return []
         try:
             kb = self.services.kb.get()
             result: SearchResult = kb.search(question)
@@ -175,21 +181,9 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             article = articles[result.best.id]
             tree = self.services.trees.for_article(article.id) if self.services.trees else None
             if tree is not None and tracker.get_slot("expertise") == "novice":
-                # Novices get the guided path first; the article is one tap away in the tree.
-                dispatcher.utter_message(response="utter_guided_start", title=tree.title)
-                self.services.record(
-                    tracker.sender_id,
-                    ARTICLE_SHOWN,
-                    stage=TROUBLESHOOTING,
-                    article_id=article.id,
-                    decision=GUIDED,
-                )
-                return [
-                    SlotSet("kb_decision", GUIDED),
-                    SlotSet("kb_article", article.id),
-                    SlotSet("tree_id", tree.id),
-                    SlotSet("stage", TROUBLESHOOTING),
-                ]
+                # Novices are offered the guided path (the answer's first button), never put in it:
+                # a question that only sounds like the problem is answered, not walked through.
+                dispatcher.utter_message(response="utter_guided_offer", title=tree.title)
             self.show(
                 dispatcher,
                 tracker,

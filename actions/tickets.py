@@ -49,6 +49,21 @@ def place_in_queue(services: Services, record: HandoffRecord) -> tuple[int, int]
     return position, position * services.content.handoff.minutes_per_customer
 
 
+def answer_if_waiting(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """A customer waiting for a person (offered to leave a message, or queued) gets where they
+    stand and the choice again, whatever they say: never a fresh greeting or a failed search."""
+    try:
+        record = services.handoffs.open_for(tracker.sender_id)
+    except Exception:
+        logger.exception("could not look up the handoff for %s", tracker.sender_id)
+        return False
+    if record is None or record.status != "queued":
+        return False
+    position, wait = place_in_queue(services, record)
+    queue_offer(dispatcher, "utter_still_queued", position=position, wait=wait)
+    return True
+
+
 def tell_position(
     dispatcher: CollectingDispatcher, services: Services, record: HandoffRecord, response: str
 ) -> None:

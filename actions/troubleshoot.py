@@ -29,11 +29,36 @@ from actions.common import (
 from actions.kb import article_button
 from actions.services import ServiceAction
 from assistant.analytics import TREE_FINISHED
+from assistant.conversation.understand import looks_like_question
+from assistant.guided.matching import words
 from assistant.guided.trees import CONFIRM_NODE, FORM, HANDOFF, RESOLVED, YES, Tree, TreeNode
 
 logger = logging.getLogger(__name__)
 
-SOLVED, UNSOLVED = "solved", "unsolved"
+SOLVED, UNSOLVED, LEFT = "solved", "unsolved", "left"
+# What a customer may say inside a tree that is not an answer to its question, and what answers
+# it once the tree has let go. A question (or a message NLU could not place) goes to the
+# knowledge base.
+LEAVE_FOR = {
+    "ask_question": "kb",
+    "nlu_fallback": "kb",
+    "browse": "browse",
+    "goodbye": "goodbye",
+    "thank": "utter_youre_welcome",
+    "greet": "greet",
+}
+LEAVE_CONFIDENCE = 0.6
+
+
+def leaves_the_tree(tracker: Tracker) -> bool:
+    """A message in a tree that is another request: a question, browsing, thanks or goodbye."""
+    if next(tracker.get_latest_entity_values("choice"), None) is not None:
+        return False
+    intent = tracker.latest_message.get("intent") or {}
+    text = typed_text(tracker)
+    if intent.get("name") in LEAVE_FOR and float(intent.get("confidence") or 0) >= LEAVE_CONFIDENCE:
+        return intent.get("name") != "ask_question" or looks_like_question(text) or len(words(text)) > 4
+    return looks_like_question(text)
 
 
 def _article_title(services: Any, article_id: str) -> str:
@@ -85,6 +110,10 @@ class ValidateTroubleshootForm(ServiceAction, FormValidationAction):
             intent = tracker.latest_message.get("intent", {}).get("name")
             if node_id == CONFIRM_NODE and intent in ("affirm", "deny"):
                 option = node.options[0 if intent == "affirm" else 1]
+            elif leaves_the_tree(tracker):
+                # not an answer to the tree's question: let go, and answer what was said
+                path = [*(tracker.get_slot("tree_path") or []), f"{node.question} → (left: {intent})"]
+                return self._finish(tracker, tree, path, LEFT, "")
             else:
                 dispatcher.utter_message(response="utter_tree_not_understood")
                 return {"tree_answer": None}
@@ -128,7 +157,7 @@ class ValidateTroubleshootForm(ServiceAction, FormValidationAction):
             tracker.sender_id, TREE_FINISHED, stage=TROUBLESHOOTING, tree=tree.id, outcome=outcome, path=path
         )
         slots: dict[str, Any] = {
-            "tree_answer": answer,
+            "tree_answer": answer or outcome,
             "tree_result": outcome,
             "tree_path": path,
             "tree_done": tree.id,
@@ -154,6 +183,33 @@ class ActionTreeFinished(Action):
             SlotSet("tree_node", None),
             SlotSet("tree_answer", None),
         ]
+
+
+class ActionAfterTreeLeft(ServiceAction, Action):
+    """The tree let go of a message that was not an answer: answer it as if no tree had been
+    open (the knowledge base for a question, browsing, goodbye, thanks)."""
+
+    def name(self) -> str:
+        return "action_after_tree_left"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        from actions.greet import ActionGoodbye, ActionGreet
+        from actions.kb import ActionBrowse, ActionKnowledgeBaseAnswer
+
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        follow = LEAVE_FOR.get(intent, "kb")
+        if follow.startswith("utter_"):
+            dispatcher.utter_message(response=follow)
+            return []
+        action = {
+            "kb": ActionKnowledgeBaseAnswer,
+            "browse": ActionBrowse,
+            "goodbye": ActionGoodbye,
+            "greet": ActionGreet,
+        }[follow](self.services)
+        return list(await action.run(dispatcher, tracker, domain))
 
 
 class ActionAskTreeId(ServiceAction, Action):

@@ -162,10 +162,11 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.conversation.forms import load_forms
 
     form_fields = 0
-    try:
-        form_fields = len(load_forms(settings.forms_path).fields)
-    except ArticleError as exc:
-        problems += exc.problems
+    if settings.forms_path.is_file():
+        try:
+            form_fields = len(load_forms(settings.forms_path).fields)
+        except ArticleError as exc:
+            problems += exc.problems
     if problems:
         _print_problems(ArticleError(problems))
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)

@@ -67,12 +67,13 @@ def test_an_unsolved_tree_hands_off_with_the_path(say, stack):
     assert "Did this solve it?" in slots and "credit" in slots.lower()
 
 
-def test_a_novice_question_about_a_problem_starts_the_guided_tree(say):
+def test_a_novice_question_about_a_problem_is_answered_with_the_tree_offered(say, tracker):
     sender = new_sender()
     say(sender, "/greet")  # no visitor history: a first visit, so a novice
     messages = say(sender, "my card payment was declined in a shop")
-    assert "one question at a time" in texts(messages)
-    assert custom(messages, "tree")["id"] == "card_declined"
+    assert "one question at a time" in texts(messages)  # offered, not started
+    assert '/troubleshoot{"tree_id": "card_declined"}' in payloads(messages)
+    assert tracker(sender)["active_loop"] in ({}, None)
 
 
 def test_product_comparison_from_buttons_and_free_text(say, tracker):

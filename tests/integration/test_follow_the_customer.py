@@ -1,0 +1,71 @@
+"""Forms that follow the customer, over the real stack: what the opening request says fills the
+form, values out of order are kept, a correction sticks and is said back, a question mid-form
+is answered and the form asks again, a tree lets go of a question, and the assistant never
+sends the same message three times in a row. Goals are checked in the real back office."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.integration.conftest import custom, texts
+from tests.integration.test_stages import new_sender, signed_in
+
+pytestmark = pytest.mark.integration
+
+
+def transfers(stack, customer: str) -> list[tuple[str, int]]:
+    with sqlite3.connect(stack.var_dir / "backoffice.db") as db:
+        return db.execute(
+            "select payee_id, amount_minor from transfers where customer_id = ? order by created_at", (customer,)
+        ).fetchall()
+
+
+def test_the_opening_request_fills_the_form_and_a_correction_sticks(say, stack, tracker):
+    sender, meta = new_sender(), signed_in(stack)
+    before = transfers(stack, "cust-ava")
+    messages = say(sender, "send £40 to my mum please", meta)
+    assert "Send £40.00 to Mum" in texts(messages)  # nothing asked that was already said
+    messages = say(sender, "no wait, make it 30", meta)
+    assert "changed the amount to £30.00" in texts(messages)
+    assert "Send £30.00 to Mum" in texts(messages)
+    say(sender, "yes please", meta)
+    assert transfers(stack, "cust-ava")[len(before) :] == [("cust-ava-payee2", 3000)]
+
+
+def test_a_value_out_of_order_and_a_question_mid_form(say, stack, tracker):
+    sender, meta = new_sender(), signed_in(stack)
+    messages = say(sender, "make a transfer", meta)
+    assert "Who would you like to send money to?" in texts(messages)
+    messages = say(sender, "25", meta)  # the amount, while the payee is asked
+    assert tracker(sender)["slots"]["transfer_amount"] == "25.00"
+    assert "Who would you like to send money to?" in texts(messages)
+    messages = say(sender, "how long does a transfer take to arrive?", meta)
+    assert custom(messages, "kb")["decision"] == "digression"
+    assert "Who would you like to send money to?" in texts(messages)  # and the form asks again
+    messages = say(sender, "Sam", meta)
+    assert "Send £25.00 to Sam Carter" in texts(messages)
+
+
+def test_the_plastic_one_and_no_loop_on_answers_that_do_not_fit(say, stack, tracker):
+    sender, meta = new_sender(), signed_in(stack)
+    say(sender, "freeze my card", meta)
+    messages = say(sender, "the plastic one", meta)
+    assert tracker(sender)["slots"]["freeze_card_id"] == "cust-ava-card1"
+    assert "Why are you freezing it?" in texts(messages)
+    replies = [texts(say(sender, "purple elephants", meta)) for _ in range(4)]
+    assert not any(a == b == c for a, b, c in zip(replies, replies[1:], replies[2:], strict=False))
+    assert "Let me put it another way" in replies[1] and "talk to a person" in replies[1].lower()
+    messages = say(sender, "it was nicked on the bus", meta)
+    assert "Freeze your physical card ending 4821?" in texts(messages)
+
+
+def test_a_question_inside_a_tree_lets_go_of_the_tree(say, tracker):
+    sender = new_sender()
+    say(sender, '/troubleshoot{"tree_id": "card_not_arrived"}')
+    messages = say(sender, "what are your fees for sending money abroad?")
+    slots = tracker(sender)["slots"]
+    assert slots["tree_outcome"] == "left" and tracker(sender)["active_loop"] in ({}, None)
+    assert "didn't catch which one you meant" not in texts(messages)
+    assert any("kb" in m.get("custom", {}).get("data", {}) for m in messages)  # the knowledge base answered
