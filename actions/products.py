@@ -25,16 +25,28 @@ SLOT = {need: f"need_{need}" for need in NEEDS}
 SALES_BUTTON = intent_button("Talk to our sales team", "request_sales")
 
 
-def comparison_table(catalog: Catalog, products: list[Product]) -> dict[str, Any]:
-    """A structured side-by-side comparison: columns are products, rows typed attributes."""
-    rows = [
-        {
-            "attribute": a.key,
-            "label": a.label,
-            "values": [a.format(p.attributes.get(a.key)) for p in products],
-        }
-        for a in catalog.attributes.values()
-    ]
+# The attribute that decides each stated need: where products differ on it, the row is highlighted.
+NEED_ATTRIBUTES = {"budget": "monthly_fee", "travel": "free_exchange", "cash": "free_atm"}
+
+
+def comparison_table(
+    catalog: Catalog, products: list[Product], needs: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A structured side-by-side comparison: columns are products, rows typed attributes; the
+    rows that matter for the customer's stated needs and differ between products are marked
+    ``highlight``."""
+    wanted = {NEED_ATTRIBUTES[n] for n, v in (needs or {}).items() if v and n in NEED_ATTRIBUTES}
+    rows = []
+    for a in catalog.attributes.values():
+        values = [a.format(p.attributes.get(a.key)) for p in products]
+        rows.append(
+            {
+                "attribute": a.key,
+                "label": a.label,
+                "values": values,
+                "highlight": a.key in wanted and len(set(values)) > 1,
+            }
+        )
     rows.append(
         {"attribute": "features", "label": "Also", "values": [", ".join(p.features[:3]) for p in products]}
     )
@@ -46,7 +58,9 @@ def comparison_text(table: dict[str, Any]) -> str:
     lines = []
     for i, column in enumerate(table["columns"]):
         facts = "; ".join(
-            f"{row['label']}: {row['values'][i]}" for row in table["rows"] if row["attribute"] != "features"
+            (f"**{row['label']}**" if row.get("highlight") else row["label"]) + f": {row['values'][i]}"
+            for row in table["rows"]
+            if row["attribute"] != "features"
         )
         lines.append(f"• {column['name']}: {facts}")
     return "\n".join(lines)
@@ -160,9 +174,20 @@ class ActionRecommend(ServiceAction, Action):
         catalog = self.services.catalog
         assert catalog is not None
         products = [r.product for r in result.recommendations]
-        table = comparison_table(catalog, products)
+        table = comparison_table(catalog, [*products, *result.compared_with], needs)
         dispatcher.utter_message(response="utter_recommendation_intro")
         dispatcher.utter_message(text="\n".join(r.explanation for r in result.recommendations))
+        thin = [
+            r for r in result.recommendations if r.chose < self.services.recommender.settings.min_evidence
+        ]
+        if thin:
+            dispatcher.utter_message(
+                response="utter_recommendation_thin_evidence",
+                product=thin[0].product.name,
+                count=str(thin[0].chose),
+            )
+        for other in result.compared_with:
+            dispatcher.utter_message(response="utter_recommendation_compared_with", product=other.name)
         dispatcher.utter_message(
             text=comparison_text(table),
             json_message=custom_payload(

@@ -20,6 +20,7 @@ class RecommenderSettings:
     min_similarity: float = 0.5  # cases less similar than this don't vote
     unsatisfied_weight: float = 0.6  # how much a dissatisfied case counts against its product
     limit: int = 3  # products shown side by side
+    min_evidence: int = 3  # fewer past cases than this behind a pick: said plainly
 
     def __post_init__(self) -> None:
         if self.neighbours < 1:
@@ -64,6 +65,9 @@ class RecommendationResult:
     recommendations: tuple[Recommendation, ...]  # one kind (accounts or cards), compared side by side
     excluded: dict[str, str] = field(default_factory=dict)  # product id -> why
     also: Recommendation | None = None  # the best match of the other kind, suggested apart
+    # when only one product of that kind has votes: the nearest other that qualifies, compared
+    # next to it (no recommendation of its own), so a comparison is never of one
+    compared_with: tuple[Product, ...] = ()
 
     @property
     def best(self) -> Recommendation | None:
@@ -149,7 +153,17 @@ class CaseBasedRecommender:
         kind = ranked[0].product.kind
         same = tuple(r for r in ranked if r.product.kind == kind)[: self.settings.limit]
         also = next((r for r in ranked if r.product.kind != kind), None)
-        return RecommendationResult(needs, same, excluded, also)
+        compared: tuple[Product, ...] = ()
+        if len(same) == 1:
+            best = same[0].product
+            others = [
+                p
+                for p in self.catalog.products.values()
+                if p.kind == kind and p.id != best.id and p.id not in excluded
+            ]
+            others.sort(key=lambda p: (abs(p.monthly_fee - best.monthly_fee), p.monthly_fee, p.id))
+            compared = tuple(others[:1])
+        return RecommendationResult(needs, same, excluded, also, compared)
 
     def explain(self, product: Product, needs: dict[str, str], supporters: list[Neighbour]) -> str:
         """One line: how many similar customers chose it and were happy, and on which needs."""

@@ -74,3 +74,42 @@ def test_the_goodbye_names_the_bank(services, dispatcher):
     asyncio.run(ActionGoodbye(services).run(dispatcher, make_tracker("bye", intent="goodbye"), {}))
     [message] = dispatcher.messages
     assert message["response"] == "utter_goodbye" and message["bank_name"] == services.content.bank_name
+
+
+def test_every_refusal_of_the_back_office_has_its_words_in_the_domain():
+    """The back office raises ``Refusal(code, **params)``; the customer reads the domain's
+    ``utter_refusal_<code>`` (``_<what>`` for a balance too low), filled from those params only."""
+    from actions.transactions import refusal_response
+    from assistant.backoffice.store import Refusal
+
+    responses = domain()["responses"]
+    source = ROOT / "assistant" / "backoffice" / "store.py"
+    checked = 0
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Refusal":
+            code = node.args[0].value  # type: ignore[attr-defined]
+            params = {k.arg for k in node.keywords if k.arg}
+            whats = ["card_fee", "transfer"] if "what" in params else [None]
+            for what in whats:
+                refusal = Refusal(code, **{p: what or "x" for p in params})
+                name = refusal_response(refusal)
+                assert name in responses, f"{source.name}: no response {name} for refusal {code}"
+                needed = {p for v in responses[name] for p in PLACEHOLDER.findall(v.get("text") or "")}
+                assert needed <= params, f"{name} needs {needed - params}, the refusal gives {params}"
+                checked += 1
+    assert checked >= 12
+
+
+def test_every_transaction_field_is_described_and_asked(services):
+    """Each field of the transaction forms in the domain is in data/forms.yml, has its question
+    (utter_ask_ or action_ask_) and its explanation for help (utter_explain_)."""
+    from assistant.conversation.forms import load_forms
+
+    d = domain()
+    spec = load_forms(ROOT / "data" / "forms.yml")
+    for form in ("order_card_form", "freeze_card_form", "transfer_form"):
+        for field_name in d["forms"][form]["required_slots"]:
+            assert field_name in spec.fields, f"{field_name} is not in data/forms.yml"
+            assert f"action_ask_{field_name}" in d["actions"]
+            assert f"utter_ask_{field_name}" in d["responses"]
+            assert f"utter_explain_{field_name}" in d["responses"]

@@ -140,3 +140,15 @@ def test_catalog_errors_name_file_and_line(tmp_path: Path) -> None:
     assert any("cases.yml:3:" in m and "'flying' is not a value" in m for m in messages), messages
     assert any("cases.yml:4:" in m and "unknown product 'nothing'" in m for m in messages), messages
     assert any("cases.yml:5:" in m and "'satisfied'" in m for m in messages), messages
+
+
+def test_a_comparison_is_never_of_one_when_another_product_qualifies() -> None:
+    root = Path(__file__).resolve().parents[2] / "data"
+    recommender = CaseBasedRecommender(load_catalog(root / "products.yml", root / "cases.yml"))
+    needs = {"purpose": "travel", "budget": "free", "travel": "sometimes", "cash": "some"}
+    result = recommender.recommend(needs)
+    assert len(result.recommendations) == 1  # only one product of its kind has votes...
+    [other] = result.compared_with  # ...so the nearest other that qualifies stands beside it
+    assert other.kind == result.recommendations[0].product.kind
+    assert other.id not in result.excluded and other.id != result.recommendations[0].product.id
+    assert result.recommendations[0].chose < recommender.settings.min_evidence  # and it says so

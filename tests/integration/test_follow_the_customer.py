@@ -18,7 +18,8 @@ pytestmark = pytest.mark.integration
 def transfers(stack, customer: str) -> list[tuple[str, int]]:
     with sqlite3.connect(stack.var_dir / "backoffice.db") as db:
         return db.execute(
-            "select payee_id, amount_minor from transfers where customer_id = ? order by created_at", (customer,)
+            "select payee_id, amount_minor from transfers where customer_id = ? order by created_at",
+            (customer,),
         ).fetchall()
 
 
