@@ -155,7 +155,8 @@ class ActionAskTransferConfirm(AskField):
     def ask_params(self, tracker: Tracker) -> dict[str, Any]:
         spec_field = spec_of(self.services).field("transfer_payee")
         payee_id = tracker.get_slot("transfer_payee")
-        payee = next((o.means for o in self.options_for(tracker, spec_field) if o.key == payee_id), "")
+        options = self.options_for(tracker, spec_field) if spec_field else []
+        payee = next((o.means for o in options if o.key == payee_id), "")
         amount = Decimal(tracker.get_slot("transfer_amount") or "0")
         return {"amount": pounds(amount), "payee": payee or "this payee"}
 

@@ -203,7 +203,7 @@ class ActionAfterTreeLeft(ServiceAction, Action):
         if follow.startswith("utter_"):
             dispatcher.utter_message(response=follow)
             return []
-        action = {
+        action: Action = {
             "kb": ActionKnowledgeBaseAnswer,
             "browse": ActionBrowse,
             "goodbye": ActionGoodbye,
