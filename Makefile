@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run test test-py test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console clean browser
+.PHONY: help install run test test-py test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console bench-conversations clean browser
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -85,7 +85,12 @@ bench-console: $(VENV)/.installed ## the agent console's staff API over 1,000 ha
 	@mkdir -p var
 	$(PY) bench/console_bench.py --out var/bench-console.json
 
-bench: bench-widget bench-guided bench-console bench-kb ## every benchmark (JSON)
+bench-conversations: install train index ## held-out scripted customers against the real stack: goals reached, turns, re-asks, dead ends (JSON, ~10 min)
+	@mkdir -p var
+	$(PY) bench/conversations_bench.py --out var/bench-conversations.json
+	@echo "wrote var/bench-conversations.json"
+
+bench: bench-widget bench-guided bench-console bench-conversations bench-kb ## every benchmark (JSON)
 
 clean: ## remove built and runtime files (keeps the virtualenvs)
 	rm -rf kb_index models var .pytest_cache .mypy_cache .ruff_cache

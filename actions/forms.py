@@ -32,12 +32,13 @@ from actions.kb import answer_in_passing
 from actions.services import ServiceAction
 from assistant.backoffice.store import pounds
 from assistant.conversation.forms import Field, FormSpec, Option
-from assistant.conversation.understand import looks_like_question, read
+from assistant.conversation.understand import asks_why, looks_like_question, read
 from assistant.identity import Identity
 
 logger = logging.getLogger(__name__)
 
 MISSES = "form_misses"
+ANSWERED, UNSURE = "answered", "unsure"
 # A short answer to small talk inside a form; the form then asks its question again.
 SMALL_TALK = {
     "greet": "utter_still_here",
@@ -123,7 +124,33 @@ class GuidedForm(CustomerOptions, FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        return [SlotSet(k, v) for k, v in (await self.turn(dispatcher, tracker, domain)).items()]
+        if self.not_for_the_form(tracker):
+            return []
+        return await self.events(dispatcher, tracker, domain, await self.turn(dispatcher, tracker, domain))
+
+    async def events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, slots: dict[str, Any]
+    ) -> list[EventType]:
+        """The turn's slots as events; when this form skips a field of the domain's (a virtual
+        card is not delivered), it names the next field to ask itself, as rasa-sdk would."""
+        events: list[EventType] = [SlotSet(k, v) for k, v in slots.items()]
+        if "requested_slot" in slots:
+            return events
+        tracker.slots.update(slots)
+        domain_slots = self.domain_slots(domain)
+        required = await self.required_slots(domain_slots, dispatcher, tracker, domain)
+        if required != domain_slots:
+            missing = next((s for s in required if tracker.slots.get(s) is None), None)
+            events.append(SlotSet("requested_slot", missing))
+        return events
+
+    @staticmethod
+    def not_for_the_form(tracker: Tracker) -> bool:
+        """Rasa asks the form to validate a message its slot mappings left alone ("talk to a
+        person", "cancel", "help") and when it comes back to the form after one: no events then,
+        so that the form lets the rules answer, and nothing is read twice."""
+        asked = tracker.get_slot("requested_slot") if tracker.active_loop_name else None
+        return bool(asked) and asked not in tracker.slots_to_validate()
 
     async def turn(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, *, helping: bool = False
@@ -186,15 +213,14 @@ class GuidedForm(CustomerOptions, FormValidationAction):
                     slots[spec_field.name] = None
             slots["requested_slot"] = change
             dispatcher.utter_message(response="utter_change_field", field=by_name[change].label)
-        elif (
-            asked in by_name
-            and not values
-            and not answered
-            and not await self._digression(dispatcher, tracker, domain, intent, text)
-        ):
-            misses[asked] = misses.get(asked, 0) + 1
-            if misses[asked] == 1:
-                self._hint(dispatcher, domain, by_name[asked])
+        elif asked in by_name and not values and not answered:
+            replied = await self._digression(dispatcher, tracker, domain, asked, intent, text)
+            if replied != ANSWERED:
+                # not an answer (or a question the knowledge base is unsure of): a miss, so that
+                # the next question changes approach rather than repeating itself
+                misses[asked] = misses.get(asked, 0) + 1
+                if misses[asked] == 1 and replied is None:
+                    self._hint(dispatcher, domain, by_name[asked])
         slots[MISSES] = misses
         return slots
 
@@ -210,18 +236,25 @@ class GuidedForm(CustomerOptions, FormValidationAction):
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
+        field_name: str,
         intent: str | None,
         text: str,
-    ) -> bool:
+    ) -> str | None:
         """Answer a message that is not an answer: small talk or a question ("why?" and "help"
-        are the form's help, before this). True when answered (the form then asks again, and
-        it is not a miss)."""
+        are the form's help, before this). ``ANSWERED`` when answered (the form then asks again,
+        and it is not a miss), ``UNSURE`` for a question the knowledge base can't answer here."""
         if intent in SMALL_TALK and response_exists(domain, SMALL_TALK[intent]):
             dispatcher.utter_message(response=SMALL_TALK[intent])
-            return True
-        return (intent == "ask_question" or looks_like_question(text)) and answer_in_passing(
-            self.services, dispatcher, tracker, text
-        )
+            return ANSWERED
+        if asks_why(text) and response_exists(domain, f"utter_explain_{field_name}"):
+            dispatcher.utter_message(response=f"utter_explain_{field_name}")
+            return ANSWERED
+        if looks_like_question(text):
+            if answer_in_passing(self.services, dispatcher, tracker, text):
+                return ANSWERED
+            dispatcher.utter_message(response="utter_digression_unsure")
+            return UNSURE
+        return None
 
     @staticmethod
     def _hint(dispatcher: CollectingDispatcher, domain: DomainDict, spec_field: Field) -> None:

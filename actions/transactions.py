@@ -88,12 +88,14 @@ class ValidateOrderCardForm(GuidedForm):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if self.not_for_the_form(tracker):
+            return []
         slots = await self.turn(dispatcher, tracker, domain)
         if slots.get("card_kind") == "virtual" or (
             tracker.get_slot("card_kind") == "virtual" and "card_kind" not in slots
         ):
             slots["card_delivery"] = None  # a virtual card is not delivered
-        return [SlotSet(k, v) for k, v in slots.items()]
+        return await self.events(dispatcher, tracker, domain, slots)
 
 
 class ValidateFreezeCardForm(GuidedForm):
@@ -354,10 +356,20 @@ class ActionFormHelp(CustomerAction, Action):
             return answered
         form = tracker.active_loop_name or ""
         requested = tracker.get_slot("requested_slot") or ""
+        misses: dict[str, int] = dict(tracker.get_slot(MISSES) or {})
+        if form in TRANSACTION_FORMS and requested and misses.get(requested):
+            # help again at the same field: the form's next question changes approach instead
+            # (the options in full, a person) rather than the same explanation once more
+            misses[requested] += 1
+            return [SlotSet(MISSES, misses)]
         dispatcher.utter_message(
             response=f"utter_explain_{requested}" if requested else "utter_explain_form",
             buttons=[HUMAN_BUTTON, CANCEL_BUTTON],
         )
+        events: list[EventType] = []
+        if form in TRANSACTION_FORMS and requested:
+            misses[requested] = 1  # helped once: the next miss shows the options in full
+            events.append(SlotSet(MISSES, misses))
         so_far = []
         for slot in FORM_SLOTS.get(form, ()):
             value = tracker.get_slot(slot)
@@ -368,7 +380,7 @@ class ActionFormHelp(CustomerAction, Action):
             so_far.append(f"{label}: {self.describe(tracker, slot, value)}")
         if so_far:
             dispatcher.utter_message(response="utter_values_kept", values="; ".join(so_far))
-        return []
+        return events
 
 
 class ActionCancelForm(ServiceAction, Action):

@@ -245,6 +245,8 @@ def test_dead_end_only_when_nothing_was_offered_and_the_goal_was_missed():
     assert cb.is_dead_end(False, "nothing_to_say", {**flat, "bot": [bot("Okay.", buttons=["Yes"])]}) is False
     assert cb.is_dead_end(False, "nothing_to_say", {**flat, "requested": "tree_answer"}) is False
     assert cb.is_dead_end(False, "nothing_to_say", {**flat, "paused": True}) is False
+    done = [bot("Sent: £200.00 to Sam Carter."), bot(transaction={"form": "transfer_form"})]
+    assert cb.is_dead_end(False, "nothing_to_say", {**flat, "bot": done}) is False
 
 
 def test_score_and_aggregate():

@@ -211,14 +211,14 @@ class BackOffice:
                     CardRow.status.in_(("active", "ordered", "frozen")),
                 )
             )
+            if kind == "physical" and delivery == "express" and customer.country != "GB":
+                raise Refusal("express_uk_only")  # said first: it is about what was chosen just now
             limit = MAX_PHYSICAL_CARDS if kind == "physical" else MAX_VIRTUAL_CARDS
             if (live or 0) >= limit:
                 raise Refusal("card_limit", count=str(live), kind=kind)
             fee = Decimal("0")
             working_days = "0"
             if kind == "physical":
-                if delivery == "express" and customer.country != "GB":
-                    raise Refusal("express_uk_only")
                 had_card = s.scalar(
                     select(func.count())
                     .select_from(CardRow)

@@ -57,6 +57,17 @@ def starts_like_question(said: list[str]) -> bool:
     return bool(said and said[0] in _QUESTION_START)
 
 
+_WHY = re.compile(
+    r"^\s*(?:but\s+|and\s+|ok\s+|hmm\s+)?(?:why|how come|what(?:'s| is) (?:that|this|it) for|what for)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_why(text: str) -> bool:
+    """ "why do you need that?", "how come?", "what's that for": the field asked needs explaining."""
+    return bool(_WHY.search(text))
+
+
 def looks_like_question(text: str) -> bool:
     return text.rstrip().endswith("?") or starts_like_question(words(text))
 

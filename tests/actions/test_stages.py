@@ -254,6 +254,8 @@ async def form_turn(
         active_loop=form if asked else None,
         metadata=signed(customer),
     )
+    if asked:  # what Rasa's from_text mapping extracted from this message, for the form to validate
+        tracker.events.append({"event": "slot", "name": asked, "value": text})
     events = await validator.run(dispatcher or CollectingDispatcher(), tracker, DOMAIN)
     return slots_of(events)
 
@@ -317,6 +319,20 @@ async def test_a_button_picks_only_the_customers_own_options(stage_services) -> 
     assert slots["transfer_payee"] is None
 
 
+async def test_a_message_the_mappings_left_alone_is_left_to_the_rules(stage_services) -> None:
+    """ "talk to a person" inside a form: Rasa's mappings extract nothing and ask the form anyway;
+    the form answers with no events, so that Rasa rejects it and the rules hand off."""
+    validator = validators()["freeze_card_form"](stage_services)
+    tracker = make_tracker(
+        "talk to a person",
+        intent="request_human",
+        slots={"requested_slot": "freeze_reason"},
+        active_loop="freeze_card_form",
+        metadata=signed(),
+    )
+    assert await validator.run(CollectingDispatcher(), tracker, DOMAIN) == []
+
+
 async def test_misses_change_the_approach_and_never_repeat_three_times(stage_services) -> None:
     """An answer that doesn't fit: the field's hint first, then the options in full and a
     person, then a plain offer of a person, alternating; never the same message thrice."""
@@ -356,3 +372,31 @@ async def test_a_question_mid_form_is_answered_not_counted_as_a_miss(stage_servi
     )
     assert slots["card_delivery"] is None and slots["form_misses"] == {}
     assert dispatcher.messages[0]["custom"]["data"]["kb"]["decision"] == "digression"
+
+
+async def test_why_is_explained_and_help_twice_changes_approach(stage_services, dispatcher) -> None:
+    slots = await form_turn(
+        stage_services,
+        "freeze_card_form",
+        "why do u need to know?",
+        asked="freeze_reason",
+        slots={"freeze_card_id": "cust-ava-card1"},
+        dispatcher=dispatcher,
+    )
+    assert dispatcher.messages[0]["response"] == "utter_explain_freeze_reason"
+    assert slots["form_misses"] == {}  # explained: not a miss
+    tracker = make_tracker(
+        "help",
+        intent="ask_help",
+        slots={"requested_slot": "freeze_reason", "form_misses": {"freeze_reason": 1}},
+        active_loop="freeze_card_form",
+        metadata=signed(),
+    )
+    again = CollectingDispatcher()
+    events = await ActionFormHelp(stage_services).run(again, tracker, DOMAIN)
+    assert again.messages == [] and slots_of(events)["form_misses"] == {"freeze_reason": 2}
+
+
+async def test_a_virtual_card_is_not_asked_how_to_deliver_it(stage_services) -> None:
+    slots = await form_turn(stage_services, "order_card_form", "virtual please", asked="card_kind")
+    assert slots["card_kind"] == "virtual" and slots["requested_slot"] == "order_confirm"
