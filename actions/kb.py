@@ -134,6 +134,28 @@ def answer_in_passing(
     return True
 
 
+FOLLOW_UP_WORDS = 8  # a question this short, right after an answer, may lean on it
+_FOLLOW_UP_CUE = re.compile(
+    r"^\s*(?:and|but|so|also|what about|how about|same|is it|is that|does it|does that|would it|"
+    r"can it|will it|then|ok(?:ay)? and)\b|\b(?:it|that|this|them|those|there|then|instead)\b",
+    re.IGNORECASE,
+)
+
+
+def follow_up_context(tracker: Tracker, question: str) -> str | None:
+    """What the customer asked before, when this message is a follow-up to the answer they just
+    got: short, or leaning on it ("and how much is it?", "is it the same in euros?"). None for a
+    new topic, or when nothing was answered just before."""
+    if not tracker.get_slot("kb_article"):
+        return None
+    said = re.findall(r"[\w']+", question.lower())
+    if not said or len(said) > FOLLOW_UP_WORDS or (len(said) > 3 and not _FOLLOW_UP_CUE.search(question)):
+        return None
+    before = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"][:-1]
+    previous = next((t for t in reversed(before) if t and not t.startswith("/")), None)
+    return previous
+
+
 class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
     def name(self) -> str:
         return "action_kb_answer"
@@ -158,6 +180,14 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
         try:
             kb = self.services.kb.get()
             result: SearchResult = kb.search(question)
+            context = follow_up_context(tracker, question)
+            if context is not None and result.decision != ANSWER:
+                # a short follow-up ("and in euros?") read with what was just discussed
+                with_context = kb.search(f"{question} {context}")
+                if with_context.decision == ANSWER or (
+                    with_context.decision == CLARIFY and result.decision == DECLINE
+                ):
+                    result = with_context
         except Exception:
             logger.exception("knowledge base unavailable")
             dispatcher.utter_message(response="utter_service_unavailable")

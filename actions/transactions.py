@@ -26,13 +26,11 @@ from assistant.identity import Identity, someone_else_owns
 
 logger = logging.getLogger(__name__)
 
-FORM_SLOTS = {
-    "order_card_form": ("card_kind", "card_delivery", "order_confirm"),
-    "freeze_card_form": ("freeze_card_id", "freeze_reason", "freeze_confirm"),
-    "transfer_form": ("transfer_payee", "transfer_amount", "transfer_confirm"),
-    "product_needs_form": ("need_purpose", "need_budget", "need_travel", "need_cash"),
-    "troubleshoot_form": ("tree_id", "tree_answer"),
-}
+def form_fields(domain: DomainDict, form: str) -> tuple[str, ...]:
+    """A form's fields, in order, as the domain declares them (forms: required_slots)."""
+    return tuple((domain.get("forms") or {}).get(form, {}).get("required_slots") or ())
+
+
 TRANSACTION_FORMS = ("order_card_form", "freeze_card_form", "transfer_form")
 
 
@@ -188,13 +186,13 @@ class SubmitAction(CustomerAction, Action):
     form = ""
     confirm_slot = ""
 
-    def reset(self) -> list[EventType]:
-        return [*(SlotSet(slot, None) for slot in FORM_SLOTS[self.form]), SlotSet(MISSES, {})]
+    def reset(self, domain: DomainDict) -> list[EventType]:
+        return [*(SlotSet(slot, None) for slot in form_fields(domain, self.form)), SlotSet(MISSES, {})]
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        events = [*self.reset(), SlotSet("stage", TRANSACTION)]
+        events = [*self.reset(domain), SlotSet("stage", TRANSACTION)]
         if tracker.get_slot(self.confirm_slot) != "yes":
             dispatcher.utter_message(response="utter_nothing_done")
             return events
@@ -336,7 +334,7 @@ class ActionFormHelp(CustomerAction, Action):
         said = CollectingDispatcher()
         if form in TRANSACTION_FORMS:
             result = await validator.turn(said, tracker, domain, helping=True)
-            if not any(result.get(s) not in (None, "") for s in FORM_SLOTS[form]):
+            if not any(result.get(s) not in (None, "") for s in form_fields(domain, form)):
                 return None
         else:
             method = getattr(validator, f"validate_{requested}", None)
@@ -371,7 +369,7 @@ class ActionFormHelp(CustomerAction, Action):
             misses[requested] = 1  # helped once: the next miss shows the options in full
             events.append(SlotSet(MISSES, misses))
         so_far = []
-        for slot in FORM_SLOTS.get(form, ()):
+        for slot in form_fields(domain, form):
             value = tracker.get_slot(slot)
             if value in (None, "") or slot == requested:
                 continue
@@ -396,5 +394,5 @@ class ActionCancelForm(ServiceAction, Action):
             ActiveLoop(None),
             SlotSet("requested_slot", None),
             SlotSet(MISSES, {}),
-            *(SlotSet(s, None) for s in FORM_SLOTS.get(form, ())),
+            *(SlotSet(s, None) for s in form_fields(domain, form)),
         ]

@@ -79,3 +79,18 @@ async def test_the_same_question_again_after_its_answer_goes_to_a_person(service
     tracker = make_tracker(question, slots={"kb_article": "exchange_rate"}, events=earlier)
     events = await ActionKnowledgeBaseAnswer(services).run(dispatcher, tracker, {})
     assert SlotSet("kb_decision", "answer") in events
+
+
+def test_a_follow_up_is_read_with_the_question_before_it() -> None:
+    from actions.kb import follow_up_context
+    from tests.actions.conftest import make_tracker
+
+    before = [{"event": "user", "text": "how long do transfers to the UK take?"}]
+    answered = {"kb_article": "transfer_timing"}
+    for follow_up in ("and to euro accounts?", "how much is it?", "is it the same for Spain?", "euros?"):
+        tracker = make_tracker(follow_up, slots=answered, events=before)
+        assert follow_up_context(tracker, follow_up) == "how long do transfers to the UK take?"
+    # a new topic starts cleanly; nothing answered just before, nothing to lean on
+    new_topic = "my card was swallowed by a cash machine this morning"
+    assert follow_up_context(make_tracker(new_topic, slots=answered, events=before), new_topic) is None
+    assert follow_up_context(make_tracker("and in euros?", events=before), "and in euros?") is None
