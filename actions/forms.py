@@ -305,36 +305,21 @@ class AskField(CustomerOptions, Action):
         misses = int((tracker.get_slot(MISSES) or {}).get(self.field_name, 0))
         params = self.ask_params(tracker)
         buttons = self.buttons(tracker, spec_field, options)
-        if misses >= 2 and misses % 2 == 0:
-            listed = "\n".join(
-                f"{i}. {o.title}" + (f": {o.means}" if o.means and spec_field.kind == "choice" else "")
-                for i, o in enumerate(options, 1)
-            )
-            if spec_field.kind == "confirm":
-                listed = response_text(domain, f"utter_explain_{self.field_name}")
-            dispatcher.utter_message(
-                response="utter_ask_in_full",
-                question=response_text(domain, f"utter_ask_{self.field_name}").format(**params),
-                options=listed or response_text(domain, f"utter_explain_{self.field_name}"),
-                buttons=[
-                    *(buttons or _confirm_buttons(domain, self.field_name)),
-                    HUMAN_BUTTON,
-                    CANCEL_BUTTON,
-                ],
-                json_message=custom_payload(reask={"field": self.field_name, "misses": misses}),
-            )
-            return []
-        if misses >= 3:
-            dispatcher.utter_message(
-                response="utter_form_stuck",
-                field=spec_field.label,
-                buttons=[
-                    HUMAN_BUTTON,
-                    *(buttons or _confirm_buttons(domain, self.field_name)),
-                    CANCEL_BUTTON,
-                ],
-                json_message=custom_payload(reask={"field": self.field_name, "misses": misses}),
-            )
+        listed = "\n".join(
+            f"{i}. {o.title}" + (f": {o.means}" if o.means and spec_field.kind == "choice" else "")
+            for i, o in enumerate(options, 1)
+        )
+        if spec_field.kind == "confirm" or not listed:
+            listed = response_text(domain, f"utter_explain_{self.field_name}")
+        if reask(
+            dispatcher,
+            misses,
+            field=self.field_name,
+            label=spec_field.label,
+            question=response_text(domain, f"utter_ask_{self.field_name}").format(**params),
+            options=listed,
+            buttons=buttons or _confirm_buttons(domain, self.field_name),
+        ):
             return []
         dispatcher.utter_message(
             response=f"utter_ask_{self.field_name}",
@@ -343,6 +328,40 @@ class AskField(CustomerOptions, Action):
             **params,
         )
         return []
+
+
+def reask(
+    dispatcher: CollectingDispatcher,
+    misses: int,
+    *,
+    field: str,
+    label: str,
+    question: str,
+    options: str,
+    buttons: list[dict[str, str]],
+) -> bool:
+    """After the second miss at a field, ask differently: the options in full with the offer of
+    a person, then a plain offer of a person, in turn, so that no message goes out three times
+    in a row. False while a plain question will do (the caller asks it)."""
+    payload = custom_payload(reask={"field": field, "misses": misses})
+    if misses >= 2 and misses % 2 == 0:
+        dispatcher.utter_message(
+            response="utter_ask_in_full",
+            question=question,
+            options=options,
+            buttons=[*buttons, HUMAN_BUTTON, CANCEL_BUTTON],
+            json_message=payload,
+        )
+        return True
+    if misses >= 3:
+        dispatcher.utter_message(
+            response="utter_form_stuck",
+            field=label,
+            buttons=[HUMAN_BUTTON, *buttons, CANCEL_BUTTON],
+            json_message=payload,
+        )
+        return True
+    return False
 
 
 def _confirm_buttons(domain: DomainDict, field_name: str) -> list[dict[str, str]]:

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import COMPARISON, HUMAN_BUTTON, choice_button, custom_payload, intent_button, typed_text
+from actions.forms import MISSES, reask
 from actions.services import ServiceAction
 from assistant.analytics import PRODUCT_CHOSEN, RECOMMENDED
 from assistant.guided.catalog import Catalog, Product
@@ -83,10 +84,14 @@ class ValidateProductNeedsForm(ServiceAction, FormValidationAction):
             return {SLOT[need]: None}
         text = typed_text(tracker)
         value = catalog.need(need).understand(text, self.services.encoder)
+        misses: dict[str, int] = dict(tracker.get_slot(MISSES) or {})
         if value is None:
-            dispatcher.utter_message(response="utter_need_not_understood")
-            return {SLOT[need]: None}
-        slots: dict[str, Any] = {SLOT[need]: value, "stage": COMPARISON}
+            misses[SLOT[need]] = misses.get(SLOT[need], 0) + 1
+            if misses[SLOT[need]] == 1:  # later misses: the question itself changes (reask)
+                dispatcher.utter_message(response="utter_need_not_understood")
+            return {SLOT[need]: None, MISSES: misses}
+        misses.pop(SLOT[need], None)
+        slots: dict[str, Any] = {SLOT[need]: value, "stage": COMPARISON, MISSES: misses}
         # "I travel a lot and want it free" answers two questions at once.
         for other in NEEDS:
             if (
@@ -99,6 +104,33 @@ class ValidateProductNeedsForm(ServiceAction, FormValidationAction):
                 if spotted:
                     slots[SLOT[other]] = spotted
         return slots
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if tracker.active_loop_name is None:
+            # the opening request: "I travel a lot, which card suits me?" answers a question
+            opening = self.opening_needs(tracker)
+            if opening:
+                tracker.slots.update(opening)
+                return [
+                    *(SlotSet(k, v) for k, v in opening.items()),
+                    *await super().run(dispatcher, tracker, domain),
+                ]
+        return list(await super().run(dispatcher, tracker, domain))
+
+    def opening_needs(self, tracker: Tracker) -> dict[str, Any]:
+        catalog = self.services.catalog
+        text = typed_text(tracker)
+        if catalog is None or not text or text.startswith("/"):
+            return {}
+        return {
+            SLOT[n]: value
+            for n in NEEDS
+            if n in catalog.needs and not tracker.get_slot(SLOT[n])
+            for value in [catalog.need(n).spotted(text)]
+            if value
+        }
 
     async def validate_need_purpose(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -140,6 +172,17 @@ class ActionAskNeed(ServiceAction, Action):
             return []
         need = catalog.need(self.need)
         step = NEEDS.index(self.need) + 1
+        misses = int((tracker.get_slot(MISSES) or {}).get(SLOT[self.need], 0))
+        if reask(
+            dispatcher,
+            misses,
+            field=SLOT[self.need],
+            label="answer",
+            question=need.question,
+            options="\n".join(f"{i}. {o.label}" for i, o in enumerate(need.options, 1)),
+            buttons=[choice_button(o.label, o.value) for o in need.options],
+        ):
+            return [SlotSet("stage", COMPARISON)]
         dispatcher.utter_message(
             text=need.question,
             buttons=[choice_button(o.label, o.value) for o in need.options],

@@ -26,6 +26,7 @@ from assistant.identity import Identity, someone_else_owns
 
 logger = logging.getLogger(__name__)
 
+
 def form_fields(domain: DomainDict, form: str) -> tuple[str, ...]:
     """A form's fields, in order, as the domain declares them (forms: required_slots)."""
     return tuple((domain.get("forms") or {}).get(form, {}).get("required_slots") or ())

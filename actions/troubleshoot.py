@@ -26,6 +26,7 @@ from actions.common import (
     handed_off,
     typed_text,
 )
+from actions.forms import MISSES, reask
 from actions.kb import article_button
 from actions.services import ServiceAction
 from assistant.analytics import TREE_FINISHED
@@ -95,6 +96,7 @@ class ValidateTroubleshootForm(ServiceAction, FormValidationAction):
             "tree_result": None,
             "tree_answer": None,
             "stage": TROUBLESHOOTING,
+            MISSES: {},
         }
 
     async def validate_tree_answer(
@@ -115,15 +117,18 @@ class ValidateTroubleshootForm(ServiceAction, FormValidationAction):
                 path = [*(tracker.get_slot("tree_path") or []), f"{node.question} → (left: {intent})"]
                 return self._finish(tracker, tree, path, LEFT, "")
             else:
-                dispatcher.utter_message(response="utter_tree_not_understood")
-                return {"tree_answer": None}
+                misses: dict[str, int] = dict(tracker.get_slot(MISSES) or {})
+                misses["tree_answer"] = misses.get("tree_answer", 0) + 1
+                if misses["tree_answer"] == 1:  # later misses: the question itself changes (reask)
+                    dispatcher.utter_message(response="utter_tree_not_understood")
+                return {"tree_answer": None, MISSES: misses}
         path = [*(tracker.get_slot("tree_path") or []), f"{node.question} → {option.label}"]
         if node_id == CONFIRM_NODE:
             outcome = SOLVED if option.next == YES else UNSOLVED
             return self._finish(tracker, tree, path, outcome, option.label)
         target: TreeNode = tree.node(option.next)
         if not target.is_leaf:
-            return {"tree_node": target.id, "tree_path": path, "tree_answer": None}
+            return {"tree_node": target.id, "tree_path": path, "tree_answer": None, MISSES: {}}
         buttons = (
             [article_button(target.article, _article_title(self.services, target.article))]
             if target.article
@@ -247,6 +252,17 @@ class ActionAskTreeAnswer(ServiceAction, Action):
         if node_id != CONFIRM_NODE:
             buttons.append(HUMAN_BUTTON)
         step = len(tracker.get_slot("tree_path") or []) + 1
+        misses = int((tracker.get_slot(MISSES) or {}).get("tree_answer", 0))
+        if reask(
+            dispatcher,
+            misses,
+            field="tree_answer",
+            label="answer",
+            question=node.question,
+            options="\n".join(f"{i}. {o.label}" for i, o in enumerate(node.options, 1)),
+            buttons=[choice_button(o.label, o.next) for o in node.options],
+        ):
+            return []
         dispatcher.utter_message(
             text=node.question,
             buttons=buttons,

@@ -400,3 +400,20 @@ async def test_why_is_explained_and_help_twice_changes_approach(stage_services, 
 async def test_a_virtual_card_is_not_asked_how_to_deliver_it(stage_services) -> None:
     slots = await form_turn(stage_services, "order_card_form", "virtual please", asked="card_kind")
     assert slots["card_kind"] == "virtual" and slots["requested_slot"] == "order_confirm"
+
+
+async def test_a_tree_asks_differently_after_two_answers_that_fit_nothing(stage_services) -> None:
+    slots, dispatcher = await walk(stage_services, "top_up_failed", ["purple elephants", "green giraffes"])
+    assert slots["form_misses"] == {"tree_answer": 2}
+    assert [m.get("response") for m in dispatcher.messages].count("utter_tree_not_understood") == 1
+    asked = CollectingDispatcher()
+    await ActionAskTreeAnswer(stage_services).run(asked, make_tracker("x", slots=slots), DOMAIN)
+    assert asked.messages[0]["response"] == "utter_ask_in_full"
+    assert {"title": "Talk to a person", "payload": "/request_human"} in asked.messages[0]["buttons"]
+
+
+async def test_the_opening_request_answers_the_product_questions(stage_services) -> None:
+    form = ValidateProductNeedsForm(stage_services)
+    tracker = make_tracker("I travel a lot, which card suits me?", intent="compare_products")
+    slots = slots_of(await form.run(CollectingDispatcher(), tracker, DOMAIN))
+    assert slots["need_travel"] == "often"
