@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run test test-py test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console bench-conversations clean browser
+.PHONY: help install run test test-py test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console bench-conversations bench-intents clean browser
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -90,7 +90,12 @@ bench-conversations: install train index ## held-out scripted customers against 
 	$(PY) bench/conversations_bench.py --out var/bench-conversations.json
 	@echo "wrote var/bench-conversations.json"
 
-bench: bench-widget bench-guided bench-console bench-conversations bench-kb ## every benchmark (JSON)
+bench-intents: install train ## held-out customer phrasings against Rasa alone: intent accuracy, confusions, fallbacks (JSON, ~2 min)
+	@mkdir -p var
+	$(PY) bench/intents_bench.py --out var/bench-intents.json
+	@echo "wrote var/bench-intents.json"
+
+bench: bench-widget bench-guided bench-console bench-conversations bench-intents bench-kb ## every benchmark (JSON)
 
 clean: ## remove built and runtime files (keeps the virtualenvs)
 	rm -rf kb_index models var .pytest_cache .mypy_cache .ruff_cache

@@ -258,7 +258,7 @@ class ActionAskTreeAnswer(ServiceAction, Action):
             misses,
             field="tree_answer",
             label="answer",
-            question=node.question,
+            question=node.question or "",
             options="\n".join(f"{i}. {o.label}" for i, o in enumerate(node.options, 1)),
             buttons=[choice_button(o.label, o.next) for o in node.options],
         ):
