@@ -252,7 +252,7 @@ class GuidedForm(CustomerOptions, FormValidationAction):
         if looks_like_question(text):
             if answer_in_passing(self.services, dispatcher, tracker, text):
                 return ANSWERED
-            dispatcher.utter_message(response="utter_digression_unsure")
+            dispatcher.utter_message(response="utter_digression_unsure", buttons=[HUMAN_BUTTON])
             return UNSURE
         return None
 

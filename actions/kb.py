@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import HUMAN_BUTTON, INFORMATION, custom_payload, intent_button
+from actions.common import HUMAN_BUTTON, INFORMATION, TRANSACTION, custom_payload, intent_button
 from actions.services import ServiceAction
 from actions.tickets import answer_if_waiting
 from assistant.analytics import ARTICLE_SHOWN, SEARCH_FAILED
@@ -160,6 +160,27 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
     def name(self) -> str:
         return "action_kb_answer"
 
+    def requested_task(self, tracker: Tracker, question: str) -> str | None:
+        """The transaction a signed-in customer asks for in words NLU took for a question."""
+        from actions.forms import CustomerOptions, spec_of
+        from assistant.conversation.understand import requested_task
+
+        if self.services.forms is None or self.services.backoffice is None or tracker.active_loop_name:
+            return None
+        helper = CustomerOptions(self.services)
+        if helper.customer(tracker) is None:
+            return None
+        spec = spec_of(self.services)
+        transfer = [f for f in (spec.field("transfer_payee"), spec.field("transfer_amount")) if f]
+        if len(transfer) < 2:
+            return None
+        try:
+            payees = helper.options_for(tracker, transfer[0])
+        except Exception:
+            logger.exception("could not read the payees of %s", tracker.sender_id)
+            return None
+        return requested_task(question, transfer, spec, payees)
+
     def repeated(self, tracker: Tracker, article_id: str) -> bool:
         """The customer asks what they just asked, and would get the article they just got."""
         if not self.services.content.handoff.on_repetition or tracker.get_slot("kb_article") != article_id:
@@ -177,6 +198,16 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             answer_in_passing(self.services, dispatcher, tracker, question)
             dispatcher.messages.extend(status.messages)
             return []
+        task = self.requested_task(tracker, question)
+        if task is not None:
+            # "can you pay Sam Carter for me?" read as a question: the customer's own payees and
+            # cards say it is the transfer (freeze, order) itself; the form reads this message
+            return [
+                SlotSet("signed_in", True),
+                SlotSet("stage", TRANSACTION),
+                SlotSet("form_misses", {}),
+                FollowupAction(task),
+            ]
         try:
             kb = self.services.kb.get()
             result: SearchResult = kb.search(question)

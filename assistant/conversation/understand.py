@@ -102,10 +102,22 @@ def _pick_by_phrases(said: list[str], options: Sequence[Option]) -> Option | Non
     return next(o for o in options if o.key == winners[0]) if len(winners) == 1 else None
 
 
-def _confirm(said: list[str], spec: FormSpec) -> str | None:
-    """Yes or no in words: the longest yes- or no-phrase in the message decides; a bare number
-    never confirms anything."""
+# Words that hold a confirmation back: "before I send it, can I ask…", "wait", "but first".
+_HEDGE = re.compile(
+    r"\b(before|wait|hold on|hang on|first|but|check|question|not sure|unsure|actually|instead|if)\b",
+    re.IGNORECASE,
+)
+CONFIRM_MAX_WORDS = 10  # a yes is short; a long message at a confirmation is something else
+
+
+def _confirm(said: list[str], spec: FormSpec, text: str = "") -> str | None:
+    """Yes or no in words: the longest yes- or no-phrase in the message decides. A bare number,
+    a question, a hedge ("before I send it…") or a long message is neither: money only moves on
+    a plain yes."""
     if not said or all(w.isdigit() for w in said):
+        return None
+    picked_no = _pick_by_phrases(said, (Option("no", "no", says=spec.no),))
+    if picked_no is None and ("?" in text or _HEDGE.search(text) or len(said) > CONFIRM_MAX_WORDS):
         return None
     picked = _pick_by_phrases(said, (Option("yes", "yes", says=spec.yes), Option("no", "no", says=spec.no)))
     return picked.key if picked else None
@@ -180,7 +192,7 @@ def read(
             continue
         if spec_field.kind == "confirm":
             if is_asked:
-                answer = _confirm(said, spec)
+                answer = _confirm(said, spec, text)
                 if answer is not None:
                     values[name] = answer
             continue
@@ -223,3 +235,48 @@ def read(
         if len(named) == 1 and named[0].kind != "confirm":
             change = named[0].name
     return Reading(values, currency, change)
+
+
+# A request to do one of the transactions, in words NLU may have taken for a question: a doing
+# verb and its object ("can you pay Sam Carter for me", "lost it in a taxi, block my card").
+_TASKS = (
+    (
+        "freeze_card_form",
+        re.compile(r"\b(freeze|frozen|block|lock|stop|switch off|turn off|disable|cancel)\b", re.I),
+        re.compile(r"\bcards?\b", re.I),
+    ),
+    (
+        "order_card_form",
+        re.compile(r"\b(order|need|want|get|send me|like|give me|set me up with|issue)\b", re.I),
+        re.compile(
+            r"\b(new|replacement|spare|another|extra|virtual|physical|plastic|second|digital)\s+(?:\w+\s+)?cards?\b",
+            re.I,
+        ),
+    ),
+    (
+        "transfer_form",
+        re.compile(r"\b(send|pay|transfer|wire|bung|move)\b", re.I),
+        None,  # its object is one of the customer's own payees, or an amount
+    ),
+)
+_NOT_A_TASK = re.compile(r"\b(arrived?|arriving|delivery|track|where is|hasn't come|still not)\b", re.I)
+
+
+def requested_task(
+    text: str, transfer: Sequence[Field], spec: FormSpec, payees: Sequence[Option]
+) -> str | None:
+    """The transaction form a message asks for, or None (a how-to question is a question)."""
+    said = words(text)
+    if not said or (starts_like_question(said) and said[0] not in ("can", "could", "will", "would")):
+        return None
+    for form, verb, thing in _TASKS:
+        if not verb.search(text):
+            continue
+        if thing is not None:
+            if thing.search(text) and not (form == "order_card_form" and _NOT_A_TASK.search(text)):
+                return form
+            continue
+        reading = read(text, transfer, spec, asked=None, current={}, choices={transfer[0].name: payees})
+        if reading.values or reading.currency:
+            return form
+    return None

@@ -417,3 +417,20 @@ async def test_the_opening_request_answers_the_product_questions(stage_services)
     tracker = make_tracker("I travel a lot, which card suits me?", intent="compare_products")
     slots = slots_of(await form.run(CollectingDispatcher(), tracker, DOMAIN))
     assert slots["need_travel"] == "often"
+
+
+async def test_a_transfer_asked_for_in_words_read_as_a_question_starts_the_form(stage_services) -> None:
+    from actions.kb import ActionKnowledgeBaseAnswer
+
+    text = "Can you pay Sam Carter for me please? It's for the bills."
+    events = await ActionKnowledgeBaseAnswer(stage_services).run(
+        CollectingDispatcher(), make_tracker(text, metadata=signed()), DOMAIN
+    )
+    assert {"event": "followup", "name": "transfer_form"} in [
+        {k: e[k] for k in ("event", "name") if k in e} for e in events
+    ]
+    # without a verified customer it stays a question for the knowledge base
+    anonymous = await ActionKnowledgeBaseAnswer(stage_services).run(
+        CollectingDispatcher(), make_tracker(text), DOMAIN
+    )
+    assert all(e.get("event") != "followup" for e in anonymous)

@@ -73,6 +73,15 @@ def test_change_a_field_by_name_and_confirm_only_in_words() -> None:
     assert transfer("yep go ahead", asked="transfer_confirm").values == {"transfer_confirm": "yes"}
     assert transfer("no thanks", asked="transfer_confirm").values == {"transfer_confirm": "no"}
     assert transfer("1", asked="transfer_confirm").values == {}  # a bare number is not a yes
+    # a hedge, a question or a long story is not a yes, even with "send it" in it
+    for held_back in (
+        "before you send it can I ask someone about his account",
+        "ok but is it instant?",
+        "wait, send it tomorrow maybe",
+    ):
+        assert transfer(held_back, asked="transfer_confirm").values == {}, held_back
+    assert transfer("ok great, yes send it", asked="transfer_confirm").values == {"transfer_confirm": "yes"}
+    assert transfer("no, hold on", asked="transfer_confirm").values == {"transfer_confirm": "no"}
 
 
 def test_cards_by_digits_description_and_the_other_one() -> None:
@@ -110,3 +119,23 @@ def test_a_broken_forms_file_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(ArticleError) as exc:
         load_forms(bad)
     assert [(p.line, "kind" in p.message) for p in exc.value.problems] == [(3, True)]
+
+
+@pytest.mark.parametrize(
+    ("text", "task"),
+    [
+        ("Can you pay Sam Carter for me please? It's for the bills.", "transfer_form"),
+        ("pls send alex 20", "transfer_form"),
+        ("left it on the train, block my card", "freeze_card_form"),
+        ("could you lock the card for now", "freeze_card_form"),
+        ("I'd like a virtual card for shopping online", "order_card_form"),
+        ("how do I freeze my card?", None),  # a how-to question goes to the knowledge base
+        ("my new card still hasn't arrived", None),
+        ("what are your transfer fees", None),
+        ("send money abroad, what does it cost?", None),
+    ],
+)
+def test_a_transaction_asked_for_in_words_nlu_may_miss(text, task) -> None:
+    from assistant.conversation.understand import requested_task
+
+    assert requested_task(text, TRANSFER, SPEC, PAYEES) == task
