@@ -15,7 +15,7 @@ from actions.agent import ActionAgentJoined, ActionAgentMessage
 from actions.complaint import ActionComplaint
 from actions.greet import ActionGoodbye, ActionGreet
 from actions.handoff import ActionHandoff
-from actions.kb import ActionBrowse, ActionKnowledgeBaseAnswer, ActionShowArticle
+from actions.kb import ActionBrowse, ActionKnowledgeBaseAnswer, ActionOutsideATask, ActionShowArticle
 from actions.products import (
     NEEDS,
     ActionAskNeed,
@@ -54,6 +54,7 @@ ACTIONS = (
     ActionGoodbye,
     ActionKnowledgeBaseAnswer,
     ActionShowArticle,
+    ActionOutsideATask,
     ActionBrowse,
     ActionHandoff,
     ActionWaitNotice,

@@ -15,6 +15,7 @@ from actions.common import HUMAN_BUTTON, INFORMATION, TRANSACTION, custom_payloa
 from actions.services import ServiceAction
 from actions.tickets import answer_if_waiting
 from assistant.analytics import ARTICLE_SHOWN, SEARCH_FAILED
+from assistant.conversation.understand import looks_like_question
 from assistant.guided.matching import normal
 from assistant.kb import ANSWER, CLARIFY, DECLINE, Article, SearchResult
 
@@ -391,3 +392,29 @@ class ActionBrowse(ServiceAction, Action):
             ),
         )
         return [SlotSet("stage", STAGE), SlotSet("kb_category", chosen)]
+
+
+class ActionOutsideATask(ServiceAction, Action):
+    """"cancel", "help" or a leftover button when no task is open. A real question in those words
+    ("can I cancel a transfer that's pending?", "what does pending mean?") is answered from the
+    knowledge base; a bare "cancel" or "help" gets the short answer it always had."""
+
+    SHORT = {"cancel": "utter_anything_else", "choose": "utter_anything_else"}
+
+    def name(self) -> str:
+        return "action_outside_a_task"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        from actions.greet import ActionGreet
+
+        text = (tracker.latest_message.get("text") or "").strip()
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        typed = not text.startswith("/")
+        if typed and (looks_like_question(text) or len(normal(text).split()) > 4):
+            return list(await ActionKnowledgeBaseAnswer(self.services).run(dispatcher, tracker, domain))
+        if intent in self.SHORT:
+            dispatcher.utter_message(response=self.SHORT[intent])
+            return []
+        return list(await ActionGreet(self.services).run(dispatcher, tracker, domain))

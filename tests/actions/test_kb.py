@@ -94,3 +94,18 @@ def test_a_follow_up_is_read_with_the_question_before_it() -> None:
     new_topic = "my card was swallowed by a cash machine this morning"
     assert follow_up_context(make_tracker(new_topic, slots=answered, events=before), new_topic) is None
     assert follow_up_context(make_tracker("and in euros?", events=before), "and in euros?") is None
+
+
+async def test_cancel_or_help_outside_a_task_answers_a_real_question(services) -> None:
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.kb import ActionOutsideATask
+    from tests.actions.conftest import make_tracker
+
+    bare = CollectingDispatcher()
+    await ActionOutsideATask(services).run(bare, make_tracker("cancel", intent="cancel"), {})
+    assert [m["response"] for m in bare.messages] == ["utter_anything_else"]
+    question = CollectingDispatcher()
+    text = "can I cancel a card payment that is still pending?"
+    await ActionOutsideATask(services).run(question, make_tracker(text, intent="cancel"), {})
+    assert any("kb" in (m.get("custom") or {}).get("data", {}) for m in question.messages)
