@@ -110,8 +110,9 @@ class ValidateTroubleshootForm(ServiceAction, FormValidationAction):
         option = tree.choose(node_id, typed_text(tracker), self.services.encoder)
         if option is None:
             intent = tracker.latest_message.get("intent", {}).get("name")
-            if node_id == CONFIRM_NODE and intent in ("affirm", "deny"):
-                option = node.options[0 if intent == "affirm" else 1]
+            if node_id == CONFIRM_NODE and intent in ("affirm", "deny", "thank"):
+                # "that makes sense, thanks" after the answer: it helped, not a failed question
+                option = node.options[1 if intent == "deny" else 0]
             elif leaves_the_tree(tracker):
                 # not an answer to the tree's question: let go, and answer what was said
                 path = [*(tracker.get_slot("tree_path") or []), f"{node.question} → (left: {intent})"]

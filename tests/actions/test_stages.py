@@ -434,3 +434,12 @@ async def test_a_transfer_asked_for_in_words_read_as_a_question_starts_the_form(
         CollectingDispatcher(), make_tracker(text), DOMAIN
     )
     assert all(e.get("event") != "followup" for e in anonymous)
+
+
+async def test_thanks_after_a_tree_answer_means_it_helped(stage_services) -> None:
+    slots, _ = await walk(stage_services, "card_declined", ["the app says my card is frozen"])
+    form = ValidateTroubleshootForm(stage_services)
+    text = "ah right, that makes sense, cheers"
+    tracker = make_tracker(text, intent="thank", slots=slots)
+    result = await form.validate_tree_answer(text, CollectingDispatcher(), tracker, {})
+    assert result["tree_result"] == "solved"  # not a failed question, not a handoff
