@@ -30,6 +30,7 @@ FORM_BUTTONS = {
     "transfer": "Make a transfer now",
 }
 FORM_INTENTS = {"order_card": "order_card", "freeze_card": "freeze_card", "transfer": "make_transfer"}
+FORM_OF = {"order_card": "order_card_form", "freeze_card": "freeze_card_form", "transfer": "transfer_form"}
 
 
 def one_line(article: Article, limit: int = 160) -> str:
@@ -161,6 +162,28 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
     def name(self) -> str:
         return "action_kb_answer"
 
+    def act_at_once(self, tracker: Tracker, article_id: str, question: str) -> list[EventType]:
+        """After an article whose form is one to act on at once (freezing a lost card), a signed-in
+        customer telling of their own situation gets the form started under the answer."""
+        from actions.forms import CustomerOptions
+        from assistant.conversation.understand import starts_like_question
+
+        form = self.services.content.article_actions.get(article_id)
+        if form not in self.services.content.act_at_once or tracker.active_loop_name:
+            return []
+        said = normal(question).split()
+        own = bool({"my", "i", "i've", "ive", "im", "i'm", "me", "mine"} & set(said))
+        if not own or (starts_like_question(said) and said[0] not in ("can", "could")):
+            return []
+        if CustomerOptions(self.services).customer(tracker) is None:
+            return []
+        return [
+            SlotSet("signed_in", True),
+            SlotSet("form_misses", {}),
+            SlotSet("stage", TRANSACTION),
+            FollowupAction(FORM_OF[form]),
+        ]
+
     def requested_task(self, tracker: Tracker, question: str) -> str | None:
         """The transaction a signed-in customer asks for in words NLU took for a question."""
         from actions.forms import CustomerOptions, spec_of
@@ -257,6 +280,7 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
                 confidence=result.confidence,
             )
             events.append(SlotSet("kb_article", article.id))
+            events += self.act_at_once(tracker, article.id, question)
         elif result.decision == CLARIFY:
             options = result.articles[: kb.settings.clarify_options]
             dispatcher.utter_message(
@@ -395,7 +419,7 @@ class ActionBrowse(ServiceAction, Action):
 
 
 class ActionOutsideATask(ServiceAction, Action):
-    """"cancel", "help" or a leftover button when no task is open. A real question in those words
+    """ "cancel", "help" or a leftover button when no task is open. A real question in those words
     ("can I cancel a transfer that's pending?", "what does pending mean?") is answered from the
     knowledge base; a bare "cancel" or "help" gets the short answer it always had."""
 

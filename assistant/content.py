@@ -73,6 +73,9 @@ class BotContent:
     cross_sell_enabled: bool = True
     cross_sell: tuple[CrossSell, ...] = ()
     article_actions: dict[str, str] = field(default_factory=dict)  # article id -> form
+    # forms started at once, next to the article, when a signed-in customer tells of their own
+    # situation ("I've lost my card"): acting is the help, and cancel is one tap away
+    act_at_once: tuple[str, ...] = ()
 
     def cross_sell_for(self, tree_id: str) -> CrossSell | None:
         if not self.cross_sell_enabled:
@@ -103,6 +106,7 @@ def load_content(path: Path) -> BotContent:
         "sales",
         "cross_sell",
         "article_actions",
+        "act_at_once",
         "handoff",
     }
     for key in sorted(set(data) - known):
@@ -172,6 +176,22 @@ def load_content(path: Path) -> BotContent:
                 )
             else:
                 actions[str(article)] = str(form)
+    at_once_raw: Any = data.get("act_at_once") or []
+    at_once: list[str] = []
+    if not isinstance(at_once_raw, list):
+        problems.append(Problem(shown, line_of(path, "act_at_once"), "'act_at_once' must be a list of forms"))
+    else:
+        for form in at_once_raw:
+            if form not in FORM_NAMES:
+                problems.append(
+                    Problem(
+                        shown,
+                        line_of(path, "act_at_once"),
+                        f"unknown form '{form}' ({', '.join(FORM_NAMES)})",
+                    )
+                )
+            else:
+                at_once.append(str(form))
     if problems:
         raise ArticleError(problems)
     return BotContent(
@@ -185,6 +205,7 @@ def load_content(path: Path) -> BotContent:
         cross_sell_enabled=cross_enabled,
         cross_sell=tuple(offers),
         article_actions=actions,
+        act_at_once=tuple(at_once),
     )
 
 

@@ -443,3 +443,19 @@ async def test_thanks_after_a_tree_answer_means_it_helped(stage_services) -> Non
     tracker = make_tracker(text, intent="thank", slots=slots)
     result = await form.validate_tree_answer(text, CollectingDispatcher(), tracker, {})
     assert result["tree_result"] == "solved"  # not a failed question, not a handoff
+
+
+async def test_a_lost_card_told_as_a_story_gets_the_freeze_started(stage_services) -> None:
+    from actions.kb import ActionKnowledgeBaseAnswer
+
+    content = dataclasses.replace(
+        stage_services.content, article_actions={"lost_card": "freeze_card"}, act_at_once=("freeze_card",)
+    )
+    action = ActionKnowledgeBaseAnswer(dataclasses.replace(stage_services, content=content))
+    story = "think i left my card in a taxi last night"
+    events = action.act_at_once(make_tracker(story, metadata=signed()), "lost_card", story)
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "freeze_card_form"
+    # a how-to question, or nobody signed in: the article alone
+    how = "how do I freeze my card?"
+    assert action.act_at_once(make_tracker(how, metadata=signed()), "lost_card", how) == []
+    assert action.act_at_once(make_tracker(story), "lost_card", story) == []
