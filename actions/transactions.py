@@ -9,11 +9,12 @@ keeps what was typed so far; when the back office says no, the customer hears wh
 from __future__ import annotations
 
 import logging
+import re
 from decimal import Decimal
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -382,7 +383,17 @@ class ActionFormHelp(CustomerAction, Action):
         return events
 
 
+# Words that mean stop whatever else a message says; without one, "yes freeze it" is not a cancel.
+_STOP_WORDS = re.compile(
+    r"\b(cancel|stop|forget|abort|quit|exit|scrap|don'?t|do not|never ?mind|changed my mind|no longer)\b",
+    re.IGNORECASE,
+)
+
+
 class ActionCancelForm(ServiceAction, Action):
+    """Stop the form, changing nothing. A message NLU took for "cancel" that says no such thing
+    and answers the form's question ("yes freeze it") is taken as the answer instead."""
+
     def name(self) -> str:
         return "action_cancel_form"
 
@@ -390,6 +401,13 @@ class ActionCancelForm(ServiceAction, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         form = tracker.active_loop_name or ""
+        text = typed_text(tracker)
+        if form in TRANSACTION_FORMS and text and not _STOP_WORDS.search(text):
+            said = CollectingDispatcher()
+            result = await validators()[form](self.services).turn(said, tracker, domain, helping=True)
+            if any(result.get(s) not in (None, "") for s in form_fields(domain, form)):
+                dispatcher.messages.extend(said.messages)
+                return [*(SlotSet(k, v) for k, v in result.items()), FollowupAction(form)]
         dispatcher.utter_message(response="utter_cancelled")
         return [
             ActiveLoop(None),

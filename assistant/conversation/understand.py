@@ -53,6 +53,9 @@ class Reading:
         return not self.values and self.currency is None and self.change is None
 
 
+_REQUEST_START = frozenset({"can", "could", "will", "would"})
+
+
 def starts_like_question(said: list[str]) -> bool:
     return bool(said and said[0] in _QUESTION_START)
 
@@ -124,7 +127,13 @@ def _confirm(said: list[str], spec: FormSpec, text: str = "") -> str | None:
 
 
 def _card(
-    text: str, said: list[str], cards: Sequence[Option], current: str | None, *, asked: bool
+    text: str,
+    said: list[str],
+    cards: Sequence[Option],
+    current: str | None,
+    *,
+    asked: bool,
+    strict: bool = False,
 ) -> str | None:
     digits = {w for w in said if w.isdigit() and len(w) == 4}
     exact = [c for c in cards if c.means in digits]  # a card option's `means` holds its last 4
@@ -136,6 +145,8 @@ def _card(
         hits = [c for c in cards if c.means.endswith(tail)]
         if len(hits) == 1:
             return hits[0].key
+    if strict:
+        return None
     if _OTHER.search(text) and current and len(cards) == 2:
         return next(c.key for c in cards if c.key != current)
     picked = _pick_by_phrases(said, cards)
@@ -184,7 +195,8 @@ def read(
     choices = choices or {}
     # A question in the middle of a form ("how much is express delivery?") names options to ask
     # about them, not to choose them: only money, names and card digits are taken from it.
-    asking = asked is not None and starts_like_question(said)
+    # ("can you make it express?" is a request, not a question about express)
+    asking = asked is not None and starts_like_question(said) and said[0] not in _REQUEST_START
     confirming = any(f.name == asked and f.kind == "confirm" for f in fields)
     for spec_field in fields:
         name, is_asked = spec_field.name, spec_field.name == asked
@@ -212,7 +224,9 @@ def read(
                 values[name] = payee
             continue
         if spec_field.kind == "card":
-            card = _card(text, said, choices.get(name, ()), current.get(name), asked=is_asked)
+            # a question names a card only by its digits ("is 4821 the one that expires?")
+            options = choices.get(name, ())
+            card = _card(text, said, options, current.get(name), asked=is_asked, strict=asking)
             if card is not None:
                 values[name] = card
             continue

@@ -459,3 +459,22 @@ async def test_a_lost_card_told_as_a_story_gets_the_freeze_started(stage_service
     how = "how do I freeze my card?"
     assert action.act_at_once(make_tracker(how, metadata=signed()), "lost_card", how) == []
     assert action.act_at_once(make_tracker(story), "lost_card", story) == []
+
+
+async def test_a_yes_taken_for_cancel_is_the_answer_and_a_real_cancel_stops(stage_services) -> None:
+    from actions.transactions import ActionCancelForm
+
+    slots = {"requested_slot": "freeze_confirm", "freeze_card_id": "cust-ava-card1", "freeze_reason": "lost"}
+    said = CollectingDispatcher()
+    tracker = make_tracker(
+        "yes freeze it", intent="cancel", slots=slots, active_loop="freeze_card_form", metadata=signed()
+    )
+    events = await ActionCancelForm(stage_services).run(said, tracker, DOMAIN)
+    assert slots_of(events)["freeze_confirm"] == "yes"
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "freeze_card_form"
+    tracker = make_tracker(
+        "no don't freeze it", intent="cancel", slots=slots, active_loop="freeze_card_form", metadata=signed()
+    )
+    stop = CollectingDispatcher()
+    events = await ActionCancelForm(stage_services).run(stop, tracker, DOMAIN)
+    assert stop.messages[0]["response"] == "utter_cancelled" and slots_of(events)["freeze_confirm"] is None

@@ -139,3 +139,13 @@ def test_a_transaction_asked_for_in_words_nlu_may_miss(text, task) -> None:
     from assistant.conversation.understand import requested_task
 
     assert requested_task(text, TRANSFER, SPEC, PAYEES) == task
+
+
+def test_a_question_mid_form_picks_no_card_but_a_request_does() -> None:
+    question = freeze("how long will a new one take to get to me?", asked="freeze_card_id")
+    assert question.values == {}
+    assert freeze("can you freeze the plastic one", asked="freeze_card_id").values == {
+        "freeze_card_id": "c-phys"
+    }
+    order = read("could you make it express?", ORDER, SPEC, asked="card_delivery", current={})
+    assert order.values == {"card_delivery": "express"}

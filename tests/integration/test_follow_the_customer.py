@@ -72,3 +72,18 @@ def test_a_question_inside_a_tree_lets_go_of_the_tree(say, tracker):
     assert slots["tree_outcome"] == "left" and tracker(sender)["active_loop"] in ({}, None)
     assert "didn't catch which one you meant" not in texts(messages)
     assert any("kb" in m.get("custom", {}).get("data", {}) for m in messages)  # the knowledge base answered
+
+
+def test_a_lost_card_story_freezes_it_and_a_yes_read_as_cancel_still_confirms(say, stack, tracker):
+    sender, meta = new_sender(), signed_in(stack, "cust-chloe")
+    messages = say(sender, "my card has been stolen", meta)
+    assert tracker(sender)["active_loop"].get("name") == "freeze_card_form"  # the freeze started
+    messages = say(sender, "the one ending 6101", meta)
+    assert "Freeze your physical card ending 6101?" in texts(messages)
+    messages = say(sender, "yes freeze it", meta)
+    assert "ending 6101 is frozen" in texts(messages)
+    with sqlite3.connect(stack.var_dir / "backoffice.db") as db:
+        (status,) = db.execute(
+            "select status from cards where customer_id = 'cust-chloe' and last4 = '6101'"
+        ).fetchone()
+    assert status == "frozen"
