@@ -120,6 +120,12 @@ def answer_in_passing(
     try:
         kb = services.kb.get()
         result: SearchResult = kb.search(question)
+        if result.decision != ANSWER:
+            # read with what the customer asked before ("how long will a new one take?")
+            before = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"][:-1]
+            previous = next((t for t in reversed(before) if t and not t.startswith("/")), None)
+            if previous:
+                result = kb.search(f"{question} {previous}")
     except Exception:
         logger.exception("knowledge base unavailable")
         return False
@@ -136,19 +142,21 @@ def answer_in_passing(
     return True
 
 
-FOLLOW_UP_WORDS = 8  # a question this short, right after an answer, may lean on it
+FOLLOW_UP_WORDS = 12  # a question this short, right after an answer, may lean on it
 _FOLLOW_UP_CUE = re.compile(
     r"^\s*(?:and|but|so|also|what about|how about|same|is it|is that|does it|does that|would it|"
-    r"can it|will it|then|ok(?:ay)? and)\b|\b(?:it|that|this|them|those|there|then|instead)\b",
+    r"can it|will it|then|ok(?:ay)? and)\b|\b(?:it|that|them|those|instead)\b",
     re.IGNORECASE,
 )
 
 
 def follow_up_context(tracker: Tracker, question: str) -> str | None:
     """What the customer asked before, when this message is a follow-up to the answer they just
-    got: short, or leaning on it ("and how much is it?", "is it the same in euros?"). None for a
-    new topic, or when nothing was answered just before."""
-    if not tracker.get_slot("kb_article"):
+    got or the choices just offered: short, or leaning on it ("and how much is it?", "is it the
+    same in euros?"). None for a new topic, or when nothing was discussed just before."""
+    decision = tracker.get_slot("kb_decision")
+    answered = decision == ANSWER and tracker.get_slot("kb_article")
+    if not answered and decision != CLARIFY:  # nothing just discussed to lean on
         return None
     said = re.findall(r"[\w']+", question.lower())
     if not said or len(said) > FOLLOW_UP_WORDS or (len(said) > 3 and not _FOLLOW_UP_CUE.search(question)):
@@ -262,6 +270,33 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
                 SlotSet("stage", STAGE),
                 SlotSet("handoff_reason", "repeated_question"),
             ]
+        if (
+            result.decision == ANSWER
+            and result.best is not None
+            and result.best.id == tracker.get_slot("kb_article")
+            and tracker.get_slot("kb_decision") == ANSWER
+        ):
+            # the article just shown, to a different question: it is not the answer again; what
+            # is near it (its related articles, the other hits) may be
+            shown = articles[result.best.id]
+            nearby = related_articles(articles, shown, [h.id for h in result.articles])
+            if nearby:
+                dispatcher.utter_message(
+                    response="utter_kb_clarify",
+                    options="\n".join(f"• **{a.title}**: {one_line(a)}" for a in nearby),
+                    buttons=[article_button(a.id, a.title) for a in nearby]
+                    + [{"title": "None of these", "payload": "/request_human"}],
+                    json_message=custom_payload(
+                        kb={
+                            "decision": CLARIFY,
+                            "question": question,
+                            "options": [{"article_id": a.id, "summary": one_line(a)} for a in nearby],
+                            "article_id": nearby[0].id,
+                            "not_again": shown.id,
+                        }
+                    ),
+                )
+                return [SlotSet("kb_decision", CLARIFY), SlotSet("stage", STAGE), SlotSet("failed_turns", 0)]
         if result.decision == ANSWER and result.best is not None:
             article = articles[result.best.id]
             tree = self.services.trees.for_article(article.id) if self.services.trees else None

@@ -86,7 +86,7 @@ def test_a_follow_up_is_read_with_the_question_before_it() -> None:
     from tests.actions.conftest import make_tracker
 
     before = [{"event": "user", "text": "how long do transfers to the UK take?"}]
-    answered = {"kb_article": "transfer_timing"}
+    answered = {"kb_article": "transfer_timing", "kb_decision": "answer"}
     for follow_up in ("and to euro accounts?", "how much is it?", "is it the same for Spain?", "euros?"):
         tracker = make_tracker(follow_up, slots=answered, events=before)
         assert follow_up_context(tracker, follow_up) == "how long do transfers to the UK take?"
@@ -94,6 +94,11 @@ def test_a_follow_up_is_read_with_the_question_before_it() -> None:
     new_topic = "my card was swallowed by a cash machine this morning"
     assert follow_up_context(make_tracker(new_topic, slots=answered, events=before), new_topic) is None
     assert follow_up_context(make_tracker("and in euros?", events=before), "and in euros?") is None
+    # after a choice of articles too, a follow-up leans on the question that got the choice
+    offered = make_tracker(
+        "why would it differ from the day I paid?", slots={"kb_decision": "clarify"}, events=before
+    )
+    assert follow_up_context(offered, "why would it differ from the day I paid?") is not None
 
 
 async def test_cancel_or_help_outside_a_task_answers_a_real_question(services) -> None:
@@ -109,3 +114,15 @@ async def test_cancel_or_help_outside_a_task_answers_a_real_question(services) -
     text = "can I cancel a card payment that is still pending?"
     await ActionOutsideATask(services).run(question, make_tracker(text, intent="cancel"), {})
     assert any("kb" in (m.get("custom") or {}).get("data", {}) for m in question.messages)
+
+
+async def test_the_article_just_shown_is_not_the_answer_to_a_different_question(services, dispatcher):
+    earlier = [{"event": "user", "text": "Why hasn't my new card arrived?"}]
+    text = "I'm still waiting for my card, it hasn't arrived"
+    tracker = make_tracker(text, slots={"kb_article": "card_arrival", "kb_decision": "answer"}, events=earlier)
+    events = await ActionKnowledgeBaseAnswer(services).run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_kb_clarify"
+    kb = message["custom"]["data"]["kb"]
+    assert kb["not_again"] == "card_arrival" and kb["article_id"] == "lost_or_stolen_card"  # its related one
+    assert SlotSet("kb_decision", "clarify") in events
