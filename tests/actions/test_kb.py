@@ -119,7 +119,9 @@ async def test_cancel_or_help_outside_a_task_answers_a_real_question(services) -
 async def test_the_article_just_shown_is_not_the_answer_to_a_different_question(services, dispatcher):
     earlier = [{"event": "user", "text": "Why hasn't my new card arrived?"}]
     text = "I'm still waiting for my card, it hasn't arrived"
-    tracker = make_tracker(text, slots={"kb_article": "card_arrival", "kb_decision": "answer"}, events=earlier)
+    tracker = make_tracker(
+        text, slots={"kb_article": "card_arrival", "kb_decision": "answer"}, events=earlier
+    )
     events = await ActionKnowledgeBaseAnswer(services).run(dispatcher, tracker, {})
     [message] = dispatcher.messages
     assert message["response"] == "utter_kb_clarify"
