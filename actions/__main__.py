@@ -27,7 +27,6 @@ from actions.products import (
 from actions.services import Services, build_services
 from actions.tickets import ActionKeepWaiting, ActionSubmitTicket, ActionWaitNotice, ValidateTicketForm
 from actions.transactions import (
-    ASK_ACTIONS,
     ActionCancelForm,
     ActionCheckIdentity,
     ActionFormHelp,
@@ -37,6 +36,7 @@ from actions.transactions import (
     ValidateFreezeCardForm,
     ValidateOrderCardForm,
     ValidateTransferForm,
+    ask_actions,
 )
 from actions.troubleshoot import (
     ActionAfterTreeLeft,
@@ -73,7 +73,6 @@ ACTIONS = (
     ValidateOrderCardForm,
     ValidateFreezeCardForm,
     ValidateTransferForm,
-    *ASK_ACTIONS,
     ActionOrderCard,
     ActionFreezeCard,
     ActionTransfer,
@@ -86,6 +85,8 @@ def build_executor(services: Services) -> ActionExecutor:
     executor = ActionExecutor()
     for action in ACTIONS:
         executor.register_action(action(services))
+    for ask in ask_actions(services):
+        executor.register_action(ask)
     executor.register_action(ActionComplaint(services))
     executor.register_action(ActionTreeFinished())
     executor.register_action(ActionAgentMessage())

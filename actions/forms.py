@@ -275,6 +275,10 @@ class AskField(CustomerOptions, Action):
 
     field_name = ""
 
+    def __init__(self, services: Any = None, field_name: str = ""):
+        super().__init__(services)
+        self.field_name = field_name or self.field_name
+
     def name(self) -> str:
         return f"action_ask_{self.field_name}"
 

@@ -111,6 +111,41 @@ class ArticleAnswer(ServiceAction):
         )
 
 
+def offer_choices(
+    dispatcher: CollectingDispatcher,
+    question: str,
+    options: list[Article],
+    *,
+    scores: list[float] | None = None,
+    **detail: Any,
+) -> None:
+    """A choice of articles, each with its first sentence, and a person if none fits."""
+    scored: list[float | None] = list(scores) if scores else [None] * len(options)
+    dispatcher.utter_message(
+        response="utter_kb_clarify",
+        options="\n".join(f"• **{a.title}**: {one_line(a)}" for a in options),
+        buttons=[article_button(a.id, a.title) for a in options]
+        + [{"title": "None of these", "payload": "/request_human"}],
+        json_message=custom_payload(
+            kb={
+                "decision": CLARIFY,
+                "question": question,
+                **detail,
+                "options": [
+                    {
+                        "article_id": a.id,
+                        "score": round(sc, 4) if sc is not None else None,
+                        "summary": one_line(a),
+                    }
+                    for a, sc in zip(options, scored, strict=True)
+                ],
+                "article_id": options[0].id if options else None,
+                "score": round(scored[0], 4) if options and scored[0] is not None else None,
+            }
+        ),
+    )
+
+
 def answer_in_passing(
     services: Any, dispatcher: CollectingDispatcher, tracker: Tracker, question: str
 ) -> bool:
@@ -281,21 +316,7 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             shown = articles[result.best.id]
             nearby = related_articles(articles, shown, [h.id for h in result.articles])
             if nearby:
-                dispatcher.utter_message(
-                    response="utter_kb_clarify",
-                    options="\n".join(f"• **{a.title}**: {one_line(a)}" for a in nearby),
-                    buttons=[article_button(a.id, a.title) for a in nearby]
-                    + [{"title": "None of these", "payload": "/request_human"}],
-                    json_message=custom_payload(
-                        kb={
-                            "decision": CLARIFY,
-                            "question": question,
-                            "options": [{"article_id": a.id, "summary": one_line(a)} for a in nearby],
-                            "article_id": nearby[0].id,
-                            "not_again": shown.id,
-                        }
-                    ),
-                )
+                offer_choices(dispatcher, question, nearby, not_again=shown.id)
                 return [SlotSet("kb_decision", CLARIFY), SlotSet("stage", STAGE), SlotSet("failed_turns", 0)]
         if result.decision == ANSWER and result.best is not None:
             article = articles[result.best.id]
@@ -318,29 +339,13 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             events += self.act_at_once(tracker, article.id, question)
         elif result.decision == CLARIFY:
             options = result.articles[: kb.settings.clarify_options]
-            dispatcher.utter_message(
-                response="utter_kb_clarify",
-                options="\n".join(f"• **{h.title}**: {one_line(articles[h.id])}" for h in options),
-                buttons=[article_button(h.id, h.title) for h in options]
-                + [{"title": "None of these", "payload": "/request_human"}],
-                json_message=custom_payload(
-                    kb={
-                        "decision": CLARIFY,
-                        "confidence": result.confidence,
-                        "coverage": result.coverage,
-                        "question": question,
-                        "options": [
-                            {
-                                "article_id": h.id,
-                                "score": round(h.score, 4),
-                                "summary": one_line(articles[h.id]),
-                            }
-                            for h in options
-                        ],
-                        "article_id": options[0].id if options else None,
-                        "score": round(options[0].score, 4) if options else None,
-                    }
-                ),
+            offer_choices(
+                dispatcher,
+                question,
+                [articles[h.id] for h in options],
+                scores=[h.score for h in options],
+                confidence=result.confidence,
+                coverage=result.coverage,
             )
         else:
             best = result.best

@@ -109,26 +109,6 @@ class ValidateTransferForm(GuidedForm):
 
 
 # ---- asking: the customer's own cards and payees, the amount field, the confirmations -------
-class ActionAskCardKind(AskField):
-    field_name = "card_kind"
-
-
-class ActionAskCardDelivery(AskField):
-    field_name = "card_delivery"
-
-
-class ActionAskFreezeCardId(AskField):
-    field_name = "freeze_card_id"
-
-
-class ActionAskFreezeReason(AskField):
-    field_name = "freeze_reason"
-
-
-class ActionAskTransferPayee(AskField):
-    field_name = "transfer_payee"
-
-
 class ActionAskTransferAmount(AskField):
     """Asks for the amount, with a small amount field for chat widgets that can show one."""
 
@@ -136,10 +116,6 @@ class ActionAskTransferAmount(AskField):
 
     def extra(self, tracker: Tracker) -> dict[str, Any] | None:
         return custom_payload(input={"slot": "transfer_amount", "type": "amount", "label": "Amount in £"})
-
-
-class ActionAskOrderConfirm(AskField):
-    field_name = "order_confirm"
 
 
 class ActionAskFreezeConfirm(AskField):
@@ -163,17 +139,25 @@ class ActionAskTransferConfirm(AskField):
         return {"amount": pounds(amount), "payee": payee or "this payee"}
 
 
-ASK_ACTIONS = (
-    ActionAskCardKind,
-    ActionAskCardDelivery,
-    ActionAskOrderConfirm,
-    ActionAskFreezeCardId,
-    ActionAskFreezeReason,
-    ActionAskFreezeConfirm,
-    ActionAskTransferPayee,
-    ActionAskTransferAmount,
-    ActionAskTransferConfirm,
+# Fields asked by the plain AskField (their question, their options); the others need more.
+PLAIN_ASKS = (
+    "card_kind",
+    "card_delivery",
+    "order_confirm",
+    "freeze_card_id",
+    "freeze_reason",
+    "transfer_payee",
 )
+
+
+def ask_actions(services: Any) -> list[Action]:
+    """Every ``action_ask_<field>`` of the transaction forms."""
+    return [
+        *(AskField(services, name) for name in PLAIN_ASKS),
+        ActionAskTransferAmount(services),
+        ActionAskFreezeConfirm(services),
+        ActionAskTransferConfirm(services),
+    ]
 
 
 def refusal_response(refusal: Refusal) -> str:

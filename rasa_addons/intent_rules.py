@@ -6,36 +6,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from rasa_addons.component import ConfiguredStep
 from rasa_addons.phrases import PhraseRules
 
 logger = logging.getLogger(__name__)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class IntentRules(GraphComponent):
+class IntentRules(ConfiguredStep):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"rules": {}, "keep": []}
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.rules = PhraseRules.from_config(config.get("rules"), config.get("keep"))
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> IntentRules:
-        return cls(config)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -49,6 +37,3 @@ class IntentRules(GraphComponent):
             message.set(INTENT, chosen, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: Any) -> Any:
-        return training_data

@@ -18,13 +18,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from rasa_addons.component import ConfiguredStep
 from rasa_addons.payloads import PayloadRules, is_payload
 
 logger = logging.getLogger(__name__)
@@ -36,7 +34,7 @@ REFUSED_INTENT = "message_refused"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class MessageGuard(GraphComponent):
+class MessageGuard(ConfiguredStep):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {
@@ -59,16 +57,6 @@ class MessageGuard(GraphComponent):
             max_chars=config["payload_max_chars"],
             max_value_chars=config["payload_value_max_chars"],
         )
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> MessageGuard:
-        return cls(config)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -98,6 +86,3 @@ class MessageGuard(GraphComponent):
         intent = {"name": name, "confidence": 1.0}
         message.set(INTENT, intent, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
-
-    def process_training_data(self, training_data: Any) -> Any:
-        return training_data

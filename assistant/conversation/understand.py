@@ -160,20 +160,18 @@ def _card(
 
 
 def _payee(said: list[str], payees: Sequence[Option], relations: Mapping[str, Sequence[str]]) -> str | None:
-    scores: dict[str, int] = {}
-    for payee in payees:
-        phrases = [payee.title, *payee.says]
-        for phrase in list(phrases):
-            phrases.extend(relations.get(phrase.lower(), ()))
-        for phrase in phrases:
-            for at in _mentions(said, phrase):
-                if not _negated(said, at):
-                    scores[payee.key] = max(scores.get(payee.key, 0), len(words(phrase)))
-    if not scores:
-        return None
-    top = max(scores.values())
-    winners = [k for k, v in scores.items() if v == top]
-    return winners[0] if len(winners) == 1 else None
+    """The one saved payee named, by name, first or last name, or what family call them."""
+    named = [
+        Option(
+            p.key,
+            p.title,
+            p.means,
+            (*p.says, *(w for n in (p.title, *p.says) for w in relations.get(n.lower(), ()))),
+        )
+        for p in payees
+    ]
+    picked = _pick_by_phrases(said, named)
+    return picked.key if picked else None
 
 
 def read(

@@ -336,7 +336,7 @@ async def test_a_message_the_mappings_left_alone_is_left_to_the_rules(stage_serv
 async def test_misses_change_the_approach_and_never_repeat_three_times(stage_services) -> None:
     """An answer that doesn't fit: the field's hint first, then the options in full and a
     person, then a plain offer of a person, alternating; never the same message thrice."""
-    from actions.transactions import ActionAskFreezeReason
+    from actions.forms import AskField
 
     slots: dict[str, Any] = {"freeze_card_id": "cust-ava-card1"}
     sent: list[str] = []
@@ -353,7 +353,7 @@ async def test_misses_change_the_approach_and_never_repeat_three_times(stage_ser
             )
         )
         tracker = make_tracker("purple", slots=slots, active_loop="freeze_card_form", metadata=signed())
-        await ActionAskFreezeReason(stage_services).run(said, tracker, DOMAIN)
+        await AskField(stage_services, "freeze_reason").run(said, tracker, DOMAIN)
         sent.append(" | ".join(m.get("response") or m.get("text") or "" for m in said.messages))
     assert sent[0] == "utter_invalid_freeze_reason | utter_ask_freeze_reason"
     assert sent[1] == "utter_ask_in_full" and sent[2] == "utter_form_stuck"
