@@ -1,8 +1,9 @@
-"""What every pipeline step of ours shares: built from its config alone, nothing to train."""
+"""What every pipeline step of ours shares: built from its config alone, nothing to train.
+Runs in Rasa's Python 3.10: no 3.11-only typing here."""
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
@@ -20,7 +21,7 @@ class ConfiguredStep(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> Self:
+    ) -> ConfiguredStep:
         return cls(config)
 
     def process_training_data(self, training_data: Any) -> Any:
