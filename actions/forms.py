@@ -19,6 +19,7 @@ the customer sees is a domain response or in ``data/forms.yml``.
 from __future__ import annotations
 
 import logging
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +28,15 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import CANCEL_BUTTON, HUMAN_BUTTON, TRANSACTION, choice_button, custom_payload, typed_text
+from actions.common import (
+    CANCEL_BUTTON,
+    HUMAN_BUTTON,
+    MISSES,
+    TRANSACTION,
+    choice_button,
+    custom_payload,
+    typed_text,
+)
 from actions.kb import answer_in_passing
 from actions.services import ServiceAction
 from assistant.backoffice.store import pounds
@@ -37,7 +46,7 @@ from assistant.identity import Identity
 
 logger = logging.getLogger(__name__)
 
-MISSES = "form_misses"
+_UNMISTAKABLE_YES = re.compile(r"^\s*(yes|yeah|yep|yup|confirm(ed)?)\b", re.IGNORECASE)
 ANSWERED, UNSURE = "answered", "unsure"
 # A short answer to small talk inside a form; the form then asks its question again.
 SMALL_TALK = {
@@ -58,10 +67,26 @@ def response_exists(domain: DomainDict, name: str) -> bool:
     return name in (domain.get("responses") or {})
 
 
-def response_text(domain: DomainDict, name: str) -> str:
-    """The first variation's text of a domain response (for composing a longer message)."""
+def response_text(domain: DomainDict, name: str, tracker: Tracker | None = None, **params: Any) -> str:
+    """A domain response's text, to compose a longer message: the variation whose slot
+    conditions the conversation meets (else the first without conditions), its {placeholders}
+    filled from ``params`` and the slots; one not filled stays as it is, never an error."""
     variations = (domain.get("responses") or {}).get(name) or [{}]
-    return str(variations[0].get("text") or "")
+    slots = dict(tracker.slots) if tracker is not None else {}
+
+    def meets(variation: dict[str, Any]) -> bool:
+        return all(
+            c.get("type") == "slot" and slots.get(c.get("name")) == c.get("value")
+            for c in variation.get("condition") or []
+        )
+
+    chosen = next((v for v in variations if v.get("condition") and meets(v)), None) or next(
+        (v for v in variations if not v.get("condition")), variations[0]
+    )
+    values = {k: v for k, v in {**slots, **params}.items() if v is not None}
+    return re.sub(
+        r"\{(\w+)\}", lambda m: str(values.get(m.group(1), m.group(0))), str(chosen.get("text") or "")
+    )
 
 
 class CustomerOptions(ServiceAction):
@@ -153,10 +178,12 @@ class GuidedForm(CustomerOptions, FormValidationAction):
         return bool(asked) and asked not in tracker.slots_to_validate()
 
     async def turn(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, *, helping: bool = False
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, *, reread: str = ""
     ) -> dict[str, Any]:
-        """The slots this message sets. ``helping``: the customer asked for help, so a message
-        that gives no value is answered by the caller, not counted as a miss."""
+        """The slots this message sets. ``reread``: "help" or "cancel" when NLU took the message
+        for that and the caller checks whether it answers the form after all; a message that
+        gives no value is then the caller's to answer, not a miss, and a confirmation is taken
+        only from an unmistakable yes after "cancel" (never after "help")."""
         fields = self.fields(domain)
         by_name = {f.name: f for f in fields}
         asked = tracker.get_slot("requested_slot") if tracker.active_loop_name else None
@@ -170,13 +197,17 @@ class GuidedForm(CustomerOptions, FormValidationAction):
                 self.ask_to_sign_in(dispatcher, tracker)
             return slots
         misses: dict[str, int] = dict(tracker.get_slot(MISSES) or {})
-        options = {f.name: self.options_for(tracker, f) for f in fields if f.kind in ("payee", "card")}
+        try:
+            options = {f.name: self.options_for(tracker, f) for f in fields if f.kind in ("payee", "card")}
+        except Exception:  # the back office is down: read what needs no customer data
+            logger.exception("could not read the payees and cards of %s", tracker.sender_id)
+            options = {f.name: [] for f in fields if f.kind in ("payee", "card")}
         clicked = next(tracker.get_latest_entity_values("choice"), None)
         text = typed_text(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         values: dict[str, str] = {}
         change = None
-        answered = helping  # the message got its answer already: not a miss
+        answered = bool(reread)  # the caller answers a message that gives no value
         if clicked is not None and asked in by_name:
             value = self._clicked(by_name[asked], str(clicked), options.get(asked))
             if value is not None:
@@ -192,6 +223,11 @@ class GuidedForm(CustomerOptions, FormValidationAction):
                 encoder=self.services.encoder,
             )
             values, change = dict(reading.values), reading.change
+            values = {
+                k: v
+                for k, v in values.items()
+                if by_name[k].kind != "confirm" or self._confirmed_on(reread, text)
+            }
             if reading.currency:
                 dispatcher.utter_message(response="utter_amount_in_pounds_only", currency=reading.currency)
                 answered = True
@@ -222,7 +258,19 @@ class GuidedForm(CustomerOptions, FormValidationAction):
                 if misses[asked] == 1 and replied is None:
                     self._hint(dispatcher, domain, by_name[asked])
         slots[MISSES] = misses
+        return self.adjust(tracker, slots)
+
+    def adjust(self, tracker: Tracker, slots: dict[str, Any]) -> dict[str, Any]:
+        """A form's own rule over the turn's slots, whichever way the message came in."""
         return slots
+
+    @staticmethod
+    def _confirmed_on(reread: str, text: str) -> bool:
+        """A confirmation read from a message NLU took for help never counts; one NLU took for
+        cancel counts only with an unmistakable yes ("yes freeze it", not "ok I'm done")."""
+        if not reread:
+            return True
+        return reread == "cancel" and bool(_UNMISTAKABLE_YES.search(text))
 
     @staticmethod
     def _clicked(spec_field: Field, key: str, customer_options: list[Option] | None) -> str | None:
@@ -314,13 +362,13 @@ class AskField(CustomerOptions, Action):
             for i, o in enumerate(options, 1)
         )
         if spec_field.kind == "confirm" or not listed:
-            listed = response_text(domain, f"utter_explain_{self.field_name}")
+            listed = response_text(domain, f"utter_explain_{self.field_name}", tracker)
         if reask(
             dispatcher,
             misses,
             field=self.field_name,
             label=spec_field.label,
-            question=response_text(domain, f"utter_ask_{self.field_name}").format(**params),
+            question=response_text(domain, f"utter_ask_{self.field_name}", tracker, **params),
             options=listed,
             buttons=buttons or _confirm_buttons(domain, self.field_name),
         ):

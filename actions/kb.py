@@ -11,7 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import HUMAN_BUTTON, INFORMATION, TRANSACTION, custom_payload, intent_button
+from actions.common import HUMAN_BUTTON, INFORMATION, MISSES, TRANSACTION, custom_payload, intent_button
 from actions.services import ServiceAction
 from actions.tickets import answer_if_waiting
 from assistant.analytics import ARTICLE_SHOWN, SEARCH_FAILED
@@ -222,7 +222,7 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             return []
         return [
             SlotSet("signed_in", True),
-            SlotSet("form_misses", {}),
+            SlotSet(MISSES, {}),
             SlotSet("stage", TRANSACTION),
             FollowupAction(FORM_OF[form]),
         ]
@@ -272,7 +272,7 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             return [
                 SlotSet("signed_in", True),
                 SlotSet("stage", TRANSACTION),
-                SlotSet("form_misses", {}),
+                SlotSet(MISSES, {}),
                 FollowupAction(task),
             ]
         try:

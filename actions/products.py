@@ -12,8 +12,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import COMPARISON, HUMAN_BUTTON, choice_button, custom_payload, intent_button, typed_text
-from actions.forms import MISSES, reask
+from actions.common import (
+    COMPARISON,
+    HUMAN_BUTTON,
+    MISSES,
+    choice_button,
+    custom_payload,
+    intent_button,
+    typed_text,
+)
+from actions.forms import reask
 from actions.services import ServiceAction
 from assistant.analytics import PRODUCT_CHOSEN, RECOMMENDED
 from assistant.guided.catalog import Catalog, Product

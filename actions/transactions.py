@@ -18,8 +18,16 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import CANCEL_BUTTON, HUMAN_BUTTON, TRANSACTION, custom_payload, identity, typed_text
-from actions.forms import MISSES, AskField, GuidedForm, spec_of
+from actions.common import (
+    CANCEL_BUTTON,
+    HUMAN_BUTTON,
+    MISSES,
+    TRANSACTION,
+    custom_payload,
+    identity,
+    typed_text,
+)
+from actions.forms import AskField, GuidedForm, spec_of
 from actions.services import ServiceAction
 from assistant.analytics import TRANSACTION as TRANSACTION_EVENT
 from assistant.backoffice.store import Refusal, pounds
@@ -85,17 +93,11 @@ class ValidateOrderCardForm(GuidedForm):
             return [s for s in domain_slots if s != "card_delivery"]
         return domain_slots
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        if self.not_for_the_form(tracker):
-            return []
-        slots = await self.turn(dispatcher, tracker, domain)
-        if slots.get("card_kind") == "virtual" or (
-            tracker.get_slot("card_kind") == "virtual" and "card_kind" not in slots
-        ):
+    def adjust(self, tracker: Tracker, slots: dict[str, Any]) -> dict[str, Any]:
+        kind = slots["card_kind"] if "card_kind" in slots else tracker.get_slot("card_kind")
+        if kind == "virtual":
             slots["card_delivery"] = None  # a virtual card is not delivered
-        return await self.events(dispatcher, tracker, domain, slots)
+        return slots
 
 
 class ValidateFreezeCardForm(GuidedForm):
@@ -319,7 +321,7 @@ class ActionFormHelp(CustomerAction, Action):
         validator = validator_class(self.services)
         said = CollectingDispatcher()
         if form in TRANSACTION_FORMS:
-            result = await validator.turn(said, tracker, domain, helping=True)
+            result = await validator.turn(said, tracker, domain, reread="help")
             if not any(result.get(s) not in (None, "") for s in form_fields(domain, form)):
                 return None
         else:
@@ -388,7 +390,11 @@ class ActionCancelForm(ServiceAction, Action):
         text = typed_text(tracker)
         if form in TRANSACTION_FORMS and text and not _STOP_WORDS.search(text):
             said = CollectingDispatcher()
-            result = await validators()[form](self.services).turn(said, tracker, domain, helping=True)
+            try:
+                result = await validators()[form](self.services).turn(said, tracker, domain, reread="cancel")
+            except Exception:  # cancelling never depends on anything else working
+                logger.exception("could not read a cancel as an answer in %s", tracker.sender_id)
+                result = {}
             if any(result.get(s) not in (None, "") for s in form_fields(domain, form)):
                 dispatcher.messages.extend(said.messages)
                 return [*(SlotSet(k, v) for k, v in result.items()), FollowupAction(form)]

@@ -20,13 +20,14 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import (
     HUMAN_BUTTON,
+    MISSES,
     TROUBLESHOOTING,
     choice_button,
     custom_payload,
     handed_off,
     typed_text,
 )
-from actions.forms import MISSES, reask
+from actions.forms import reask
 from actions.kb import article_button
 from actions.services import ServiceAction
 from assistant.analytics import TREE_FINISHED

@@ -23,7 +23,18 @@ from assistant.conversation.forms import Field, FormSpec, Option
 from assistant.guided.matching import Choice, match_choice, words
 
 # A word that turns the next mention into the one *not* meant: "Sam not mum", "not that card".
-_NEGATORS = ("not", "instead of", "rather than", "except", "but not")
+_NEGATORS = (
+    "not",
+    "instead of",
+    "rather than",
+    "except",
+    "but not",
+    "don't",
+    "dont",
+    "do not",
+    "never",
+    "didn't",
+)
 _CHANGE = re.compile(
     r"\b(change|changing|edit|amend|update|fix|correct|different|wrong|other|another|switch)\b", re.IGNORECASE
 )
@@ -37,6 +48,17 @@ _ENDING = re.compile(
 _QUESTION_START = frozenset(
     {"how", "what", "when", "where", "why", "which", "who", "whose", "can", "could", "is", "are", "do"}
     | {"does", "did", "will", "would", "should", "may", "might", "am", "isn't", "aren't", "doesn't"}
+)
+
+
+# Money said as money: a currency sign or word, or slang for an amount.
+_MONEY_MARK = re.compile(
+    r"[£€$]|\b(pounds?|quid|gbp|euros?|eur|dollars?|usd|fiver|tenner|score|ton|p)\b", re.I
+)
+# A bare number where an amount goes: at the end, or before "to", "for", "please"…, not before a noun.
+_BARE_MONEY = re.compile(
+    r"(?<![\w.,])\d[\d,]*(?:\.\d{1,2})?(?=\s*(?:$|[.,!?;)]|\s(?:to|for|into|please|pls|now|back|and|then|thanks|cheers|instead)\b))",
+    re.I,
 )
 
 
@@ -119,11 +141,25 @@ def _confirm(said: list[str], spec: FormSpec, text: str = "") -> str | None:
     a plain yes."""
     if not said or all(w.isdigit() for w in said):
         return None
-    picked_no = _pick_by_phrases(said, (Option("no", "no", says=spec.no),))
-    if picked_no is None and ("?" in text or _HEDGE.search(text) or len(said) > CONFIRM_MAX_WORDS):
+    yes = _pick_by_phrases(said, (Option("yes", "yes", says=spec.yes),)) is not None
+    no = _pick_by_phrases(said, (Option("no", "no", says=spec.no),)) is not None or any(
+        _mentions(said, n) for n in ("never", "don't", "dont", "do not")
+    )
+    if no:
+        return None if yes else "no"  # "yes… no, wait": neither; ask again
+    if not yes or "?" in text or _HEDGE.search(text) or len(said) > CONFIRM_MAX_WORDS:
         return None
-    picked = _pick_by_phrases(said, (Option("yes", "yes", says=spec.yes), Option("no", "no", says=spec.no)))
-    return picked.key if picked else None
+    return "yes"
+
+
+def _negated_keys(said: list[str], options: Sequence[Option]) -> set[str]:
+    """Options the message names only to rule out ("not the virtual one")."""
+    named: dict[str, bool] = {}
+    for option in options:
+        for phrase in (option.title, *option.says):
+            for at in _mentions(said, phrase):
+                named[option.key] = named.get(option.key, True) and _negated(said, at)
+    return {key for key, only_negated in named.items() if only_negated}
 
 
 def _card(
@@ -153,7 +189,11 @@ def _card(
     if picked is not None:
         return picked.key
     if asked:
-        found = match_choice(text, [Choice(c.key, c.title, c.says) for c in cards])
+        ruled_out = _negated_keys(said, cards)
+        left = [c for c in cards if c.key not in ruled_out]
+        if ruled_out and len(left) == 1:  # "not the virtual one", of two cards
+            return left[0].key
+        found = match_choice(text, [Choice(c.key, c.title, c.says) for c in cards if c.key not in ruled_out])
         if found is not None:
             return found.choice.key
     return None
@@ -210,6 +250,13 @@ def read(
             if confirming and all(w.isdigit() for w in said):
                 continue  # a bare number at a confirmation is neither a yes nor a new amount
             amount = parse_amount(text)
+            if (
+                amount is not None
+                and not is_asked
+                and not _MONEY_MARK.search(text)
+                and not _BARE_MONEY.search(text)
+            ):
+                amount = None  # "pay mum for the 2 concert tickets": a count, not £2
             if amount is not None and amount.value > 0:
                 if amount.in_pounds:
                     values[name] = str(amount.value)
@@ -230,8 +277,11 @@ def read(
             continue
         picked = _pick_by_phrases(said, spec_field.options)
         if picked is None and is_asked:
+            ruled_out = _negated_keys(said, spec_field.options)
             found = match_choice(
-                text, [Choice(o.key, o.title, o.says) for o in spec_field.options], encoder=encoder
+                text,
+                [Choice(o.key, o.title, o.says) for o in spec_field.options if o.key not in ruled_out],
+                encoder=encoder,
             )
             picked = spec_field.option(found.choice.key) if found else None
         if picked is not None:
@@ -254,21 +304,22 @@ def read(
 _TASKS = (
     (
         "freeze_card_form",
-        re.compile(r"\b(freeze|frozen|block|lock|stop|switch off|turn off|disable|cancel)\b", re.I),
-        re.compile(r"\bcards?\b", re.I),
+        re.compile(r"\b(freeze|block|lock|switch off|turn off|disable)\b", re.I),
+        re.compile(r"\bcards?\b(?!\s+(?:pin|reader|details|number|payment|machine|limit|fee|order))", re.I),
     ),
     (
         "order_card_form",
         re.compile(r"\b(order|need|want|get|send me|like|give me|set me up with|issue)\b", re.I),
         re.compile(
-            r"\b(new|replacement|spare|another|extra|virtual|physical|plastic|second|digital)\s+(?:\w+\s+)?cards?\b",
+            r"\b(new|replacement|spare|another|extra|virtual|physical|plastic|second|digital)\s+(?:\w+\s+)?cards?\b"
+            r"(?!\s+(?:pin|reader|details|number|payment|machine|limit|fee))",
             re.I,
         ),
     ),
     (
         "transfer_form",
         re.compile(r"\b(send|pay|transfer|wire|bung|move)\b", re.I),
-        None,  # its object is one of the customer's own payees, or an amount
+        None,  # its object is one of the customer's own payees
     ),
 )
 _NOT_A_TASK = re.compile(r"\b(arrived?|arriving|delivery|track|where is|hasn't come|still not)\b", re.I)
@@ -279,7 +330,7 @@ def requested_task(
 ) -> str | None:
     """The transaction form a message asks for, or None (a how-to question is a question)."""
     said = words(text)
-    if not said or (starts_like_question(said) and said[0] not in ("can", "could", "will", "would")):
+    if not said or (starts_like_question(said) and said[0] not in _REQUEST_START):
         return None
     for form, verb, thing in _TASKS:
         if not verb.search(text):
@@ -289,6 +340,6 @@ def requested_task(
                 return form
             continue
         reading = read(text, transfer, spec, asked=None, current={}, choices={transfer[0].name: payees})
-        if reading.values or reading.currency:
+        if transfer[0].name in reading.values:
             return form
     return None

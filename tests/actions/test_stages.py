@@ -478,3 +478,34 @@ async def test_a_yes_taken_for_cancel_is_the_answer_and_a_real_cancel_stops(stag
     stop = CollectingDispatcher()
     events = await ActionCancelForm(stage_services).run(stop, tracker, DOMAIN)
     assert stop.messages[0]["response"] == "utter_cancelled" and slots_of(events)["freeze_confirm"] is None
+
+
+async def test_help_or_a_vague_cancel_at_a_confirmation_never_sends_money(stage_services) -> None:
+    from actions.transactions import ActionCancelForm
+
+    slots = {
+        "requested_slot": "transfer_confirm",
+        "transfer_payee": "cust-ava-payee1",
+        "transfer_amount": "50.00",
+    }
+    for action, text, intent in (
+        (ActionFormHelp, "ok help me", "ask_help"),
+        (ActionCancelForm, "ok I'm done", "cancel"),
+    ):
+        tracker = make_tracker(
+            text, intent=intent, slots=slots, active_loop="transfer_form", metadata=signed()
+        )
+        events = await action(stage_services).run(CollectingDispatcher(), tracker, DOMAIN)
+        assert slots_of(events).get("transfer_confirm") is None, text
+        assert all(e.get("event") != "followup" for e in events), text
+
+
+async def test_asked_again_the_order_confirmation_is_the_one_for_the_card_chosen(stage_services) -> None:
+    from actions.forms import AskField
+
+    slots = {"card_kind": "physical", "card_delivery": "express", "form_misses": {"order_confirm": 2}}
+    said = CollectingDispatcher()
+    tracker = make_tracker("hmm", slots=slots, active_loop="order_card_form", metadata=signed())
+    await AskField(stage_services, "order_confirm").run(said, tracker, DOMAIN)
+    question = said.messages[0]["question"]
+    assert "physical card by express delivery" in question and "virtual" not in question

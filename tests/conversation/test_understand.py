@@ -149,3 +149,42 @@ def test_a_question_mid_form_picks_no_card_but_a_request_does() -> None:
     }
     order = read("could you make it express?", ORDER, SPEC, asked="card_delivery", current={})
     assert order.values == {"card_delivery": "express"}
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("don't send it", "no"),
+        ("no don't do it", "no"),
+        ("stop, don't do it", "no"),
+        ("yes... no, hold on", None),  # both: neither, ask again
+        ("yes please", "yes"),
+    ],
+)
+def test_a_negated_yes_is_never_a_yes(text, answer) -> None:
+    assert transfer(text, asked="transfer_confirm").values.get("transfer_confirm") == answer
+
+
+def test_what_a_message_rules_out_or_merely_counts_is_not_taken() -> None:
+    assert freeze("I lost it, not the virtual one", asked="freeze_card_id").values == {
+        "freeze_card_id": "c-phys",
+        "freeze_reason": "lost",
+    }
+    assert "transfer_amount" not in transfer("pay mum for the 2 concert tickets").values
+    assert transfer("pay mum 20 for the tickets").values["transfer_amount"] == "20.00"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can you cancel my card order?",
+        "i want to cancel a card payment",
+        "I need a new card PIN",
+        "could you send me a new card reader",
+        "can I send 50 euros to France?",
+    ],
+)
+def test_questions_that_only_sound_like_a_transaction_start_none(text) -> None:
+    from assistant.conversation.understand import requested_task
+
+    assert requested_task(text, TRANSFER, SPEC, PAYEES) is None

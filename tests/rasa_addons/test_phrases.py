@@ -46,3 +46,8 @@ def test_other_messages_keep_their_intent(text, predicted) -> None:
 def test_a_broken_rule_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="request_human"):
         PhraseRules.from_config({"request_human": ["(unclosed"]}, [])
+
+
+def test_a_question_about_the_bot_or_a_payee_is_not_a_request_for_a_person() -> None:
+    assert rules().intent_for("am I talking to a real person?", "bot_challenge") is None
+    assert rules().intent_for("can I transfer it to someone else?", "ask_question") is None
