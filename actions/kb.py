@@ -157,8 +157,7 @@ def answer_in_passing(
         result: SearchResult = kb.search(question)
         if result.decision != ANSWER:
             # read with what the customer asked before ("how long will a new one take?")
-            before = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"][:-1]
-            previous = next((t for t in reversed(before) if t and not t.startswith("/")), None)
+            previous = previous_question(tracker)
             if previous:
                 result = kb.search(f"{question} {previous}")
     except Exception:
@@ -196,9 +195,13 @@ def follow_up_context(tracker: Tracker, question: str) -> str | None:
     said = re.findall(r"[\w']+", question.lower())
     if not said or len(said) > FOLLOW_UP_WORDS or (len(said) > 3 and not _FOLLOW_UP_CUE.search(question)):
         return None
+    return previous_question(tracker)
+
+
+def previous_question(tracker: Tracker) -> str | None:
+    """What the customer typed before this message (button payloads skipped)."""
     before = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"][:-1]
-    previous = next((t for t in reversed(before) if t and not t.startswith("/")), None)
-    return previous
+    return next((t for t in reversed(before) if t and not t.startswith("/")), None)
 
 
 class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
