@@ -10,8 +10,6 @@ from rasa_sdk import Tracker
 from assistant.identity import Identity, identity_from_events
 
 MISSES = "form_misses"  # answers a form or tree could not take, per field: {field: count}
-HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/request_human"}
-CANCEL_BUTTON = {"title": "Cancel", "payload": "/cancel"}
 
 INTRODUCTION = "introduction"
 INFORMATION = "information_gathering"

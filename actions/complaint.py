@@ -9,7 +9,6 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import HUMAN_BUTTON
 from actions.handoff import ActionHandoff
 from actions.services import ServiceAction
 
@@ -26,5 +25,5 @@ class ActionComplaint(ServiceAction, Action):
             tracker.slots["handoff_reason"] = "frustration"
             handoff = await ActionHandoff(self.services).run(dispatcher, tracker, domain)
             return [SlotSet("complained", True), *handoff]
-        dispatcher.utter_message(response="utter_complaint", buttons=[HUMAN_BUTTON])
+        dispatcher.utter_message(response="utter_complaint", buttons=[self.services.button("talk_to_person")])
         return [SlotSet("complained", True)]

@@ -29,8 +29,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
-    CANCEL_BUTTON,
-    HUMAN_BUTTON,
     MISSES,
     TRANSACTION,
     choice_button,
@@ -300,7 +298,9 @@ class GuidedForm(CustomerOptions, FormValidationAction):
         if looks_like_question(text):
             if answer_in_passing(self.services, dispatcher, tracker, text):
                 return ANSWERED
-            dispatcher.utter_message(response="utter_digression_unsure", buttons=[HUMAN_BUTTON])
+            dispatcher.utter_message(
+                response="utter_digression_unsure", buttons=[self.services.button("talk_to_person")]
+            )
             return UNSURE
         return None
 
@@ -352,7 +352,10 @@ class AskField(CustomerOptions, Action):
         options = self.options_for(tracker, spec_field)
         if spec_field.kind in ("payee", "card") and not options:
             empty = "utter_no_payees" if spec_field.kind == "payee" else "utter_no_cards"
-            dispatcher.utter_message(response=empty, buttons=[CANCEL_BUTTON, HUMAN_BUTTON])
+            dispatcher.utter_message(
+                response=empty,
+                buttons=[self.services.button("cancel"), self.services.button("talk_to_person")],
+            )
             return []
         misses = int((tracker.get_slot(MISSES) or {}).get(self.field_name, 0))
         params = self.ask_params(tracker)
@@ -365,6 +368,7 @@ class AskField(CustomerOptions, Action):
             listed = response_text(domain, f"utter_explain_{self.field_name}", tracker)
         if reask(
             dispatcher,
+            self.services,
             misses,
             field=self.field_name,
             label=spec_field.label,
@@ -375,7 +379,7 @@ class AskField(CustomerOptions, Action):
             return []
         dispatcher.utter_message(
             response=f"utter_ask_{self.field_name}",
-            buttons=[*buttons, CANCEL_BUTTON] if buttons else None,
+            buttons=[*buttons, self.services.button("cancel")] if buttons else None,
             json_message=self.extra(tracker),
             **params,
         )
@@ -384,6 +388,7 @@ class AskField(CustomerOptions, Action):
 
 def reask(
     dispatcher: CollectingDispatcher,
+    services: Any,
     misses: int,
     *,
     field: str,
@@ -401,7 +406,7 @@ def reask(
             response="utter_ask_in_full",
             question=question,
             options=options,
-            buttons=[*buttons, HUMAN_BUTTON, CANCEL_BUTTON],
+            buttons=[*buttons, services.button("talk_to_person"), services.button("cancel")],
             json_message=payload,
         )
         return True
@@ -409,7 +414,7 @@ def reask(
         dispatcher.utter_message(
             response="utter_form_stuck",
             field=label,
-            buttons=[HUMAN_BUTTON, *buttons, CANCEL_BUTTON],
+            buttons=[services.button("talk_to_person"), *buttons, services.button("cancel")],
             json_message=payload,
         )
         return True

@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import HUMAN_BUTTON, INTRODUCTION, identity, intent_button, metadata
+from actions.common import INTRODUCTION, identity, metadata
 from actions.kb import article_button
 from actions.services import ServiceAction
 from actions.tickets import answer_if_waiting
@@ -70,9 +70,9 @@ class ActionGreet(ServiceAction, Action):
         except Exception:  # greet anyway; the knowledge base may come back later
             logger.exception("knowledge base unavailable while greeting")
         guided = [
-            intent_button("Browse help topics", "browse"),
-            intent_button("Fix a problem step by step", "troubleshoot"),
-            intent_button("Compare accounts and cards", "compare_products"),
+            content.button("browse"),
+            content.button("troubleshoot"),
+            content.button("compare"),
         ]
         first_name = customer.name.split()[0] if customer and customer.name else ""
         if returning:
@@ -86,9 +86,13 @@ class ActionGreet(ServiceAction, Action):
                 response="utter_greet", assistant_name=content.assistant_name, bank_name=content.bank_name
             )
         if expertise == NOVICE:
-            dispatcher.utter_message(response="utter_guided_menu", buttons=[*guided, *tasks, HUMAN_BUTTON])
+            dispatcher.utter_message(
+                response="utter_guided_menu", buttons=[*guided, *tasks, content.button("talk_to_person")]
+            )
         else:
-            dispatcher.utter_message(response="utter_top_tasks", buttons=[*tasks, *guided, HUMAN_BUTTON])
+            dispatcher.utter_message(
+                response="utter_top_tasks", buttons=[*tasks, *guided, content.button("talk_to_person")]
+            )
         return [
             SlotSet("stage", INTRODUCTION),
             SlotSet("kb_decision", None),

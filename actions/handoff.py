@@ -85,6 +85,7 @@ class ActionHandoff(ServiceAction, Action):
         if self._nobody_online():
             # Offer a message rather than a queue no one is watching; the customer may still wait.
             queue_offer(
+                self.services,
                 dispatcher,
                 "utter_handoff_no_agent",
                 json_message=custom_payload(handoff={"id": record.id, "status": "no_agent"}),

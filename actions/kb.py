@@ -11,7 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import HUMAN_BUTTON, INFORMATION, MISSES, TRANSACTION, custom_payload, intent_button
+from actions.common import INFORMATION, MISSES, TRANSACTION, custom_payload, intent_button
 from actions.services import ServiceAction
 from actions.tickets import answer_if_waiting
 from assistant.analytics import ARTICLE_SHOWN, SEARCH_FAILED
@@ -24,12 +24,7 @@ logger = logging.getLogger(__name__)
 STAGE = INFORMATION
 ESCALATE = "escalate"  # declined again: the customer goes to a person without having to ask
 RELATED = 2
-FORM_BUTTONS = {
-    "order_card": "Order a card now",
-    "freeze_card": "Freeze my card now",
-    "transfer": "Make a transfer now",
-}
-FORM_INTENTS = {"order_card": "order_card", "freeze_card": "freeze_card", "transfer": "make_transfer"}
+FORM_BUTTONS = {"order_card": "order_card_now", "freeze_card": "freeze_card_now", "transfer": "transfer_now"}
 FORM_OF = {"order_card": "order_card_form", "freeze_card": "freeze_card_form", "transfer": "transfer_form"}
 
 
@@ -96,10 +91,10 @@ class ArticleAnswer(ServiceAction):
         buttons = []
         form = self.services.content.article_actions.get(article.id)
         if form:
-            buttons.append(intent_button(FORM_BUTTONS[form], FORM_INTENTS[form]))
+            buttons.append(self.services.button(FORM_BUTTONS[form]))
         tree = self.services.trees.for_article(article.id) if self.services.trees else None
         if tree is not None:
-            buttons.append(intent_button("Fix it step by step", "troubleshoot", tree_id=tree.id))
+            buttons.append(self.services.button("fix_step_by_step", tree_id=tree.id))
         buttons += [article_button(r.id, r.title) for r in related]
         dispatcher.utter_message(
             text=article.summary,
@@ -112,6 +107,7 @@ class ArticleAnswer(ServiceAction):
 
 
 def offer_choices(
+    services: Any,
     dispatcher: CollectingDispatcher,
     question: str,
     options: list[Article],
@@ -124,8 +120,7 @@ def offer_choices(
     dispatcher.utter_message(
         response="utter_kb_clarify",
         options="\n".join(f"• **{a.title}**: {one_line(a)}" for a in options),
-        buttons=[article_button(a.id, a.title) for a in options]
-        + [{"title": "None of these", "payload": "/request_human"}],
+        buttons=[article_button(a.id, a.title) for a in options] + [services.button("none_of_these")],
         json_message=custom_payload(
             kb={
                 "decision": CLARIFY,
@@ -319,7 +314,7 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             shown = articles[result.best.id]
             nearby = related_articles(articles, shown, [h.id for h in result.articles])
             if nearby:
-                offer_choices(dispatcher, question, nearby, not_again=shown.id)
+                offer_choices(self.services, dispatcher, question, nearby, not_again=shown.id)
                 return [SlotSet("kb_decision", CLARIFY), SlotSet("stage", STAGE), SlotSet("failed_turns", 0)]
         if result.decision == ANSWER and result.best is not None:
             article = articles[result.best.id]
@@ -343,6 +338,7 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
         elif result.decision == CLARIFY:
             options = result.articles[: kb.settings.clarify_options]
             offer_choices(
+                self.services,
                 dispatcher,
                 question,
                 [articles[h.id] for h in options],
@@ -366,7 +362,7 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             events.append(SlotSet("failed_turns", failed))
             dispatcher.utter_message(
                 response="utter_kb_decline",
-                buttons=[HUMAN_BUTTON],
+                buttons=[self.services.button("talk_to_person")],
                 json_message=custom_payload(
                     kb={
                         "decision": DECLINE,
@@ -398,7 +394,9 @@ class ActionShowArticle(ArticleAnswer, Action):
             return []
         article = articles.get(article_id or "")
         if article is None:
-            dispatcher.utter_message(response="utter_kb_decline", buttons=[HUMAN_BUTTON])
+            dispatcher.utter_message(
+                response="utter_kb_decline", buttons=[self.services.button("talk_to_person")]
+            )
             return [SlotSet("kb_decision", DECLINE)]
         self.show(
             dispatcher,
@@ -438,7 +436,7 @@ class ActionBrowse(ServiceAction, Action):
                 for name, items in sorted(categories.items())
             ]
             if self.services.trees:
-                buttons.append(intent_button("Fix a problem step by step", "troubleshoot"))
+                buttons.append(self.services.button("troubleshoot"))
             dispatcher.utter_message(
                 response="utter_browse_categories" if not wanted else "utter_browse_unknown_category",
                 buttons=buttons,
@@ -449,8 +447,7 @@ class ActionBrowse(ServiceAction, Action):
         dispatcher.utter_message(
             response="utter_browse_articles",
             category=chosen,
-            buttons=[article_button(a.id, a.title) for a in items]
-            + [intent_button("« All topics", "browse")],
+            buttons=[article_button(a.id, a.title) for a in items] + [self.services.button("all_topics")],
             json_message=custom_payload(
                 browse={
                     "category": chosen,

@@ -14,7 +14,6 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import (
     COMPARISON,
-    HUMAN_BUTTON,
     MISSES,
     choice_button,
     custom_payload,
@@ -31,11 +30,6 @@ logger = logging.getLogger(__name__)
 
 NEEDS = ("purpose", "budget", "travel", "cash")
 SLOT = {need: f"need_{need}" for need in NEEDS}
-SALES_BUTTON = intent_button("Talk to our sales team", "request_sales")
-
-
-# The attribute that decides each stated need: where products differ on it, the row is highlighted.
-NEED_ATTRIBUTES = {"budget": "monthly_fee", "travel": "free_exchange", "cash": "free_atm"}
 
 
 def comparison_table(
@@ -44,7 +38,11 @@ def comparison_table(
     """A structured side-by-side comparison: columns are products, rows typed attributes; the
     rows that matter for the customer's stated needs and differ between products are marked
     ``highlight``."""
-    wanted = {NEED_ATTRIBUTES[n] for n, v in (needs or {}).items() if v and n in NEED_ATTRIBUTES}
+    wanted = {
+        catalog.needs[n].decides
+        for n, v in (needs or {}).items()
+        if v and n in catalog.needs and catalog.needs[n].decides
+    }
     rows = []
     for a in catalog.attributes.values():
         values = [a.format(p.attributes.get(a.key)) for p in products]
@@ -183,6 +181,7 @@ class ActionAskNeed(ServiceAction, Action):
         misses = int((tracker.get_slot(MISSES) or {}).get(SLOT[self.need], 0))
         if reask(
             dispatcher,
+            self.services,
             misses,
             field=SLOT[self.need],
             label="answer",
@@ -215,7 +214,10 @@ class ActionRecommend(ServiceAction, Action):
             dispatcher.utter_message(response="utter_service_unavailable")
             return [*reset, SlotSet("stage", COMPARISON)]
         if not result.recommendations:
-            dispatcher.utter_message(response="utter_no_recommendation", buttons=[SALES_BUTTON, HUMAN_BUTTON])
+            dispatcher.utter_message(
+                response="utter_no_recommendation",
+                buttons=[self.services.button("sales"), self.services.button("talk_to_person")],
+            )
             return [
                 *reset,
                 SlotSet("stated_needs", needs),
@@ -252,7 +254,7 @@ class ActionRecommend(ServiceAction, Action):
         dispatcher.utter_message(
             json_message=custom_payload(
                 carousel={
-                    "title": "Recommended for you",
+                    "title": self.services.content.label("recommended"),
                     "items": [
                         {
                             "title": r.product.name,
@@ -274,9 +276,9 @@ class ActionRecommend(ServiceAction, Action):
                 response="utter_recommendation_also", explanation=result.also.explanation
             )
         buttons = [intent_button(f"Choose {p.name}", "choose_product", product_id=p.id) for p in products]
-        buttons.append(intent_button("I'm not sure", "hesitate"))
+        buttons.append(self.services.button("not_sure"))
         if result.high_value and self.services.content.sales.offer_on_high_value:
-            buttons.append(SALES_BUTTON)
+            buttons.append(self.services.button("sales"))
         dispatcher.utter_message(response="utter_recommendation_next", buttons=buttons)
         self.services.record(
             tracker.sender_id, RECOMMENDED, stage=COMPARISON, needs=needs, products=[p.id for p in products]
@@ -300,14 +302,12 @@ class ActionChooseProduct(ServiceAction, Action):
         catalog = self.services.catalog
         product = catalog.products.get(product_id or "") if catalog else None
         if product is None:
-            dispatcher.utter_message(response="utter_no_recommendation", buttons=[HUMAN_BUTTON])
+            dispatcher.utter_message(
+                response="utter_no_recommendation", buttons=[self.services.button("talk_to_person")]
+            )
             return [SlotSet("stage", COMPARISON)]
-        next_step = (
-            "switch in the app under Profile → Plan"
-            if product.kind == "account"
-            else "get it in the app under Card"
-        )
-        dispatcher.utter_message(response="utter_product_chosen", product=product.name, next_step=next_step)
+        # one response per kind of product, each with its next step (domain.yml)
+        dispatcher.utter_message(response=f"utter_product_chosen_{product.kind}", product=product.name)
         self.services.record(
             tracker.sender_id,
             PRODUCT_CHOSEN,
@@ -331,11 +331,11 @@ class ActionSalesOffer(ServiceAction, Action):
         if recommended and self.services.content.sales.offer_on_hesitation:
             dispatcher.utter_message(
                 response="utter_sales_offer",
-                buttons=[SALES_BUTTON, intent_button("Answer the questions again", "compare_products")],
+                buttons=[self.services.button("sales"), self.services.button("answer_again")],
             )
         else:
             dispatcher.utter_message(
                 response="utter_take_your_time",
-                buttons=[intent_button("Compare accounts and cards", "compare_products"), HUMAN_BUTTON],
+                buttons=[self.services.button("compare"), self.services.button("talk_to_person")],
             )
         return [SlotSet("stage", COMPARISON)]

@@ -46,6 +46,10 @@ class Services:
             raise RuntimeError("no product catalog loaded")
         return CaseBasedRecommender(self.catalog)
 
+    def button(self, key: str, **entities: str) -> dict[str, str]:
+        """A button with the editor's title (data/assistant.yml ``buttons:``)."""
+        return self.content.button(key, **entities)
+
     def record(self, conversation_id: str, kind: str, **detail: Any) -> None:
         """Log an analytics event; never let logging break a conversation."""
         if self.analytics is None:
@@ -58,6 +62,7 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     from assistant.conversation.forms import load_forms
+    from assistant.guided.answers import load_typed_answers
     from assistant.guided.catalog import load_catalog
     from assistant.guided.trees import load_trees
     from assistant.kb.articles import load_articles
@@ -71,14 +76,17 @@ def build_services(settings: Settings) -> Services:
     backoffice = BackOffice(settings.backoffice_url)
     if backoffice.seed_demo():
         logger.info("seeded the demo back office at %s", settings.backoffice_url)
+    trees = load_trees(settings.trees_dir, article_ids)
+    catalog = load_catalog(settings.products_path, settings.cases_path)
+    answers = load_typed_answers(settings.typed_answers_path, trees, catalog)
     return Services(
         settings,
         content,
         kb,
         HandoffStore(settings.database_url, redact=settings.redact_personal_data),
         encoder,
-        trees=load_trees(settings.trees_dir, article_ids),
-        catalog=load_catalog(settings.products_path, settings.cases_path),
+        trees=trees.with_answers(answers),
+        catalog=catalog.with_answers(answers),
         backoffice=backoffice,
         analytics=Analytics(settings.database_url),
         staff=StaffStore(settings.database_url),

@@ -32,13 +32,10 @@ def leave_form() -> list[EventType]:
     return [ActiveLoop(None), SlotSet("requested_slot", None)]
 
 
-def queue_offer(dispatcher: CollectingDispatcher, response: str, **kwargs: Any) -> None:
+def queue_offer(services: Services, dispatcher: CollectingDispatcher, response: str, **kwargs: Any) -> None:
     dispatcher.utter_message(
         response=response,
-        buttons=[
-            {"title": "Leave a message", "payload": "/leave_message"},
-            {"title": "Keep waiting", "payload": "/keep_waiting"},
-        ],
+        buttons=[services.button("leave_message"), services.button("keep_waiting")],
         **kwargs,
     )
 
@@ -60,7 +57,7 @@ def answer_if_waiting(services: Services, dispatcher: CollectingDispatcher, trac
     if record is None or record.status != "queued":
         return False
     position, wait = place_in_queue(services, record)
-    queue_offer(dispatcher, "utter_still_queued", position=position, wait=wait)
+    queue_offer(services, dispatcher, "utter_still_queued", position=position, wait=wait)
     return True
 
 
@@ -94,7 +91,7 @@ class ActionWaitNotice(ServiceAction, Action):
             # an agent took it meanwhile (or it ended): nothing to say, and the agent leads again
             return [ConversationPaused()] if record is not None else []
         position, wait = place_in_queue(self.services, record)
-        queue_offer(dispatcher, "utter_long_wait", position=position, wait=wait)
+        queue_offer(self.services, dispatcher, "utter_long_wait", position=position, wait=wait)
         return leave_form() if tracker.active_loop_name else []
 
 

@@ -19,8 +19,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
-    CANCEL_BUTTON,
-    HUMAN_BUTTON,
     MISSES,
     TRANSACTION,
     custom_payload,
@@ -49,9 +47,11 @@ def ask_to_sign_in(services: Any, dispatcher: CollectingDispatcher, tracker: Tra
     conversation, start a new one."""
     secret = services.settings.identity_secret
     if secret and someone_else_owns(secret, tracker.events):
-        dispatcher.utter_message(response="utter_conversation_of_someone_else", buttons=[HUMAN_BUTTON])
+        dispatcher.utter_message(
+            response="utter_conversation_of_someone_else", buttons=[services.button("talk_to_person")]
+        )
     else:
-        dispatcher.utter_message(response="utter_sign_in_needed", buttons=[HUMAN_BUTTON])
+        dispatcher.utter_message(response="utter_sign_in_needed", buttons=[services.button("talk_to_person")])
 
 
 class CustomerAction(ServiceAction):
@@ -117,7 +117,13 @@ class ActionAskTransferAmount(AskField):
     field_name = "transfer_amount"
 
     def extra(self, tracker: Tracker) -> dict[str, Any] | None:
-        return custom_payload(input={"slot": "transfer_amount", "type": "amount", "label": "Amount in £"})
+        return custom_payload(
+            input={
+                "slot": "transfer_amount",
+                "type": "amount",
+                "label": self.services.content.label("amount"),
+            }
+        )
 
 
 class ActionAskFreezeConfirm(AskField):
@@ -204,7 +210,7 @@ class SubmitAction(CustomerAction, Action):
             )
             dispatcher.utter_message(
                 response=refusal_response(refusal),
-                buttons=[HUMAN_BUTTON],
+                buttons=[self.services.button("talk_to_person")],
                 **refusal.params,
                 json_message=custom_payload(refusal={"code": refusal.code, "form": self.form}),
             )
@@ -350,7 +356,7 @@ class ActionFormHelp(CustomerAction, Action):
             return [SlotSet(MISSES, misses)]
         dispatcher.utter_message(
             response=f"utter_explain_{requested}" if requested else "utter_explain_form",
-            buttons=[HUMAN_BUTTON, CANCEL_BUTTON],
+            buttons=[self.services.button("talk_to_person"), self.services.button("cancel")],
         )
         events: list[EventType] = []
         if form in TRANSACTION_FORMS and requested:

@@ -19,7 +19,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
-    HUMAN_BUTTON,
     MISSES,
     TROUBLESHOOTING,
     choice_button,
@@ -228,7 +227,9 @@ class ActionAskTreeId(ServiceAction, Action):
     ) -> list[EventType]:
         trees = self.services.trees
         buttons = [choice_button(t.title, t.id) for t in trees] if trees else []
-        dispatcher.utter_message(response="utter_ask_tree_id", buttons=[*buttons, HUMAN_BUTTON])
+        dispatcher.utter_message(
+            response="utter_ask_tree_id", buttons=[*buttons, self.services.button("talk_to_person")]
+        )
         return []
 
 
@@ -244,7 +245,9 @@ class ActionAskTreeAnswer(ServiceAction, Action):
         trees = self.services.trees
         tree = trees.get(tracker.get_slot("tree_id")) if trees else None
         if tree is None:
-            dispatcher.utter_message(response="utter_tree_unknown", buttons=[HUMAN_BUTTON])
+            dispatcher.utter_message(
+                response="utter_tree_unknown", buttons=[self.services.button("talk_to_person")]
+            )
             return []
         node_id = tracker.get_slot("tree_node") or tree.start
         node = tree.node(node_id)
@@ -252,11 +255,12 @@ class ActionAskTreeAnswer(ServiceAction, Action):
         if node.article:
             buttons.append(article_button(node.article, _article_title(self.services, node.article)))
         if node_id != CONFIRM_NODE:
-            buttons.append(HUMAN_BUTTON)
+            buttons.append(self.services.button("talk_to_person"))
         step = len(tracker.get_slot("tree_path") or []) + 1
         misses = int((tracker.get_slot(MISSES) or {}).get("tree_answer", 0))
         if reask(
             dispatcher,
+            self.services,
             misses,
             field="tree_answer",
             label="answer",

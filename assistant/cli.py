@@ -144,12 +144,20 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
         problems += exc.problems
     products: set[str] = set()
     cases = 0
+    catalog = None
     if settings.products_path.is_file():
         try:
             catalog = load_catalog(settings.products_path, settings.cases_path)
             products, cases = set(catalog.products), len(catalog.cases)
         except ArticleError as exc:
             problems += exc.problems
+    from assistant.guided.answers import load_typed_answers
+
+    typed = 0
+    try:
+        typed = len(load_typed_answers(settings.typed_answers_path, trees or None, catalog))
+    except ArticleError as exc:
+        problems += exc.problems
     if trees and products:
         problems += check_cross_sell(content, set(trees.trees), products, settings.content_path)
     from assistant.kb.spelling import load_vocabulary
@@ -173,7 +181,7 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(
         f"ok: {len(articles)} articles in {source}, {len(trees)} troubleshooting trees, "
-        f"{form_fields} form fields, "
+        f"{form_fields} form fields, {typed} typed answers, "
         f"{len(products)} products and {cases} cases, {len(synonyms)} synonyms, "
         f"settings in {settings.content_path}"
     )

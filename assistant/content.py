@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,28 @@ from assistant.kb.articles import ArticleError, Problem, line_of
 from assistant.kb.search import DecisionSettings
 
 FORM_NAMES = ("order_card", "freeze_card", "transfer")
+
+# What each button does; its title is the editor's, under ``buttons:`` in data/assistant.yml.
+BUTTON_PAYLOADS = {
+    "talk_to_person": "/request_human",
+    "cancel": "/cancel",
+    "browse": "/browse",
+    "all_topics": "/browse",
+    "troubleshoot": "/troubleshoot",
+    "fix_step_by_step": "/troubleshoot",
+    "compare": "/compare_products",
+    "answer_again": "/compare_products",
+    "sales": "/request_sales",
+    "not_sure": "/hesitate",
+    "order_card_now": "/order_card",
+    "freeze_card_now": "/freeze_card",
+    "transfer_now": "/make_transfer",
+    "none_of_these": "/request_human",
+    "leave_message": "/leave_message",
+    "keep_waiting": "/keep_waiting",
+}
+# Labels of input fields the chat shows (the amount box).
+LABELS = ("amount", "recommended")
 
 
 @dataclass(frozen=True)
@@ -76,6 +99,16 @@ class BotContent:
     # forms started at once, next to the article, when a signed-in customer tells of their own
     # situation ("I've lost my card"): acting is the help, and cancel is one tap away
     act_at_once: tuple[str, ...] = ()
+    buttons: dict[str, str] = field(default_factory=dict)  # button key -> title
+    labels: dict[str, str] = field(default_factory=dict)  # input field -> label
+
+    def button(self, key: str, **entities: str) -> dict[str, str]:
+        """The button ``key`` (see BUTTON_PAYLOADS) with the editor's title."""
+        payload = BUTTON_PAYLOADS[key] + (json.dumps(entities) if entities else "")
+        return {"title": self.buttons.get(key) or key.replace("_", " ").capitalize(), "payload": payload}
+
+    def label(self, key: str) -> str:
+        return self.labels.get(key) or key.capitalize()
 
     def cross_sell_for(self, tree_id: str) -> CrossSell | None:
         if not self.cross_sell_enabled:
@@ -108,6 +141,8 @@ def load_content(path: Path) -> BotContent:
         "article_actions",
         "act_at_once",
         "handoff",
+        "buttons",
+        "labels",
     }
     for key in sorted(set(data) - known):
         problems.append(Problem(shown, line_of(path, key), f"unknown setting '{key}'"))
@@ -192,6 +227,8 @@ def load_content(path: Path) -> BotContent:
                 )
             else:
                 at_once.append(str(form))
+    buttons = _titles(data, "buttons", tuple(BUTTON_PAYLOADS), path, problems)
+    labels = _titles(data, "labels", LABELS, path, problems)
     if problems:
         raise ArticleError(problems)
     return BotContent(
@@ -206,7 +243,39 @@ def load_content(path: Path) -> BotContent:
         cross_sell=tuple(offers),
         article_actions=actions,
         act_at_once=tuple(at_once),
+        buttons=buttons,
+        labels=labels,
     )
+
+
+def _titles(
+    data: dict[str, Any], key: str, known: tuple[str, ...], path: Path, problems: list[Problem]
+) -> dict[str, str]:
+    """Button titles or field labels: every known key, each a short line of text."""
+    raw: Any = data.get(key)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append(Problem(str(path), line_of(path, key), f"'{key}' must be a mapping of titles"))
+        return {}
+    titles: dict[str, str] = {}
+    for name, title in raw.items():
+        if name not in known:
+            problems.append(
+                Problem(
+                    str(path), line_of(path, str(name)), f"unknown {key} key '{name}' ({', '.join(known)})"
+                )
+            )
+        elif not isinstance(title, str) or not title.strip() or len(title) > 60:
+            problems.append(
+                Problem(str(path), line_of(path, str(name)), f"{key}.{name}: a title of 1 to 60 characters")
+            )
+        else:
+            titles[str(name)] = title.strip()
+    for name in known:
+        if name not in raw:
+            problems.append(Problem(str(path), line_of(path, key), f"{key}: '{name}' has no title"))
+    return titles
 
 
 def _settings(data: dict[str, Any], key: str, cls: Any, path: Path, problems: list[Problem]) -> Any:

@@ -6,7 +6,11 @@
   the suggestion of the other kind included (hit_shown); with the time per recommendation.
 - Typed answers to guided questions (``bench/guided_answers.yml``, written apart from the match
   phrases): how often the matcher picks the option a person would, how often it picks a wrong
-  one (worse than asking again), with and without the MiniLM similarity step.
+  one (worse than asking again), with and without the MiniLM similarity step; the matcher knows
+  the example answers of ``data/typed_answers.yml``, as in production.
+- ``--tune``: the grid that chose the matcher's thresholds (``EXAMPLE_CONFIDENCE``,
+  ``PHRASE_AGREEMENT`` in ``assistant/guided/matching.py``), on the validation part of
+  ``data/typed_answers.yml`` with the rest as examples. The held-out answers play no part.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any
 import yaml
 
 from assistant.benchout import report
+from assistant.guided import matching
+from assistant.guided.answers import NONE, TypedAnswers, load_typed_answers, split
 from assistant.guided.catalog import Catalog, load_catalog
 from assistant.guided.recommend import CaseBasedRecommender
 from assistant.guided.trees import TreeSet, load_trees
@@ -107,18 +113,64 @@ def bench_matching(trees: TreeSet, catalog: Catalog, answers: dict[str, Any], en
     return out
 
 
+def tune(trees: TreeSet, catalog: Catalog, answers: TypedAnswers, encoder: Any) -> dict[str, Any]:
+    """Thresholds on the validation part of the example answers (the rest are the examples)."""
+    train, val = split(answers)
+    known_trees, known_catalog = trees.with_answers(train), catalog.with_answers(train)
+    items: list[tuple[str, str, str | None, str, str | None]] = []
+    for (tree_id, node_id), group in val.trees.items():
+        node = trees.get(tree_id).nodes[node_id]  # type: ignore[union-attr]
+        for key, texts in group.items():
+            want = None if key == NONE else next(o.next for o in node.options if key in (o.label, o.next))
+            items += [("tree", tree_id, node_id, t, want) for t in texts]
+    for need, group in val.needs.items():
+        for key, texts in group.items():
+            items += [("need", need, None, t, None if key == NONE else key) for t in texts]
+    grid = []
+    for confidence in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85):
+        for agreement in (0.0, 0.1, 0.2, 0.3):
+            pairs: dict[str, list[tuple[str | None, str | None]]] = {"tree": [], "need": []}
+            for kind, where, node_id, text, want in items:
+                matching.EXAMPLE_CONFIDENCE, matching.PHRASE_AGREEMENT = confidence, agreement
+                if kind == "tree":
+                    option = known_trees.get(where).choose(node_id, text, encoder)  # type: ignore[union-attr]
+                    pairs[kind].append((option.next if option else None, want))
+                else:
+                    pairs[kind].append((known_catalog.need(where).understand(text, encoder), want))
+            row: dict[str, Any] = {"confidence": confidence, "agreement": agreement}
+            for kind, scored in pairs.items():
+                score = _score(scored)
+                row[f"{kind}_accuracy"], row[f"{kind}_wrong"] = score["accuracy"], score["wrong_pick_rate"]
+            # a wrong pick costs more than asking again
+            row["tree_utility"] = round(row["tree_accuracy"] - 2 * row["tree_wrong"], 4)
+            grid.append(row)
+    best = max(grid, key=lambda r: r["tree_utility"])
+    return {"validation_answers": len(items), "best": best, "grid": grid}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data")
     parser.add_argument("--answers", default="bench/guided_answers.yml")
     parser.add_argument("--no-encoder", action="store_true", help="skip the MiniLM step")
     parser.add_argument("--out", help="also write the JSON here")
+    parser.add_argument(
+        "--tune", action="store_true", help="choose the matcher's thresholds (validation part)"
+    )
     args = parser.parse_args(argv)
     data = Path(args.data)
     start = time.perf_counter()
     trees = load_trees(data / "troubleshooting")
     catalog = load_catalog(data / "products.yml", data / "cases.yml")
+    typed = load_typed_answers(data / "typed_answers.yml", trees, catalog)
     result: dict[str, Any] = {"load_ms": round((time.perf_counter() - start) * 1000, 1)}
+    if args.tune:
+        from assistant.kb.encoder import default_encoder
+
+        report(tune(trees, catalog, typed, default_encoder(threads=1)), args.out)
+        return 0
+    trees, catalog = trees.with_answers(typed), catalog.with_answers(typed)
+    result["typed_answer_examples"] = len(typed)
     result.update(bench_recommender(catalog))
     answers_path = Path(args.answers)
     if answers_path.is_file():

@@ -7,10 +7,11 @@ and every problem is reported with file and line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from assistant.guided.answers import NONE, TypedAnswers
 from assistant.guided.matching import Choice, match_choice, words
 from assistant.kb.articles import ArticleError, Problem
 from assistant.yamldoc import Checker, LineList, LineMap, load_yaml
@@ -68,6 +69,11 @@ class NeedOption:
     label: str
     match: tuple[str, ...] = ()
     max_monthly_fee: float | None = None
+    examples: tuple[str, ...] = ()  # answers customers typed for it (data/typed_answers.yml)
+
+    @property
+    def choice(self) -> Choice:
+        return Choice(self.value, self.label, self.match, self.examples)
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,8 @@ class Need:
     weight: float
     options: tuple[NeedOption, ...]
     similar: dict[tuple[str, str], float] = field(default_factory=dict)
+    decides: str | None = None  # the attribute that matters for this need (highlighted where products differ)
+    none_of_these: tuple[str, ...] = ()  # typed answers that fit no option
 
     @property
     def values(self) -> list[str]:
@@ -107,12 +115,14 @@ class Need:
                     o for o in self.options if o.max_monthly_fee is None or o.max_monthly_fee >= amount
                 ]
                 return fitting[0].value if fitting else self.options[-1].value
-        found = match_choice(text, [Choice(o.value, o.label, o.match) for o in self.options], encoder=encoder)
+        found = match_choice(
+            text, [o.choice for o in self.options], encoder=encoder, none_of_these=self.none_of_these
+        )
         return found.choice.key if found else None
 
     def spotted(self, text: str) -> str | None:
         """A value stated outright in passing (a listed phrase as whole words), else None."""
-        found = match_choice(text, [Choice(o.value, o.label, o.match) for o in self.options])
+        found = match_choice(text, [o.choice for o in self.options])
         return found.choice.key if found and found.how in ("label", "phrase") else None
 
 
@@ -133,6 +143,15 @@ class Catalog:
 
     def need(self, key: str) -> Need:
         return self.needs[key]
+
+    def with_answers(self, answers: TypedAnswers) -> Catalog:
+        """The same catalog, each need question knowing what customers typed for its options."""
+        needs = {}
+        for key, need in self.needs.items():
+            group = answers.needs.get(key, {})
+            options = tuple(replace(o, examples=group.get(o.value, ())) for o in need.options)
+            needs[key] = replace(need, options=options, none_of_these=group.get(NONE, ()))
+        return replace(self, needs=needs)
 
 
 def _amount(text: str) -> float | None:
@@ -193,7 +212,7 @@ def _parse_products(path: Path) -> tuple[dict[str, Attribute], dict[str, Product
     needs: dict[str, Need] = {}
     raw_needs = check.mapping(data.get("needs", LineMap()), "'needs'", data.line_of("needs"))
     for key, raw in (raw_needs or {}).items():
-        need = _parse_need(check, key, raw, raw_needs.line_of(key) if raw_needs else 1)
+        need = _parse_need(check, key, raw, raw_needs.line_of(key) if raw_needs else 1, attributes)
         if need is not None:
             needs[key] = need
     if check.problems:
@@ -265,12 +284,16 @@ def _type_problem(attribute: Attribute, value: Any) -> str | None:
     return None
 
 
-def _parse_need(check: Checker, key: str, raw: Any, at: int) -> Need | None:
+def _parse_need(check: Checker, key: str, raw: Any, at: int, attributes: dict[str, Attribute]) -> Need | None:
     what = f"need '{key}'"
     data = check.mapping(raw, what, at)
     if data is None:
         return None
-    check.keys(data, what, {"question", "type", "options"}, {"weight", "similar"})
+    check.keys(data, what, {"question", "type", "options"}, {"weight", "similar", "decides"})
+    decides = data.get("decides")
+    if decides is not None and decides not in attributes:
+        check.add(data.line_of("decides"), f"'decides' of {what} names unknown attribute {decides!r}")
+        decides = None
     kind = data.get("type")
     if kind not in NEED_TYPES:
         check.add(data.line_of("type"), f"{what} has unknown type {kind!r} ({', '.join(NEED_TYPES)})")
@@ -325,7 +348,13 @@ def _parse_need(check: Checker, key: str, raw: Any, at: int) -> Need | None:
                 else:
                     similar[(a, b)] = float(score)
     return Need(
-        key, check.text(data, "question", what) or key, str(kind), float(weight), tuple(options), similar
+        key,
+        check.text(data, "question", what) or key,
+        str(kind),
+        float(weight),
+        tuple(options),
+        similar,
+        str(decides) if decides is not None else None,
     )
 
 

@@ -9,10 +9,11 @@ answers, links to unknown nodes, articles or forms, unreachable nodes and cycles
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from assistant.guided.answers import NONE, TypedAnswers
 from assistant.guided.matching import Choice, Match, match_choice
 from assistant.kb.articles import ArticleError, Problem
 from assistant.yamldoc import Checker, LineList, LineMap, load_yaml
@@ -31,10 +32,11 @@ class Option:
     next: str
     match: tuple[str, ...] = ()
     line: int = 1
+    examples: tuple[str, ...] = ()  # answers customers typed for it (data/typed_answers.yml)
 
     @property
     def choice(self) -> Choice:
-        return Choice(self.next, self.label, self.match)
+        return Choice(self.label, self.label, self.match, self.examples)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class TreeNode:
     form: str | None = None
     article: str | None = None
     line: int = 1
+    none_of_these: tuple[str, ...] = ()  # typed answers that fit no option
 
     @property
     def is_leaf(self) -> bool:
@@ -84,10 +87,12 @@ class Tree:
         for option in node.options:
             if text == option.next:  # a button sends the next node's id
                 return option
-        found: Match | None = match_choice(text, [o.choice for o in node.options], encoder=encoder)
+        found: Match | None = match_choice(
+            text, [o.choice for o in node.options], encoder=encoder, none_of_these=node.none_of_these
+        )
         if found is None:
             return None
-        return next(o for o in node.options if o.next == found.choice.key)
+        return next(o for o in node.options if o.label == found.choice.key)
 
 
 @dataclass
@@ -113,6 +118,20 @@ class TreeSet:
 
     def __len__(self) -> int:
         return len(self.trees)
+
+    def with_answers(self, answers: TypedAnswers) -> TreeSet:
+        """The same trees, each question knowing what customers typed for its options."""
+        trees: dict[str, Tree] = {}
+        for tree in self.trees.values():
+            nodes = {}
+            for node_id, node in tree.nodes.items():
+                group = answers.trees.get((tree.id, node_id), {})
+                options = tuple(
+                    replace(o, examples=group.get(o.label, ()) or group.get(o.next, ())) for o in node.options
+                )
+                nodes[node_id] = replace(node, options=options, none_of_these=group.get(NONE, ()))
+            trees[tree.id] = replace(tree, nodes=nodes)
+        return TreeSet(trees)
 
 
 def load_trees(root: Path, article_ids: Iterable[str] | None = None) -> TreeSet:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,10 +10,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services import Services
-from assistant.content import BotContent
+from assistant.content import BotContent, load_content
 from assistant.kb.build import build_from_source
 from assistant.kb.live import LiveKnowledgeBase
 from assistant.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -20,7 +23,12 @@ def services(article_dir, tmp_path, encoder, handoff_store) -> Services:
     index_dir = tmp_path / "index"
     build_from_source(article_dir, index_dir, lambda: encoder)
     settings = Settings(kb_index=index_dir, max_message_chars=200)
-    content = BotContent(top_tasks=("card_arrival", "no_such_article", "exchange_rate"))
+    editors = load_content(ROOT / "data" / "assistant.yml")  # the real button titles
+    content = BotContent(
+        top_tasks=("card_arrival", "no_such_article", "exchange_rate"),
+        buttons=editors.buttons,
+        labels=editors.labels,
+    )
     return Services(settings, content, LiveKnowledgeBase(index_dir, encoder, content.kb), handoff_store)
 
 

@@ -1,0 +1,165 @@
+"""What customers type instead of pressing a button: examples for the typed-answer matcher.
+
+``data/typed_answers.yml`` lists, for every question of a troubleshooting tree and every need
+question of the comparison, answers customers wrote for each option (keyed by the option's
+``next``, its label where two options share a ``next``, or a need option's ``value``) and answers
+that fit no option (``"null"``). The matcher compares a typed answer with these examples by
+meaning (:func:`assistant.guided.matching.match_choice`). Loading checks every key against the
+trees and the catalog and reports file and line.
+
+Thresholds are chosen on a validation part of this file (:func:`split`), never on the
+benchmark's held-out answers.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.kb.articles import ArticleError, Problem
+from assistant.yamldoc import LineMap, load_yaml
+
+NONE = "null"  # the key of answers that fit no option
+MAX_ANSWER = 200
+
+
+@dataclass(frozen=True)
+class TypedAnswers:
+    trees: dict[tuple[str, str], dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    needs: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        groups = [*self.trees.values(), *self.needs.values()]
+        return sum(len(texts) for group in groups for texts in group.values())
+
+
+def load_typed_answers(path: Path, trees: Any = None, catalog: Any = None) -> TypedAnswers:
+    """Read ``path`` (empty when missing); with ``trees``/``catalog`` given, every tree, node,
+    option and need named must exist. Problems raise :class:`ArticleError` with file and line."""
+    path = Path(path)
+    if not path.is_file():
+        return TypedAnswers()
+    data = load_yaml(path)
+    shown = str(path)
+    problems: list[Problem] = []
+    if not isinstance(data, LineMap):
+        raise ArticleError([Problem(shown, 1, "must be a mapping with 'trees' and 'needs'")])
+    for key in sorted(set(data) - {"trees", "needs"}):
+        problems.append(Problem(shown, data.line_of(key), f"unknown key '{key}' (trees, needs)"))
+
+    def texts(raw: Any, where: str, line: int) -> tuple[str, ...]:
+        if not isinstance(raw, list):
+            problems.append(Problem(shown, line, f"{where} must be a list of answers"))
+            return ()
+        kept: list[str] = []
+        for i, text in enumerate(raw):
+            at = raw.line_at(i) if hasattr(raw, "line_at") else line
+            if not isinstance(text, str) or not text.strip():
+                problems.append(Problem(shown, at, f"{where}: answer {i + 1} must be a text"))
+            elif len(text) > MAX_ANSWER:
+                problems.append(
+                    Problem(shown, at, f"{where}: answer {i + 1} is over {MAX_ANSWER} characters")
+                )
+            else:
+                kept.append(text.strip())
+        return tuple(kept)
+
+    tree_answers: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {}
+    raw_trees = data.get("trees") or LineMap()
+    if not isinstance(raw_trees, LineMap):
+        problems.append(Problem(shown, data.line_of("trees"), "'trees' must map tree ids to nodes"))
+        raw_trees = LineMap()
+    for tree_id, nodes in raw_trees.items():
+        tree = trees.get(tree_id) if trees is not None else None
+        if trees is not None and tree is None:
+            problems.append(Problem(shown, raw_trees.line_of(tree_id), f"unknown tree '{tree_id}'"))
+            continue
+        if not isinstance(nodes, LineMap):
+            problems.append(
+                Problem(shown, raw_trees.line_of(tree_id), f"'{tree_id}' must map node ids to options")
+            )
+            continue
+        for node_id, options in nodes.items():
+            where = f"{tree_id}.{node_id}"
+            node = tree.nodes.get(node_id) if tree is not None else None
+            if tree is not None and (node is None or not node.options):
+                problems.append(
+                    Problem(shown, nodes.line_of(node_id), f"'{where}' is not a question of the tree")
+                )
+                continue
+            if not isinstance(options, LineMap):
+                problems.append(
+                    Problem(shown, nodes.line_of(node_id), f"'{where}' must map options to answers")
+                )
+                continue
+            keys = (
+                {o.next for o in node.options} | {o.label for o in node.options} if node is not None else None
+            )
+            group: dict[str, tuple[str, ...]] = {}
+            for key, raw in options.items():
+                if keys is not None and key != NONE and key not in keys:
+                    problems.append(
+                        Problem(
+                            shown,
+                            options.line_of(key),
+                            f"'{where}' has no option '{key}' (its next or label)",
+                        )
+                    )
+                    continue
+                group[key] = texts(raw, f"{where}.{key}", options.line_of(key))
+            tree_answers[(tree_id, node_id)] = group
+
+    need_answers: dict[str, dict[str, tuple[str, ...]]] = {}
+    raw_needs = data.get("needs") or LineMap()
+    if not isinstance(raw_needs, LineMap):
+        problems.append(Problem(shown, data.line_of("needs"), "'needs' must map need keys to options"))
+        raw_needs = LineMap()
+    for need_key, options in raw_needs.items():
+        need = catalog.needs.get(need_key) if catalog is not None else None
+        if catalog is not None and need is None:
+            problems.append(Problem(shown, raw_needs.line_of(need_key), f"unknown need '{need_key}'"))
+            continue
+        if not isinstance(options, LineMap):
+            problems.append(
+                Problem(shown, raw_needs.line_of(need_key), f"'{need_key}' must map values to answers")
+            )
+            continue
+        values = set(need.values) if need is not None else None
+        group = {}
+        for key, raw in options.items():
+            if values is not None and key != NONE and key not in values:
+                problems.append(
+                    Problem(shown, options.line_of(key), f"need '{need_key}' has no value '{key}'")
+                )
+                continue
+            group[key] = texts(raw, f"{need_key}.{key}", options.line_of(key))
+        need_answers[need_key] = group
+    if problems:
+        raise ArticleError(problems)
+    return TypedAnswers(tree_answers, need_answers)
+
+
+def _in_validation(text: str, every: int) -> bool:
+    return zlib.crc32(text.lower().encode("utf-8")) % every == 0
+
+
+def split(answers: TypedAnswers, every: int = 5) -> tuple[TypedAnswers, TypedAnswers]:
+    """(train, validation): about one answer in ``every`` goes to validation, by a stable hash."""
+
+    def part(
+        groups: dict[Any, dict[str, tuple[str, ...]]], validation: bool
+    ) -> dict[Any, dict[str, tuple[str, ...]]]:
+        return {
+            where: {
+                key: tuple(t for t in texts if _in_validation(t, every) == validation)
+                for key, texts in group.items()
+            }
+            for where, group in groups.items()
+        }
+
+    return (
+        TypedAnswers(part(answers.trees, False), part(answers.needs, False)),
+        TypedAnswers(part(answers.trees, True), part(answers.needs, True)),
+    )
