@@ -97,3 +97,28 @@ def test_the_projects_own_content_validates():
     )
     assert result.returncode == 0, result.stderr
     assert "5 troubleshooting trees" in result.stdout
+
+
+def test_validate_reports_button_titles_with_lines(tmp_path):
+    from assistant.content import BUTTON_PAYLOADS
+
+    titles = "".join(f"  {key}: Title {i}\n" for i, key in enumerate(BUTTON_PAYLOADS) if key != "cancel")
+    result = run_validate(
+        tmp_path, f"buttons:\n{titles}  launch_rocket: Go\n  browse_extra: ''\n", {"a.md": ARTICLE}
+    )
+    assert result.returncode == 1
+    lines = len(BUTTON_PAYLOADS) + 1
+    assert f"assistant.yml:{lines}: unknown buttons key 'launch_rocket'" in result.stderr
+    assert "assistant.yml:1: buttons: 'cancel' has no title" in result.stderr
+
+
+def test_buttons_carry_the_editors_titles():
+    from assistant.content import load_content
+
+    content = load_content(ROOT / "data" / "assistant.yml")
+    person = content.button("talk_to_person")
+    assert person["payload"] == "/request_human" and person["title"] == content.buttons["talk_to_person"]
+    assert (
+        content.button("fix_step_by_step", tree_id="app_login")["payload"]
+        == '/troubleshoot{"tree_id": "app_login"}'
+    )

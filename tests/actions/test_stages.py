@@ -166,6 +166,9 @@ async def test_recommendation_has_explanations_and_a_comparison_table(stage_serv
         if m.get("text") and "customers with similar needs" in m["text"]
     )
     assert explanations.count("\n") == len(table["columns"]) - 1  # one line each
+    # the rows that decide the stated needs (``decides:`` in products.yml) stand out where they differ
+    highlighted = {r["attribute"] for r in table["rows"] if r.get("highlight")}
+    assert highlighted and highlighted <= {"monthly_fee", "free_exchange", "free_atm"}
     assert slots_of(events)["need_budget"] is None  # reset for next time
     assert slots_of(events)["recommended"] == [c["product_id"] for c in table["columns"]]
 

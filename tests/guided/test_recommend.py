@@ -126,6 +126,7 @@ def test_catalog_errors_name_file_and_line(tmp_path: Path) -> None:
         (ROOT / "data" / "products.yml")
         .read_text(encoding="utf-8")
         .replace("kind: card", "kind: spaceship", 1)
+        .replace("decides: free_atm", "decides: free_lunch")
     )
     (tmp_path / "products.yml").write_text(bad, encoding="utf-8")
     (tmp_path / "cases.yml").write_text(
@@ -134,6 +135,9 @@ def test_catalog_errors_name_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(ArticleError) as exc:
         load_catalog(tmp_path / "products.yml")
     assert any("unknown kind 'spaceship'" in str(p) and "products.yml:" in str(p) for p in exc.value.problems)
+    assert any(
+        "'decides' of need 'cash' names unknown attribute 'free_lunch'" in str(p) for p in exc.value.problems
+    )
     with pytest.raises(ArticleError) as exc:
         load_catalog(ROOT / "data" / "products.yml", tmp_path / "cases.yml")
     messages = [str(p) for p in exc.value.problems]
