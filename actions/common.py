@@ -18,6 +18,23 @@ TRANSACTION = "transaction"
 TROUBLESHOOTING = "troubleshooting"
 
 
+LAST_TASK = "last_task"  # the transaction just done: {"form", "values", "turn"}
+
+
+def user_turns(tracker: Tracker) -> int:
+    """How many messages the customer has sent in the conversation."""
+    return sum(1 for e in tracker.events if e.get("event") == "user")
+
+
+def last_task(tracker: Tracker) -> dict[str, Any] | None:
+    """The transaction done (or refused) in reply to the customer's previous message, if any:
+    what a follow-up ("and for the other card?", "when will it arrive?") leans on."""
+    done = tracker.get_slot(LAST_TASK)
+    if isinstance(done, dict) and done.get("turn") == user_turns(tracker) - 1:
+        return done
+    return None
+
+
 def choice_button(title: str, choice: str) -> dict[str, str]:
     return {"title": title, "payload": "/choose" + json.dumps({"choice": choice})}
 

@@ -33,13 +33,14 @@ from actions.common import (
     TRANSACTION,
     choice_button,
     custom_payload,
+    last_task,
     typed_text,
 )
 from actions.kb import answer_in_passing
 from actions.services import ServiceAction
 from assistant.backoffice.store import pounds
 from assistant.conversation.forms import Field, FormSpec, Option
-from assistant.conversation.understand import asks_why, looks_like_question, read
+from assistant.conversation.understand import again, asks_why, looks_like_question, read
 from assistant.identity import Identity
 
 logger = logging.getLogger(__name__)
@@ -203,6 +204,11 @@ class GuidedForm(CustomerOptions, FormValidationAction):
         clicked = next(tracker.get_latest_entity_values("choice"), None)
         text = typed_text(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if asked is None and clicked is None and text:
+            # "and for the other card?" right after a freeze: that freeze's values, read anew
+            before = self.carried(tracker, fields, text)
+            current.update(before)
+            slots.update(before)
         values: dict[str, str] = {}
         change = None
         answered = bool(reread)  # the caller answers a message that gives no value
@@ -257,6 +263,14 @@ class GuidedForm(CustomerOptions, FormValidationAction):
                     self._hint(dispatcher, domain, by_name[asked])
         slots[MISSES] = misses
         return self.adjust(tracker, slots)
+
+    def carried(self, tracker: Tracker, fields: list[Field], text: str) -> dict[str, str]:
+        """The values of this same transaction, done in reply to the previous message, when this
+        message asks for it again; else nothing."""
+        done = last_task(tracker)
+        if done is None or f"validate_{done.get('form')}" != self.name():
+            return {}
+        return again(text, fields, done.get("values") or {}) or {}
 
     def adjust(self, tracker: Tracker, slots: dict[str, Any]) -> dict[str, Any]:
         """A form's own rule over the turn's slots, whichever way the message came in."""

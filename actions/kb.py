@@ -10,8 +10,9 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
-from actions.common import INFORMATION, MISSES, TRANSACTION, custom_payload, intent_button
+from actions.common import INFORMATION, MISSES, TRANSACTION, custom_payload, intent_button, last_task
 from actions.services import ServiceAction
 from actions.tickets import answer_if_waiting
 from assistant.analytics import ARTICLE_SHOWN, SEARCH_FAILED
@@ -246,6 +247,31 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             return None
         return requested_task(question, transfer, spec, payees)
 
+    def same_again(self, tracker: Tracker, domain: DomainDict, question: str) -> str | None:
+        """The form of the transaction just done, when this message asks for it again ("and for
+        the other card?"); the form then reads the message against that transaction's values."""
+        from actions.transactions import form_fields
+        from assistant.conversation.understand import again
+
+        done = last_task(tracker)
+        if done is None or self.services.forms is None or tracker.active_loop_name:
+            return None
+        form = str(done.get("form") or "")
+        fields = [
+            f for f in (self.services.forms.field(n) for n in form_fields(domain, form)) if f is not None
+        ]
+        return form if fields and again(question, fields, done.get("values") or {}) else None
+
+    def task_topic(self, tracker: Tracker, question: str) -> str | None:
+        """What a short question right after a transaction leans on ("when would it arrive
+        then?" after ordering a card): the form's topic (data/forms.yml ``topics:``)."""
+        done = last_task(tracker)
+        if done is None or self.services.forms is None:
+            return None
+        if len(re.findall(r"[\w']+", question)) > FOLLOW_UP_WORDS:
+            return None
+        return self.services.forms.topics.get(str(done.get("form") or ""))
+
     def repeated(self, tracker: Tracker, article_id: str) -> bool:
         """The customer asks what they just asked, and would get the article they just got."""
         if not self.services.content.handoff.on_repetition or tracker.get_slot("kb_article") != article_id:
@@ -263,7 +289,7 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             answer_in_passing(self.services, dispatcher, tracker, question)
             dispatcher.messages.extend(status.messages)
             return []
-        task = self.requested_task(tracker, question)
+        task = self.requested_task(tracker, question) or self.same_again(tracker, domain, question)
         if task is not None:
             # "can you pay Sam Carter for me?" read as a question: the customer's own payees and
             # cards say it is the transfer (freeze, order) itself; the form reads this message
@@ -276,7 +302,7 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
         try:
             kb = self.services.kb.get()
             result: SearchResult = kb.search(question)
-            context = follow_up_context(tracker, question)
+            context = follow_up_context(tracker, question) or self.task_topic(tracker, question)
             if context is not None and result.decision != ANSWER:
                 # a short follow-up ("and in euros?") read with what was just discussed
                 with_context = kb.search(f"{question} {context}")

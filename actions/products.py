@@ -111,6 +111,16 @@ class ValidateProductNeedsForm(ServiceAction, FormValidationAction):
                     slots[SLOT[other]] = spotted
         return slots
 
+    def answer(self, need: str, tracker: Tracker) -> dict[str, Any]:
+        """The slots the message sets when it answers ``need`` (NLU took it for something else);
+        nothing when it doesn't, and no miss is counted."""
+        catalog = self.services.catalog
+        if catalog is None or need not in catalog.needs:
+            return {}
+        if catalog.need(need).understand(typed_text(tracker), self.services.encoder) is None:
+            return {}
+        return self._understand(need, tracker, CollectingDispatcher())
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:

@@ -19,13 +19,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
+    LAST_TASK,
     MISSES,
     TRANSACTION,
     custom_payload,
     identity,
     typed_text,
+    user_turns,
 )
-from actions.forms import AskField, GuidedForm, spec_of
+from actions.forms import AskField, CustomerOptions, GuidedForm, spec_of
 from actions.services import ServiceAction
 from assistant.analytics import TRANSACTION as TRANSACTION_EVENT
 from assistant.backoffice.store import Refusal, pounds
@@ -68,13 +70,52 @@ class CustomerAction(ServiceAction):
         return self.services.backoffice
 
 
+FORM_OF_INTENT = {
+    "order_card": "order_card_form",
+    "freeze_card": "freeze_card_form",
+    "make_transfer": "transfer_form",
+}
+
+
 class ActionCheckIdentity(CustomerAction, Action):
+    """Before a transaction form: the customer must be signed in. A message NLU took for the
+    transaction that asks for another one ("a payment I don't know on my card: block it") goes
+    to that one; one that asks about it and gives it nothing ("how do I send money abroad?")
+    is answered from the knowledge base (whose article offers to do it)."""
+
     def name(self) -> str:
         return "action_check_identity"
+
+    def route(self, tracker: Tracker, domain: DomainDict, form: str, text: str) -> list[EventType]:
+        from actions.kb import ActionKnowledgeBaseAnswer
+        from assistant.conversation.understand import asks_about, read
+
+        if self.customer(tracker) is not None:
+            other = ActionKnowledgeBaseAnswer(self.services).requested_task(tracker, text)
+            if other is not None and other != form:
+                return [SlotSet("stage", TRANSACTION), SlotSet(MISSES, {}), FollowupAction(other)]
+        if not asks_about(text, form) or self.services.forms is None:
+            return []
+        spec = spec_of(self.services)
+        fields = [f for f in (spec.field(n) for n in form_fields(domain, form)) if f is not None]
+        helper = CustomerOptions(self.services)
+        try:
+            options = {f.name: helper.options_for(tracker, f) for f in fields if f.kind in ("payee", "card")}
+        except Exception:
+            logger.exception("could not read the payees and cards of %s", tracker.sender_id)
+            options = {}
+        reading = read(text, fields, spec, asked=None, current={}, choices=options)
+        return [] if reading.values else [FollowupAction("action_kb_answer")]
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        form = FORM_OF_INTENT.get((tracker.latest_message.get("intent") or {}).get("name") or "")
+        text = str(tracker.latest_message.get("text") or "").strip()
+        if form and text and not text.startswith("/"):
+            routed = self.route(tracker, domain, form, text)
+            if routed:
+                return routed
         customer = self.customer(tracker)
         if customer is None:
             self.ask_to_sign_in(dispatcher, tracker)
@@ -187,6 +228,11 @@ class SubmitAction(CustomerAction, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         events = [*self.reset(domain), SlotSet("stage", TRANSACTION)]
+        done = {
+            slot: tracker.get_slot(slot)
+            for slot in form_fields(domain, self.form)
+            if slot != self.confirm_slot
+        }
         if tracker.get_slot(self.confirm_slot) != "yes":
             dispatcher.utter_message(response="utter_nothing_done")
             return events
@@ -194,6 +240,8 @@ class SubmitAction(CustomerAction, Action):
         if customer is None:
             self.ask_to_sign_in(dispatcher, tracker)
             return events
+        # what a follow-up to this ("and for the other card?") leans on, done or refused
+        events.append(SlotSet(LAST_TASK, {"form": self.form, "values": done, "turn": user_turns(tracker)}))
         try:
             self.execute(dispatcher, tracker, customer)
             self.services.record(
@@ -403,6 +451,19 @@ class ActionCancelForm(ServiceAction, Action):
                 result = {}
             if any(result.get(s) not in (None, "") for s in form_fields(domain, form)):
                 dispatcher.messages.extend(said.messages)
+                return [*(SlotSet(k, v) for k, v in result.items()), FollowupAction(form)]
+        asked = tracker.get_slot("requested_slot") or ""
+        if (
+            form == "product_needs_form"
+            and asked.startswith("need_")
+            and text
+            and not _STOP_WORDS.search(text)
+        ):
+            # "whatever's best, money's not the issue" answers the budget question
+            from actions.products import ValidateProductNeedsForm
+
+            result = ValidateProductNeedsForm(self.services).answer(asked[len("need_") :], tracker)
+            if result:
                 return [*(SlotSet(k, v) for k, v in result.items()), FollowupAction(form)]
         dispatcher.utter_message(response="utter_cancelled")
         return [

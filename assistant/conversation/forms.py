@@ -15,6 +15,7 @@ from assistant.kb.articles import ArticleError
 from assistant.yamldoc import Checker, LineMap, line, load_yaml
 
 KINDS = ("choice", "payee", "card", "amount", "confirm")
+FORMS = ("order_card_form", "freeze_card_form", "transfer_form")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class FormSpec:
     relations: dict[str, tuple[str, ...]] = field(default_factory=dict)
     yes: tuple[str, ...] = ("yes",)
     no: tuple[str, ...] = ("no",)
+    topics: dict[str, str] = field(default_factory=dict)  # form -> what a follow-up question is about
 
     def field(self, name: str) -> Field | None:
         return self.fields.get(name)
@@ -57,7 +59,7 @@ def load_forms(path: Path) -> FormSpec:
     top = check.mapping(data, "the forms file", 1)
     if top is None:
         raise ArticleError(check.problems)
-    check.keys(top, "the forms file", {"fields"}, {"relations", "confirm"})
+    check.keys(top, "the forms file", {"fields"}, {"relations", "confirm", "topics"})
     fields: dict[str, Field] = {}
     raw_fields = check.mapping(top.get("fields"), "'fields'", top.line_of("fields"))
     for name, raw in (raw_fields or {}).items():
@@ -82,9 +84,21 @@ def load_forms(path: Path) -> FormSpec:
             check.keys(mapping, "'confirm'", {"yes", "no"}, set())
             yes = tuple(check.strings(mapping, "yes", "'confirm'")) or yes
             no = tuple(check.strings(mapping, "no", "'confirm'")) or no
+    topics: dict[str, str] = {}
+    raw_topics = top.get("topics")
+    if raw_topics is not None:
+        mapping = check.mapping(raw_topics, "'topics'", top.line_of("topics"))
+        for form, topic in (mapping or {}).items():
+            assert mapping is not None
+            if form not in FORMS:
+                check.add(mapping.line_of(form), f"'topics' names unknown form '{form}' ({', '.join(FORMS)})")
+            elif not isinstance(topic, str) or not topic.strip():
+                check.add(mapping.line_of(form), f"the topic of '{form}' must be a few words")
+            else:
+                topics[str(form)] = topic.strip()
     if check.problems:
         raise ArticleError(check.problems)
-    return FormSpec(fields, relations, yes, no)
+    return FormSpec(fields, relations, yes, no, topics)
 
 
 def _field(check: Checker, name: str, raw: Any, at: int) -> Field | None:

@@ -299,6 +299,31 @@ def read(
     return Reading(values, currency, change)
 
 
+# "And for the other card?", "same again for Sam", "her too": the transaction just done, again,
+# with what this message changes. Short, and leaning on what was just done.
+_AGAIN = re.compile(
+    r"\b(the\s+other\s+(?:one|card)|other\s+card|same\s+(?:again|for|to|with|thing)|as\s+well|too|again|also)\b",
+    re.IGNORECASE,
+)
+AGAIN_MAX_WORDS = 12
+
+
+def again(text: str, fields: Sequence[Field], last: Mapping[str, Any]) -> dict[str, str] | None:
+    """When the message asks for the transaction just done again ("and for the other card?",
+    "same again for Sam"), its values (``last``) to start from: the message is then read against
+    them, so that "the other card" is the other one. None otherwise. The confirmation is never
+    carried: the customer confirms the new one."""
+    said = words(text)
+    if not said or len(said) > AGAIN_MAX_WORDS or not _AGAIN.search(text):
+        return None
+    kept = {
+        f.name: str(last[f.name])
+        for f in fields
+        if f.kind != "confirm" and last.get(f.name) not in (None, "")
+    }
+    return kept or None
+
+
 # A request to do one of the transactions, in words NLU may have taken for a question: a doing
 # verb and its object ("can you pay Sam Carter for me", "lost it in a taxi, block my card").
 _TASKS = (
@@ -322,6 +347,26 @@ _TASKS = (
         None,  # its object is one of the customer's own payees
     ),
 )
+
+
+def asks_about(text: str, form: str) -> bool:
+    """A message taken for a transaction that asks about one instead: "how do I send money
+    abroad?", "sent money this morning and it's still pending??". A question word first (not a
+    request's "can you…"), or a question mark without the transaction's own verb and object."""
+    said = words(text)
+    if not said:
+        return False
+    if starts_like_question(said) and said[0] not in _REQUEST_START:
+        return True
+    if not text.rstrip().endswith("?") or said[0] in _REQUEST_START:
+        return False
+    task = next(((verb, thing) for name, verb, thing in _TASKS if name == form), None)
+    if task is None:
+        return False
+    verb, thing = task
+    return not verb.search(text) or (thing is not None and not thing.search(text))
+
+
 _NOT_A_TASK = re.compile(r"\b(arrived?|arriving|delivery|track|where is|hasn't come|still not)\b", re.I)
 
 

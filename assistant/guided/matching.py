@@ -10,7 +10,8 @@ two choices:
 3. when customers' example answers are known for the question (``examples`` and
    ``none_of_these``, from ``data/typed_answers.yml``) and an encoder is given: the question's
    own small model, learned from them, decides (a listed phrase counts only when the model does
-   not rule its option out), and it gives up below its confidence;
+   not rule its option out; below its confidence, word overlap counts when it names the model's
+   own best choice), else it gives up;
 4. without examples: word overlap with the label and phrases, then (with an encoder) sentence
    similarity to each choice's label and phrases.
 """
@@ -119,20 +120,17 @@ def match_choice(
         key, p = max(sure.items(), key=lambda kv: kv[1])
         if key != _NONE and p >= confidence:
             return Match(next(c for c in choices if c.key == key), "examples", p)
+        overlapping, overlap = _overlap(said, choices)
+        if overlapping is not None and overlapping.key == key:
+            # less sure, but the words and the model agree ("never really": never)
+            return Match(overlapping, "overlap", overlap)
         return None
 
     if picked is not None:
         return Match(picked, "phrase", best[picked.key])
-    said_content = {w for w in said if w not in _STOP}
-    overlap: dict[str, float] = {}
-    for choice in choices:
-        vocab = {w for phrase in (choice.label, *choice.phrases) for w in words(phrase) if w not in _STOP}
-        shared = said_content & vocab
-        if shared:
-            overlap[choice.key] = len(shared) / len(said_content | vocab)
-    picked = _unique_best(overlap, choices)
-    if picked is not None:
-        return Match(picked, "overlap", overlap[picked.key])
+    overlapping, overlap = _overlap(said, choices)
+    if overlapping is not None:
+        return Match(overlapping, "overlap", overlap)
 
     if encoder is not None:
         descriptions = [_description(c) for c in choices]
@@ -144,6 +142,19 @@ def match_choice(
         if top >= min_similarity and top - second >= margin:
             return Match(choices[int(order[0])], "meaning", top)
     return None
+
+
+def _overlap(said: list[str], choices: Sequence[Choice]) -> tuple[Choice | None, float]:
+    """The choice whose label and phrases share the most words with the answer (Jaccard)."""
+    said_content = {w for w in said if w not in _STOP}
+    overlap: dict[str, float] = {}
+    for choice in choices:
+        vocab = {w for phrase in (choice.label, *choice.phrases) for w in words(phrase) if w not in _STOP}
+        shared = said_content & vocab
+        if shared:
+            overlap[choice.key] = len(shared) / len(said_content | vocab)
+    picked = _unique_best(overlap, choices)
+    return picked, (overlap[picked.key] if picked is not None else 0.0)
 
 
 def _description(choice: Choice) -> str:

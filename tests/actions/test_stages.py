@@ -512,3 +512,89 @@ async def test_asked_again_the_order_confirmation_is_the_one_for_the_card_chosen
     await AskField(stage_services, "order_confirm").run(said, tracker, DOMAIN)
     question = said.messages[0]["question"]
     assert "physical card by express delivery" in question and "virtual" not in question
+
+
+def followups(events: list[dict[str, Any]]) -> list[str]:
+    return [e["name"] for e in events if e.get("event") == "followup"]
+
+
+def just_done(form: str, values: dict[str, Any], *, turns_ago: int = 1) -> dict[str, Any]:
+    """Slots and earlier events of a conversation whose transaction was done ``turns_ago``
+    customer messages before this one."""
+    earlier = [{"event": "user", "text": f"earlier {i}", "parse_data": {}} for i in range(turns_ago)]
+    return {"slots": {"last_task": {"form": form, "values": values, "turn": 1}}, "events": earlier}
+
+
+async def test_the_same_again_right_after_a_transaction_reads_against_it(stage_services) -> None:
+    from actions.kb import ActionKnowledgeBaseAnswer
+
+    frozen = just_done("freeze_card_form", {"freeze_card_id": "cust-ava-card1", "freeze_reason": "lost"})
+    said = CollectingDispatcher()
+    tracker = make_tracker("and the other card too", metadata=signed(), **frozen)
+    events = await validators()["freeze_card_form"](stage_services).run(said, tracker, DOMAIN)
+    # the other card, for the same reason, and the customer is told what changed; never confirmed
+    assert slots_of(events)["freeze_card_id"] == "cust-ava-card2"
+    assert slots_of(events)["freeze_reason"] == "lost"
+    assert slots_of(events).get("freeze_confirm") is None
+    assert [m.get("response") for m in said.messages] == ["utter_value_changed"]
+    # read as a question, it starts that form again
+    events = await ActionKnowledgeBaseAnswer(stage_services).run(
+        CollectingDispatcher(), make_tracker("and the other card too", metadata=signed(), **frozen), DOMAIN
+    )
+    assert followups(events) == ["freeze_card_form"]
+    # later in the conversation it leans on nothing: a fresh form
+    stale = just_done("freeze_card_form", {"freeze_card_id": "cust-ava-card1"}, turns_ago=3)
+    tracker = make_tracker("and the other card too", metadata=signed(), **stale)
+    events = await validators()["freeze_card_form"](stage_services).run(
+        CollectingDispatcher(), tracker, DOMAIN
+    )
+    assert slots_of(events).get("freeze_card_id") is None
+
+
+async def test_a_transfer_again_keeps_the_amount_and_takes_the_new_payee(stage_services) -> None:
+    sent = just_done("transfer_form", {"transfer_payee": "cust-ava-payee2", "transfer_amount": "40"})
+    tracker = make_tracker("same again for Sam", metadata=signed(), **sent)
+    events = await validators()["transfer_form"](stage_services).run(CollectingDispatcher(), tracker, DOMAIN)
+    assert slots_of(events)["transfer_payee"] == "cust-ava-payee1"
+    assert slots_of(events)["transfer_amount"] == "40"
+
+
+async def test_a_short_question_after_a_transaction_is_read_with_its_topic(stage_services) -> None:
+    from actions.kb import ActionKnowledgeBaseAnswer
+
+    ordered = just_done("order_card_form", {"card_kind": "physical", "card_delivery": "standard"})
+    action = ActionKnowledgeBaseAnswer(stage_services)
+    assert action.task_topic(
+        make_tracker("when would it arrive then?", **ordered), "when would it arrive then?"
+    )
+    assert action.task_topic(make_tracker("when would it arrive then?"), "when would it arrive then?") is None
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "routed"),
+    [
+        # NLU took it for a transfer; it asks for a freeze in so many words
+        (
+            "make_transfer",
+            "There's a payment I don't recognise on my virtual card, please block the card",
+            "freeze_card_form",
+        ),
+        # a question about transfers, not one: the knowledge base answers
+        ("make_transfer", "how do I send money abroad?", "action_kb_answer"),
+        ("make_transfer", "paid my rent this morning and it still says pending??", "action_kb_answer"),
+        # the transaction itself
+        ("make_transfer", "send £20 to mum", None),
+        ("freeze_card", "can you freeze my card?", None),
+    ],
+)
+async def test_a_transaction_intent_that_asks_for_something_else_is_routed(
+    stage_services, intent, text, routed
+) -> None:
+    from actions.transactions import ActionCheckIdentity
+
+    events = await ActionCheckIdentity(stage_services).run(
+        CollectingDispatcher(), make_tracker(text, intent=intent, metadata=signed()), DOMAIN
+    )
+    assert followups(events) == ([routed] if routed else [])
+    if routed is None:
+        assert slots_of(events)["signed_in"] is True

@@ -159,6 +159,9 @@ def test_a_question_mid_form_picks_no_card_but_a_request_does() -> None:
         ("stop, don't do it", "no"),
         ("yes... no, hold on", None),  # both: neither, ask again
         ("yes please", "yes"),
+        ("go on then", "yes"),  # everyday yeses
+        ("aye that's fine", "yes"),
+        ("that is not fine by me", None),  # a negated yes: ask again
     ],
 )
 def test_a_negated_yes_is_never_a_yes(text, answer) -> None:
