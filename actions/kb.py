@@ -12,7 +12,15 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import INFORMATION, MISSES, TRANSACTION, custom_payload, intent_button, last_task
+from actions.common import (
+    COMPARISON,
+    INFORMATION,
+    MISSES,
+    TRANSACTION,
+    custom_payload,
+    intent_button,
+    last_task,
+)
 from actions.services import ServiceAction
 from actions.tickets import answer_if_waiting
 from assistant.analytics import ARTICLE_SHOWN, SEARCH_FAILED
@@ -172,6 +180,14 @@ def answer_in_passing(
     return True
 
 
+# Asking for a recommendation: "which account would suit me", "what would you recommend",
+# "the best plan for someone who…", "which of your options is safest…".
+_RECOMMEND = re.compile(
+    r"\b(recommend|suggest|suits?|suited|right for me|best for me|should i (?:get|choose|pick|go for)|"
+    r"which (?:one|account|plan|card|option)s?|(?:best|safest|cheapest) (?:account|plan|card|option)s?|"
+    r"which of your)\b",
+    re.IGNORECASE,
+)
 FOLLOW_UP_WORDS = 12  # a question this short, right after an answer, may lean on it
 _FOLLOW_UP_CUE = re.compile(
     r"^\s*(?:and|but|so|also|what about|how about|same|is it|is that|does it|does that|would it|"
@@ -247,6 +263,13 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             return None
         return requested_task(question, transfer, spec, payees)
 
+    def requested_comparison(self, tracker: Tracker, question: str) -> bool:
+        """A message that asks which product suits the customer and states a need of theirs."""
+        catalog = self.services.catalog
+        if catalog is None or tracker.active_loop_name or not _RECOMMEND.search(question):
+            return False
+        return any(catalog.need(n).spotted(question) for n in catalog.needs)
+
     def same_again(self, tracker: Tracker, domain: DomainDict, question: str) -> str | None:
         """The form of the transaction just done, when this message asks for it again ("and for
         the other card?"); the form then reads the message against that transaction's values."""
@@ -289,6 +312,10 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             answer_in_passing(self.services, dispatcher, tracker, question)
             dispatcher.messages.extend(status.messages)
             return []
+        if self.requested_comparison(tracker, question):
+            # "I travel a lot: which account would suit me?" read as a question: the comparison,
+            # whose opening reads the needs the message states
+            return [SlotSet("stage", COMPARISON), SlotSet(MISSES, {}), FollowupAction("product_needs_form")]
         task = self.requested_task(tracker, question) or self.same_again(tracker, domain, question)
         if task is not None:
             # "can you pay Sam Carter for me?" read as a question: the customer's own payees and

@@ -334,7 +334,7 @@ _TASKS = (
     ),
     (
         "order_card_form",
-        re.compile(r"\b(order|need|want|get|send me|like|give me|set me up with|issue)\b", re.I),
+        re.compile(r"\b(order|need|want|get|send me|post me|like|give me|set me up with|issue)\b", re.I),
         re.compile(
             r"\b(new|replacement|spare|another|extra|virtual|physical|plastic|second|digital)\s+(?:\w+\s+)?cards?\b"
             r"(?!\s+(?:pin|reader|details|number|payment|machine|limit|fee))",
@@ -367,7 +367,13 @@ def asks_about(text: str, form: str) -> bool:
     return not verb.search(text) or (thing is not None and not thing.search(text))
 
 
-_NOT_A_TASK = re.compile(r"\b(arrived?|arriving|delivery|track|where is|hasn't come|still not)\b", re.I)
+# ...but not one about a card already on its way ("my delivery", "still not here"); the speed of
+# a new card's delivery ("by express delivery") is part of the request
+_NOT_A_TASK = re.compile(
+    r"\b(arrived?|arriving|(?:my|the|its|card) delivery|delivery (?:status|time|date)|track|where is|"
+    r"hasn't come|still not)\b",
+    re.I,
+)
 
 
 def requested_task(

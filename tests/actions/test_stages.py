@@ -598,3 +598,23 @@ async def test_a_transaction_intent_that_asks_for_something_else_is_routed(
     assert followups(events) == ([routed] if routed else [])
     if routed is None:
         assert slots_of(events)["signed_in"] is True
+
+
+@pytest.mark.parametrize(
+    ("text", "compares"),
+    [
+        ("I'm abroad for work most months, which plan would suit me?", True),
+        ("what would you recommend? I use hardly any cash", True),
+        ("which account is best for me", False),  # no need stated: a question (or the menu)
+        ("how much is the Premium plan?", False),
+    ],
+)
+async def test_a_recommendation_asked_for_in_words_starts_the_comparison(
+    stage_services, text, compares
+) -> None:
+    from actions.kb import ActionKnowledgeBaseAnswer
+
+    events = await ActionKnowledgeBaseAnswer(stage_services).run(
+        CollectingDispatcher(), make_tracker(text), DOMAIN
+    )
+    assert (followups(events) == ["product_needs_form"]) is compares

@@ -129,6 +129,8 @@ def test_a_broken_forms_file_names_file_and_line(tmp_path: Path) -> None:
         ("left it on the train, block my card", "freeze_card_form"),
         ("could you lock the card for now", "freeze_card_form"),
         ("I'd like a virtual card for shopping online", "order_card_form"),
+        ("can you post me a spare card with express delivery", "order_card_form"),  # the speed is part of it
+        ("where's my new card delivery at", None),
         ("how do I freeze my card?", None),  # a how-to question goes to the knowledge base
         ("my new card still hasn't arrived", None),
         ("what are your transfer fees", None),
