@@ -21,6 +21,7 @@ from assistant.analytics import ARTICLE_SHOWN, Analytics
 from assistant.backoffice import BackOffice
 from assistant.content import CrossSell, TopTaskSettings
 from assistant.conversation.forms import load_forms
+from assistant.guided.answers import load_typed_answers
 from assistant.guided.catalog import load_catalog
 from assistant.guided.trees import CONFIRM_NODE, load_trees
 from assistant.identity import sign
@@ -35,6 +36,9 @@ DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 def stage_services(services: Services, tmp_path: Path) -> Services:
     office = BackOffice(f"sqlite:///{tmp_path / 'backoffice.db'}")
     office.seed_demo()
+    trees = load_trees(ROOT / "data" / "troubleshooting")
+    catalog = load_catalog(ROOT / "data" / "products.yml", ROOT / "data" / "cases.yml")
+    typed = load_typed_answers(ROOT / "data" / "typed_answers.yml", trees, catalog)
     content = dataclasses.replace(
         services.content,
         top_task_settings=TopTaskSettings(min_events=3, count=3),
@@ -44,8 +48,8 @@ def stage_services(services: Services, tmp_path: Path) -> Services:
         services,
         settings=dataclasses.replace(services.settings, identity_secret=SECRET),
         content=content,
-        trees=load_trees(ROOT / "data" / "troubleshooting"),
-        catalog=load_catalog(ROOT / "data" / "products.yml", ROOT / "data" / "cases.yml"),
+        trees=trees.with_answers(typed),  # as in production: with the customers' example answers
+        catalog=catalog.with_answers(typed),
         backoffice=office,
         forms=load_forms(ROOT / "data" / "forms.yml"),
         analytics=Analytics(f"sqlite:///{tmp_path / 'analytics.db'}"),
@@ -618,3 +622,36 @@ async def test_a_recommendation_asked_for_in_words_starts_the_comparison(
         CollectingDispatcher(), make_tracker(text), DOMAIN
     )
     assert (followups(events) == ["product_needs_form"]) is compares
+
+
+@pytest.mark.parametrize(
+    ("action", "intent", "asked", "text", "value"),
+    [
+        ("complaint", "complain", "need_cash", "hardly ever", "little"),
+        ("cancel", "cancel", "need_budget", "whatever's best really, money's not the issue", "high"),
+    ],
+)
+async def test_an_answer_to_a_product_question_taken_for_something_else_is_the_answer(
+    stage_services, action, intent, asked, text, value
+) -> None:
+    from actions.complaint import ActionComplaint
+    from actions.transactions import ActionCancelForm
+
+    runner = ActionComplaint if action == "complaint" else ActionCancelForm
+    said = CollectingDispatcher()
+    tracker = make_tracker(
+        text, intent=intent, slots={"requested_slot": asked}, active_loop="product_needs_form"
+    )
+    events = await runner(stage_services).run(said, tracker, DOMAIN)
+    assert slots_of(events)[asked] == value
+    assert not [m for m in said.messages if m.get("response") in ("utter_complaint", "utter_cancelled")]
+    # a real complaint or cancel is still one
+    tracker = make_tracker(
+        "this is useless, stop" if action == "cancel" else "this is useless",
+        intent=intent,
+        slots={"requested_slot": asked},
+        active_loop="product_needs_form",
+    )
+    said = CollectingDispatcher()
+    await runner(stage_services).run(said, tracker, DOMAIN)
+    assert [m.get("response") for m in said.messages][-1] in ("utter_complaint", "utter_cancelled")
