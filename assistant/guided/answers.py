@@ -66,19 +66,39 @@ def load_typed_answers(path: Path, trees: Any = None, catalog: Any = None) -> Ty
                 kept.append(text.strip())
         return tuple(kept)
 
+    def section(key: str) -> LineMap:
+        raw = data.get(key)
+        if raw is None:
+            return LineMap()
+        if not isinstance(raw, LineMap):
+            problems.append(Problem(shown, data.line_of(key), f"'{key}' must be a mapping"))
+            return LineMap()
+        return raw
+
+    def group(
+        options: Any, where: str, line: int, keys: set[str] | None, named: str
+    ) -> dict[str, tuple[str, ...]]:
+        """One question's answers: option key -> texts, every key one of ``keys`` (or "null")."""
+        if not isinstance(options, LineMap):
+            problems.append(Problem(shown, line, f"'{where}' must map {named}s to answers"))
+            return {}
+        found: dict[str, tuple[str, ...]] = {}
+        for key, raw in options.items():
+            if keys is not None and key != NONE and key not in keys:
+                problems.append(Problem(shown, options.line_of(key), f"'{where}' has no {named} '{key}'"))
+                continue
+            found[key] = texts(raw, f"{where}.{key}", options.line_of(key))
+        return found
+
     tree_answers: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {}
-    raw_trees = data.get("trees") or LineMap()
-    if not isinstance(raw_trees, LineMap):
-        problems.append(Problem(shown, data.line_of("trees"), "'trees' must map tree ids to nodes"))
-        raw_trees = LineMap()
-    for tree_id, nodes in raw_trees.items():
+    for tree_id, nodes in section("trees").items():
         tree = trees.get(tree_id) if trees is not None else None
         if trees is not None and tree is None:
-            problems.append(Problem(shown, raw_trees.line_of(tree_id), f"unknown tree '{tree_id}'"))
+            problems.append(Problem(shown, data["trees"].line_of(tree_id), f"unknown tree '{tree_id}'"))
             continue
         if not isinstance(nodes, LineMap):
             problems.append(
-                Problem(shown, raw_trees.line_of(tree_id), f"'{tree_id}' must map node ids to options")
+                Problem(shown, data["trees"].line_of(tree_id), f"'{tree_id}' must map node ids to options")
             )
             continue
         for node_id, options in nodes.items():
@@ -89,53 +109,17 @@ def load_typed_answers(path: Path, trees: Any = None, catalog: Any = None) -> Ty
                     Problem(shown, nodes.line_of(node_id), f"'{where}' is not a question of the tree")
                 )
                 continue
-            if not isinstance(options, LineMap):
-                problems.append(
-                    Problem(shown, nodes.line_of(node_id), f"'{where}' must map options to answers")
-                )
-                continue
-            keys = (
-                {o.next for o in node.options} | {o.label for o in node.options} if node is not None else None
-            )
-            group: dict[str, tuple[str, ...]] = {}
-            for key, raw in options.items():
-                if keys is not None and key != NONE and key not in keys:
-                    problems.append(
-                        Problem(
-                            shown,
-                            options.line_of(key),
-                            f"'{where}' has no option '{key}' (its next or label)",
-                        )
-                    )
-                    continue
-                group[key] = texts(raw, f"{where}.{key}", options.line_of(key))
-            tree_answers[(tree_id, node_id)] = group
+            keys = {k for o in node.options for k in (o.next, o.label)} if node is not None else None
+            tree_answers[(tree_id, node_id)] = group(options, where, nodes.line_of(node_id), keys, "option")
 
     need_answers: dict[str, dict[str, tuple[str, ...]]] = {}
-    raw_needs = data.get("needs") or LineMap()
-    if not isinstance(raw_needs, LineMap):
-        problems.append(Problem(shown, data.line_of("needs"), "'needs' must map need keys to options"))
-        raw_needs = LineMap()
-    for need_key, options in raw_needs.items():
+    for need_key, options in section("needs").items():
         need = catalog.needs.get(need_key) if catalog is not None else None
         if catalog is not None and need is None:
-            problems.append(Problem(shown, raw_needs.line_of(need_key), f"unknown need '{need_key}'"))
-            continue
-        if not isinstance(options, LineMap):
-            problems.append(
-                Problem(shown, raw_needs.line_of(need_key), f"'{need_key}' must map values to answers")
-            )
+            problems.append(Problem(shown, data["needs"].line_of(need_key), f"unknown need '{need_key}'"))
             continue
         values = set(need.values) if need is not None else None
-        group = {}
-        for key, raw in options.items():
-            if values is not None and key != NONE and key not in values:
-                problems.append(
-                    Problem(shown, options.line_of(key), f"need '{need_key}' has no value '{key}'")
-                )
-                continue
-            group[key] = texts(raw, f"{need_key}.{key}", options.line_of(key))
-        need_answers[need_key] = group
+        need_answers[need_key] = group(options, need_key, data["needs"].line_of(need_key), values, "value")
     if problems:
         raise ArticleError(problems)
     return TypedAnswers(tree_answers, need_answers)
