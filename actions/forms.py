@@ -33,6 +33,7 @@ from actions.common import (
     TRANSACTION,
     choice_button,
     custom_payload,
+    identity,
     last_task,
     typed_text,
 )
@@ -41,7 +42,7 @@ from actions.services import ServiceAction
 from assistant.backoffice.store import pounds
 from assistant.conversation.forms import Field, FormSpec, Option
 from assistant.conversation.understand import again, asks_why, looks_like_question, read
-from assistant.identity import Identity
+from assistant.identity import Identity, someone_else_owns
 
 logger = logging.getLogger(__name__)
 
@@ -88,13 +89,33 @@ def response_text(domain: DomainDict, name: str, tracker: Tracker | None = None,
     )
 
 
+def ask_to_sign_in(services: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """No verified customer for this message: sign in, or, when another customer owns the
+    conversation, start a new one."""
+    secret = services.settings.identity_secret
+    if secret and someone_else_owns(secret, tracker.events):
+        dispatcher.utter_message(
+            response="utter_conversation_of_someone_else", buttons=[services.button("talk_to_person")]
+        )
+    else:
+        dispatcher.utter_message(response="utter_sign_in_needed", buttons=[services.button("talk_to_person")])
+
+
 class CustomerOptions(ServiceAction):
-    """The customer's own payees and cards as options a message can pick from."""
+    """The verified customer of the message, and their own payees and cards as options a
+    message can pick from."""
 
     def customer(self, tracker: Tracker) -> Identity | None:
-        from actions.common import identity
-
         return identity(tracker, self.services.settings.identity_secret)
+
+    def ask_to_sign_in(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        ask_to_sign_in(self.services, dispatcher, tracker)
+
+    @property
+    def backoffice(self) -> Any:
+        if self.services.backoffice is None:
+            raise RuntimeError("no back office configured")
+        return self.services.backoffice
 
     def options_for(self, tracker: Tracker, spec_field: Field) -> list[Option]:
         if spec_field.kind == "choice":
@@ -324,11 +345,6 @@ class GuidedForm(CustomerOptions, FormValidationAction):
         dispatcher.utter_message(
             response=own if response_exists(domain, own) else f"utter_invalid_{spec_field.kind}"
         )
-
-    def ask_to_sign_in(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        from actions.transactions import ask_to_sign_in
-
-        ask_to_sign_in(self.services, dispatcher, tracker)
 
 
 class AskField(CustomerOptions, Action):

@@ -23,7 +23,6 @@ from actions.common import (
     MISSES,
     TRANSACTION,
     custom_payload,
-    identity,
     typed_text,
     user_turns,
 )
@@ -31,7 +30,7 @@ from actions.forms import AskField, CustomerOptions, GuidedForm, spec_of
 from actions.services import ServiceAction
 from assistant.analytics import TRANSACTION as TRANSACTION_EVENT
 from assistant.backoffice.store import Refusal, pounds
-from assistant.identity import Identity, someone_else_owns
+from assistant.identity import Identity
 
 logger = logging.getLogger(__name__)
 
@@ -44,30 +43,8 @@ def form_fields(domain: DomainDict, form: str) -> tuple[str, ...]:
 TRANSACTION_FORMS = ("order_card_form", "freeze_card_form", "transfer_form")
 
 
-def ask_to_sign_in(services: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-    """No verified customer for this message: sign in, or, when another customer owns the
-    conversation, start a new one."""
-    secret = services.settings.identity_secret
-    if secret and someone_else_owns(secret, tracker.events):
-        dispatcher.utter_message(
-            response="utter_conversation_of_someone_else", buttons=[services.button("talk_to_person")]
-        )
-    else:
-        dispatcher.utter_message(response="utter_sign_in_needed", buttons=[services.button("talk_to_person")])
-
-
-class CustomerAction(ServiceAction):
-    def customer(self, tracker: Tracker) -> Identity | None:
-        return identity(tracker, self.services.settings.identity_secret)
-
-    def ask_to_sign_in(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        ask_to_sign_in(self.services, dispatcher, tracker)
-
-    @property
-    def backoffice(self) -> Any:
-        if self.services.backoffice is None:
-            raise RuntimeError("no back office configured")
-        return self.services.backoffice
+class CustomerAction(CustomerOptions):
+    """An action over the signed-in customer's own data (see :class:`CustomerOptions`)."""
 
 
 FORM_OF_INTENT = {
@@ -98,9 +75,8 @@ class ActionCheckIdentity(CustomerAction, Action):
             return []
         spec = spec_of(self.services)
         fields = [f for f in (spec.field(n) for n in form_fields(domain, form)) if f is not None]
-        helper = CustomerOptions(self.services)
         try:
-            options = {f.name: helper.options_for(tracker, f) for f in fields if f.kind in ("payee", "card")}
+            options = {f.name: self.options_for(tracker, f) for f in fields if f.kind in ("payee", "card")}
         except Exception:
             logger.exception("could not read the payees and cards of %s", tracker.sender_id)
             options = {}
@@ -358,11 +334,11 @@ class ActionFormHelp(CustomerAction, Action):
     def name(self) -> str:
         return "action_form_help"
 
-    def describe(self, tracker: Tracker, slot: str, value: Any) -> str:
-        """A value as the customer knows it: the payee's name, the card's last digits."""
+    def describe_slot(self, tracker: Tracker, slot: str, value: Any) -> str:
+        """A slot's value as the customer knows it: the payee's name, the card's last digits."""
         spec_field = spec_of(self.services).field(slot) if self.services.forms else None
         if spec_field is not None:
-            return GuidedForm(self.services).describe(tracker, spec_field, value)
+            return self.describe(tracker, spec_field, value)
         return str(value)
 
     async def answered_anyway(
@@ -417,7 +393,7 @@ class ActionFormHelp(CustomerAction, Action):
                 continue
             spec_field = spec_of(self.services).field(slot) if self.services.forms else None
             label = spec_field.label if spec_field else slot.replace("_", " ")
-            so_far.append(f"{label}: {self.describe(tracker, slot, value)}")
+            so_far.append(f"{label}: {self.describe_slot(tracker, slot, value)}")
         if so_far:
             dispatcher.utter_message(response="utter_values_kept", values="; ".join(so_far))
         return events
