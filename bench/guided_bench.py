@@ -9,7 +9,8 @@
   one (worse than asking again), with and without the MiniLM similarity step; the matcher knows
   the example answers of ``data/typed_answers.yml``, as in production.
 - ``--tune``: the grid that chose the matcher's thresholds (``EXAMPLE_CONFIDENCE``,
-  ``PHRASE_AGREEMENT`` in ``assistant/guided/matching.py``), on the validation part of
+  ``PHRASE_AGREEMENT`` in ``assistant/guided/matching.py`` for the trees, ``NEED_CONFIDENCE`` and
+  ``NEED_AGREEMENT`` in ``assistant/guided/catalog.py`` for the product questions), on the validation part of
   ``data/typed_answers.yml`` with the rest as examples. The held-out answers play no part.
 """
 
@@ -26,6 +27,7 @@ from typing import Any
 import yaml
 
 from assistant.benchout import report
+from assistant.guided import catalog as catalog_module
 from assistant.guided import matching
 from assistant.guided.answers import NONE, TypedAnswers, load_typed_answers, split
 from assistant.guided.catalog import Catalog, load_catalog
@@ -132,6 +134,7 @@ def tune(trees: TreeSet, catalog: Catalog, answers: TypedAnswers, encoder: Any) 
             pairs: dict[str, list[tuple[str | None, str | None]]] = {"tree": [], "need": []}
             for kind, where, node_id, text, want in items:
                 matching.EXAMPLE_CONFIDENCE, matching.PHRASE_AGREEMENT = confidence, agreement
+                catalog_module.NEED_CONFIDENCE, catalog_module.NEED_AGREEMENT = confidence, agreement
                 if kind == "tree":
                     option = known_trees.get(where).choose(node_id, text, encoder)  # type: ignore[union-attr]
                     pairs[kind].append((option.next if option else None, want))
@@ -143,9 +146,16 @@ def tune(trees: TreeSet, catalog: Catalog, answers: TypedAnswers, encoder: Any) 
                 row[f"{kind}_accuracy"], row[f"{kind}_wrong"] = score["accuracy"], score["wrong_pick_rate"]
             # a wrong pick costs more than asking again
             row["tree_utility"] = round(row["tree_accuracy"] - 2 * row["tree_wrong"], 4)
+            row["need_utility"] = round(row["need_accuracy"] - 2 * row["need_wrong"], 4)
             grid.append(row)
-    best = max(grid, key=lambda r: r["tree_utility"])
-    return {"validation_answers": len(items), "best": best, "grid": grid}
+    best_tree = max(grid, key=lambda r: r["tree_utility"])
+    best_need = max(grid, key=lambda r: r["need_utility"])
+    return {
+        "validation_answers": len(items),
+        "best_for_trees": best_tree,
+        "best_for_needs": best_need,
+        "grid": grid,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,6 +63,13 @@ class Product:
         return float(fee) if isinstance(fee, (int, float)) else 0.0
 
 
+# The typed-answer model's thresholds for the product questions, chosen like the trees' ones
+# (assistant/guided/matching.py) but on the product questions' own validation answers: a wrong
+# guess here only shifts a recommendation the customer sees and can change, so it may guess more.
+NEED_CONFIDENCE = 0.5
+NEED_AGREEMENT = 0.0
+
+
 @dataclass(frozen=True)
 class NeedOption:
     value: str
@@ -116,7 +123,12 @@ class Need:
                 ]
                 return fitting[0].value if fitting else self.options[-1].value
         found = match_choice(
-            text, [o.choice for o in self.options], encoder=encoder, none_of_these=self.none_of_these
+            text,
+            [o.choice for o in self.options],
+            encoder=encoder,
+            none_of_these=self.none_of_these,
+            confidence=NEED_CONFIDENCE,
+            agreement=NEED_AGREEMENT,
         )
         return found.choice.key if found else None
 

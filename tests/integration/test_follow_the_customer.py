@@ -87,3 +87,24 @@ def test_a_lost_card_story_freezes_it_and_a_yes_read_as_cancel_still_confirms(sa
             "select status from cards where customer_id = 'cust-chloe' and last4 = '6101'"
         ).fetchone()
     assert status == "frozen"
+
+
+def test_the_same_again_right_after_a_transfer_takes_the_new_payee_and_keeps_the_amount(say, stack, tracker):
+    sender, meta = new_sender(), signed_in(stack)
+    before = transfers(stack, "cust-ava")
+    say(sender, "send £12 to my mum", meta)
+    say(sender, "yes", meta)
+    messages = say(sender, "and the same again for Sam", meta)
+    assert "Send £12.00 to Sam Carter" in texts(messages)  # the amount kept, the payee changed
+    say(sender, "yes", meta)
+    assert transfers(stack, "cust-ava")[len(before) :] == [
+        ("cust-ava-payee2", 1200),
+        ("cust-ava-payee1", 1200),
+    ]
+
+
+def test_a_question_about_a_transfer_is_answered_not_started(say, stack, tracker):
+    sender, meta = new_sender(), signed_in(stack)
+    messages = say(sender, "how do I send money abroad?", meta)
+    assert "Who would you like to send money to?" not in texts(messages)
+    assert tracker(sender)["active_loop"] in ({}, None)
