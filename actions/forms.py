@@ -118,12 +118,23 @@ class CustomerOptions(ServiceAction):
         return self.services.backoffice
 
     def options_for(self, tracker: Tracker, spec_field: Field) -> list[Option]:
+        """The field's options: its own, or the customer's payees or cards, read from the back
+        office once per turn (a turn reads them for several fields and to describe values)."""
         if spec_field.kind == "choice":
             return list(spec_field.options)
         customer = self.customer(tracker)
-        backoffice = self.services.backoffice
-        if customer is None or backoffice is None:
+        if customer is None or self.services.backoffice is None:
             return []
+        key = (tracker.sender_id, len(tracker.events), customer.customer_id, spec_field.kind)
+        memo: dict[tuple[Any, ...], list[Option]] = self.__dict__.setdefault("_read_this_turn", {})
+        if key not in memo:
+            if len(memo) > 256:
+                memo.clear()
+            memo[key] = self._own_options(customer, spec_field)
+        return list(memo[key])
+
+    def _own_options(self, customer: Identity, spec_field: Field) -> list[Option]:
+        backoffice = self.backoffice
         if spec_field.kind == "payee":
             return [
                 Option(p.id, p.name, p.label, tuple(w.lower() for w in p.name.split()))

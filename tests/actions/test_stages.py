@@ -655,3 +655,29 @@ async def test_an_answer_to_a_product_question_taken_for_something_else_is_the_a
     said = CollectingDispatcher()
     await runner(stage_services).run(said, tracker, DOMAIN)
     assert [m.get("response") for m in said.messages][-1] in ("utter_complaint", "utter_cancelled")
+
+
+async def test_the_customers_payees_and_cards_are_read_once_a_turn(stage_services) -> None:
+    office = stage_services.backoffice
+    calls: list[str] = []
+    real_payees, real_cards = office.payees, office.cards
+
+    def payees(*args: Any, **kwargs: Any) -> Any:
+        calls.append("payees")
+        return real_payees(*args, **kwargs)
+
+    def cards(*args: Any, **kwargs: Any) -> Any:
+        calls.append("cards")
+        return real_cards(*args, **kwargs)
+
+    office.payees, office.cards = payees, cards  # type: ignore[method-assign]
+    # a correction: read for the form's fields, then again to say the new value back
+    slots = await form_turn(
+        stage_services,
+        "transfer_form",
+        "actually it's for Sam",
+        asked="transfer_amount",
+        slots={"transfer_payee": "cust-ava-payee2"},
+    )
+    assert slots["transfer_payee"] == "cust-ava-payee1"
+    assert calls.count("payees") == 1
