@@ -133,6 +133,15 @@ class CustomerOptions(ServiceAction):
             memo[key] = self._own_options(customer, spec_field)
         return list(memo[key])
 
+    def choices(self, tracker: Tracker, fields: list[Field]) -> dict[str, list[Option]]:
+        """The customer's options for the payee and card fields; none when the back office is
+        down, so that what needs no customer data is still read."""
+        try:
+            return {f.name: self.options_for(tracker, f) for f in fields if f.kind in ("payee", "card")}
+        except Exception:
+            logger.exception("could not read the payees and cards of %s", tracker.sender_id)
+            return {f.name: [] for f in fields if f.kind in ("payee", "card")}
+
     def _own_options(self, customer: Identity, spec_field: Field) -> list[Option]:
         backoffice = self.backoffice
         if spec_field.kind == "payee":
@@ -228,11 +237,7 @@ class GuidedForm(CustomerOptions, FormValidationAction):
                 self.ask_to_sign_in(dispatcher, tracker)
             return slots
         misses: dict[str, int] = dict(tracker.get_slot(MISSES) or {})
-        try:
-            options = {f.name: self.options_for(tracker, f) for f in fields if f.kind in ("payee", "card")}
-        except Exception:  # the back office is down: read what needs no customer data
-            logger.exception("could not read the payees and cards of %s", tracker.sender_id)
-            options = {f.name: [] for f in fields if f.kind in ("payee", "card")}
+        options = self.choices(tracker, fields)
         clicked = next(tracker.get_latest_entity_values("choice"), None)
         text = typed_text(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name")

@@ -273,16 +273,14 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
     def same_again(self, tracker: Tracker, domain: DomainDict, question: str) -> str | None:
         """The form of the transaction just done, when this message asks for it again ("and for
         the other card?"); the form then reads the message against that transaction's values."""
-        from actions.transactions import form_fields
+        from actions.transactions import spec_fields
         from assistant.conversation.understand import again
 
         done = last_task(tracker)
         if done is None or self.services.forms is None or tracker.active_loop_name:
             return None
         form = str(done.get("form") or "")
-        fields = [
-            f for f in (self.services.forms.field(n) for n in form_fields(domain, form)) if f is not None
-        ]
+        fields = spec_fields(self.services, domain, form)
         return form if fields and again(question, fields, done.get("values") or {}) else None
 
     def task_topic(self, tracker: Tracker, question: str) -> str | None:

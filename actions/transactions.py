@@ -30,6 +30,7 @@ from actions.forms import AskField, CustomerOptions, GuidedForm, spec_of
 from actions.services import ServiceAction
 from assistant.analytics import TRANSACTION as TRANSACTION_EVENT
 from assistant.backoffice.store import Refusal, pounds
+from assistant.conversation.forms import FORMS, Field
 from assistant.identity import Identity
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,13 @@ def form_fields(domain: DomainDict, form: str) -> tuple[str, ...]:
     return tuple((domain.get("forms") or {}).get(form, {}).get("required_slots") or ())
 
 
-TRANSACTION_FORMS = ("order_card_form", "freeze_card_form", "transfer_form")
+TRANSACTION_FORMS = FORMS
+
+
+def spec_fields(services: Any, domain: DomainDict, form: str) -> list[Field]:
+    """A transaction form's fields, in the domain's order, as data/forms.yml describes them."""
+    spec = spec_of(services)
+    return [f for f in (spec.field(n) for n in form_fields(domain, form)) if f is not None]
 
 
 class CustomerAction(CustomerOptions):
@@ -73,14 +80,15 @@ class ActionCheckIdentity(CustomerAction, Action):
                 return [SlotSet("stage", TRANSACTION), SlotSet(MISSES, {}), FollowupAction(other)]
         if not asks_about(text, form) or self.services.forms is None:
             return []
-        spec = spec_of(self.services)
-        fields = [f for f in (spec.field(n) for n in form_fields(domain, form)) if f is not None]
-        try:
-            options = {f.name: self.options_for(tracker, f) for f in fields if f.kind in ("payee", "card")}
-        except Exception:
-            logger.exception("could not read the payees and cards of %s", tracker.sender_id)
-            options = {}
-        reading = read(text, fields, spec, asked=None, current={}, choices=options)
+        fields = spec_fields(self.services, domain, form)
+        reading = read(
+            text,
+            fields,
+            spec_of(self.services),
+            asked=None,
+            current={},
+            choices=self.choices(tracker, fields),
+        )
         return [] if reading.values else [FollowupAction("action_kb_answer")]
 
     async def run(
