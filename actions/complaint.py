@@ -20,14 +20,11 @@ class ActionComplaint(ServiceAction, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        asked = tracker.get_slot("requested_slot") or ""
-        if tracker.active_loop_name == "product_needs_form" and asked.startswith("need_"):
-            # "hardly ever" taken for a complaint: it answers the question; the form goes on
-            from actions.products import ValidateProductNeedsForm
+        from actions.products import ValidateProductNeedsForm
 
-            answer = ValidateProductNeedsForm(self.services).answer(asked[len("need_") :], tracker)
-            if answer:
-                return [SlotSet(k, v) for k, v in answer.items()]
+        answer = ValidateProductNeedsForm(self.services).answer(tracker)
+        if answer:  # "hardly ever" taken for a complaint: it answers the question; the form goes on
+            return [SlotSet(k, v) for k, v in answer.items()]
         if tracker.get_slot("complained") and self.services.content.handoff.on_repeated_complaint:
             dispatcher.utter_message(response="utter_complaint_handoff")
             tracker.slots["handoff_reason"] = "frustration"

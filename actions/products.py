@@ -111,15 +111,18 @@ class ValidateProductNeedsForm(ServiceAction, FormValidationAction):
                     slots[SLOT[other]] = spotted
         return slots
 
-    def answer(self, need: str, tracker: Tracker) -> dict[str, Any]:
-        """The slots the message sets when it answers ``need`` (NLU took it for something else);
-        nothing when it doesn't, and no miss is counted."""
-        catalog = self.services.catalog
-        if catalog is None or need not in catalog.needs:
+    def answer(self, tracker: Tracker) -> dict[str, Any]:
+        """The slots the message sets when it answers the product question being asked though
+        NLU took it for something else (cancel, a complaint); nothing when it doesn't, and no
+        miss is counted."""
+        asked = tracker.get_slot("requested_slot") or ""
+        if tracker.active_loop_name != self.name()[len("validate_") :] or not asked.startswith("need_"):
             return {}
-        if catalog.need(need).understand(typed_text(tracker), self.services.encoder) is None:
+        need = asked[len("need_") :]
+        if need not in SLOT:
             return {}
-        return self._understand(need, tracker, CollectingDispatcher())
+        slots = self._understand(need, tracker, CollectingDispatcher())
+        return slots if slots.get(SLOT[need]) is not None else {}
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -436,17 +436,11 @@ class ActionCancelForm(ServiceAction, Action):
             if any(result.get(s) not in (None, "") for s in form_fields(domain, form)):
                 dispatcher.messages.extend(said.messages)
                 return [*(SlotSet(k, v) for k, v in result.items()), FollowupAction(form)]
-        asked = tracker.get_slot("requested_slot") or ""
-        if (
-            form == "product_needs_form"
-            and asked.startswith("need_")
-            and text
-            and not _STOP_WORDS.search(text)
-        ):
+        if text and not _STOP_WORDS.search(text):
             # "whatever's best, money's not the issue" answers the budget question
             from actions.products import ValidateProductNeedsForm
 
-            result = ValidateProductNeedsForm(self.services).answer(asked[len("need_") :], tracker)
+            result = ValidateProductNeedsForm(self.services).answer(tracker)
             if result:
                 return [*(SlotSet(k, v) for k, v in result.items()), FollowupAction(form)]
         dispatcher.utter_message(response="utter_cancelled")
