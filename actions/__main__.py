@@ -16,6 +16,7 @@ from actions.complaint import ActionComplaint
 from actions.greet import ActionGoodbye, ActionGreet
 from actions.handoff import ActionHandoff
 from actions.kb import ActionBrowse, ActionKnowledgeBaseAnswer, ActionOutsideATask, ActionShowArticle
+from actions.observe import ObservingExecutor
 from actions.products import (
     NEEDS,
     ActionAskNeed,
@@ -82,7 +83,7 @@ ACTIONS = (
 
 
 def build_executor(services: Services) -> ActionExecutor:
-    executor = ActionExecutor()
+    executor = ObservingExecutor(services)
     for action in ACTIONS:
         executor.register_action(action(services))
     for ask in ask_actions(services):

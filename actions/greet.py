@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.account import ProactiveHelp
 from actions.common import INTRODUCTION, identity, metadata
 from actions.kb import article_button
 from actions.services import ServiceAction
@@ -85,6 +86,16 @@ class ActionGreet(ServiceAction, Action):
             dispatcher.utter_message(
                 response="utter_greet", assistant_name=content.assistant_name, bank_name=content.bank_name
             )
+        opened = ProactiveHelp(self.services).offer(dispatcher, tracker)
+        if opened is not None:
+            # something of theirs just failed: that is what the chat opens with, fix ready
+            return [
+                *opened,
+                SlotSet("stage", INTRODUCTION),
+                SlotSet("kb_decision", None),
+                SlotSet("expertise", expertise),
+                SlotSet("visitor", "returning" if returning else "new"),
+            ]
         if expertise == NOVICE:
             dispatcher.utter_message(
                 response="utter_guided_menu", buttons=[*guided, *tasks, content.button("talk_to_person")]

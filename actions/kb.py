@@ -12,6 +12,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.account import AccountAnswers
 from actions.common import (
     COMPARISON,
     INFORMATION,
@@ -340,12 +341,19 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             dispatcher.utter_message(response="utter_service_unavailable")
             return [SlotSet("kb_decision", DECLINE)]
 
+        articles = kb.index.articles
+        account = AccountAnswers(self.services)
+        asked = account.question(tracker, question, result)
+        if asked is not None:
+            # about the customer's own account: the facts first, the article as more help
+            replied = account.reply(dispatcher, tracker, asked, result, articles)
+            if replied is not None:
+                return replied
         events: list[EventType] = [
             SlotSet("kb_decision", result.decision),
             SlotSet("stage", STAGE),
             SlotSet("failed_turns", 0),
         ]
-        articles = kb.index.articles
         if result.decision == ANSWER and result.best is not None and self.repeated(tracker, result.best.id):
             # the same question again, after this very answer: it did not help
             dispatcher.utter_message(response="utter_repeated_handoff")

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.account.facts import AccountFacts
 from assistant.analytics import Analytics
 from assistant.backoffice import BackOffice
 from assistant.content import BotContent, load_content
@@ -39,6 +40,7 @@ class Services:
     analytics: Analytics | None = None
     staff: StaffStore | None = None  # who is online to take a handoff
     forms: FormSpec | None = None  # what customers may say in the transaction forms
+    account: AccountFacts | None = None  # answers from the signed-in customer's own account
 
     @property
     def recommender(self) -> CaseBasedRecommender:
@@ -61,6 +63,7 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
+    from assistant.account.words import load_account_words
     from assistant.conversation.forms import load_forms
     from assistant.guided.answers import load_typed_answers
     from assistant.guided.catalog import load_catalog
@@ -79,6 +82,7 @@ def build_services(settings: Settings) -> Services:
     trees = load_trees(settings.trees_dir, article_ids)
     catalog = load_catalog(settings.products_path, settings.cases_path)
     answers = load_typed_answers(settings.typed_answers_path, trees, catalog)
+    words = load_account_words(settings.account_path, article_ids, set(trees.trees))
     return Services(
         settings,
         content,
@@ -91,6 +95,7 @@ def build_services(settings: Settings) -> Services:
         analytics=Analytics(settings.database_url),
         staff=StaffStore(settings.database_url),
         forms=load_forms(settings.forms_path),
+        account=AccountFacts(backoffice, words),
     )
 
 

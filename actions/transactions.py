@@ -71,9 +71,14 @@ class ActionCheckIdentity(CustomerAction, Action):
         return "action_check_identity"
 
     def route(self, tracker: Tracker, domain: DomainDict, form: str, text: str) -> list[EventType]:
+        from actions.account import AccountAnswers
         from actions.kb import ActionKnowledgeBaseAnswer
-        from assistant.conversation.understand import asks_about, read
+        from assistant.conversation.understand import asks_about, looks_like_question, read
 
+        if looks_like_question(text) and AccountAnswers(self.services).question(tracker, text, None):
+            # "is my card 1192 still frozen?", "did my transfer to Sam go through?": where the
+            # customer's own things stand, answered from their account (or a sign-in request)
+            return [FollowupAction("action_kb_answer")]
         if self.customer(tracker) is not None:
             other = ActionKnowledgeBaseAnswer(self.services).requested_task(tracker, text)
             if other is not None and other != form:

@@ -21,6 +21,9 @@ TREE_FINISHED = "tree_finished"
 RECOMMENDED = "recommended"
 PRODUCT_CHOSEN = "product_chosen"
 TRANSACTION = "transaction"
+ACCOUNT_ANSWER = "account_answer"  # a question answered from the customer's own account
+PROACTIVE_OFFERED = "proactive_offered"  # help offered as the chat opened, about a failed operation
+PROACTIVE_OUTCOME = "proactive_outcome"  # what the customer did next: accepted, person, ignored
 
 
 class Base(DeclarativeBase):
@@ -35,6 +38,7 @@ class EventRow(Base):
     kind: Mapped[str] = mapped_column(String(32), index=True)
     stage: Mapped[str] = mapped_column(String(32), default="")
     article_id: Mapped[str] = mapped_column(String(128), default="", index=True)
+    subject: Mapped[str] = mapped_column(String(128), default="", index=True)  # e.g. an operation id
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
@@ -43,7 +47,14 @@ class Analytics:
         self.engine, self._session = open_database(url, Base.metadata)
 
     def record(
-        self, conversation_id: str, kind: str, *, stage: str = "", article_id: str = "", **detail: Any
+        self,
+        conversation_id: str,
+        kind: str,
+        *,
+        stage: str = "",
+        article_id: str = "",
+        subject: str = "",
+        **detail: Any,
     ) -> None:
         with self._session.begin() as s:
             s.add(
@@ -52,9 +63,20 @@ class Analytics:
                     kind=kind,
                     stage=stage,
                     article_id=article_id,
+                    subject=subject,
                     detail=detail,
                 )
             )
+
+    def seen(self, kind: str, subjects: list[str]) -> set[str]:
+        """Which of ``subjects`` already have an event of ``kind`` (an offer shown once)."""
+        if not subjects:
+            return set()
+        with self._session() as s:
+            rows = s.scalars(
+                select(EventRow.subject).where(EventRow.kind == kind, EventRow.subject.in_(subjects))
+            )
+            return set(rows)
 
     def top_articles(self, *, days: int = 30, limit: int = 5, min_events: int = 20) -> list[str]:
         """Most shown articles over ``days``; empty when fewer than ``min_events`` were recorded,
@@ -84,6 +106,12 @@ class Analytics:
                 select(EventRow).where(EventRow.conversation_id == conversation_id).order_by(EventRow.id)
             )
             return [
-                {"kind": r.kind, "stage": r.stage, "article_id": r.article_id, "detail": r.detail}
+                {
+                    "kind": r.kind,
+                    "stage": r.stage,
+                    "article_id": r.article_id,
+                    "subject": r.subject,
+                    "detail": r.detail,
+                }
                 for r in rows
             ]

@@ -6,7 +6,8 @@ assistant validate                             (check articles, settings, trees,
 assistant web                                  (the Sanic web app, port 8080)
 assistant handoff list | resume ID
 assistant token CUSTOMER [--name N --segment S --novice --ttl SECONDS]
-assistant backoffice [--reset]                 (demo customers, cards, payees)
+assistant backoffice [--reset]                 (demo customers, cards, payees, recent activity)
+assistant backoffice fail CUSTOMER KIND AMOUNT REASON [--what W]  (a failed operation, for demos)
 assistant trees [TREE]                         (troubleshooting trees as outlines)
 """
 
@@ -175,6 +176,13 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
             form_fields = len(load_forms(settings.forms_path).fields)
         except ArticleError as exc:
             problems += exc.problems
+    if settings.account_path.is_file():
+        from assistant.account.words import load_account_words
+
+        try:
+            load_account_words(settings.account_path, article_ids, set(trees.trees) if trees else None)
+        except ArticleError as exc:
+            problems += exc.problems
     if problems:
         _print_problems(ArticleError(problems))
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)
@@ -273,6 +281,15 @@ def build_parser() -> argparse.ArgumentParser:
     office = sub.add_parser("backoffice", help="create the demo back office customers")
     office.add_argument("--reset", action="store_true", help="delete everything first")
     office.set_defaults(func=cmd_backoffice)
+    osub = office.add_subparsers(dest="office_cmd")
+    fail = osub.add_parser(
+        "fail", help="add a failed operation (the assistant offers help when the customer opens the chat)"
+    )
+    fail.add_argument("customer", help="customer id, e.g. cust-ava")
+    fail.add_argument("kind", choices=("payment", "transfer", "topup"))
+    fail.add_argument("amount", help="in pounds, e.g. 42.50")
+    fail.add_argument("reason", help="a reason code of data/account.yml, e.g. insufficient_funds")
+    fail.add_argument("--what", default="", help="the merchant, the payee's name or the card topped up from")
 
     trees = sub.add_parser("trees", help="print the troubleshooting trees as outlines")
     trees.add_argument("tree", nargs="?")
@@ -310,8 +327,38 @@ def cmd_backoffice(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.backoffice import BackOffice
 
     office = BackOffice(settings.backoffice_url)
+    if getattr(args, "office_cmd", None) == "fail":
+        return _add_failure(office, args, settings)
     seeded = office.seed_demo(reset=args.reset)
     print("seeded the demo customers" if seeded else "the back office already has customers (use --reset)")
+    return 0
+
+
+def _add_failure(office: Any, args: argparse.Namespace, settings: Settings) -> int:
+    from decimal import Decimal, InvalidOperation
+
+    from assistant.account.words import load_account_words
+    from assistant.backoffice import Refusal
+
+    try:
+        amount = Decimal(args.amount)
+    except InvalidOperation:
+        print(f"error: {args.amount!r} is not an amount (e.g. 42.50)", file=sys.stderr)
+        return 2
+    known = load_account_words(settings.account_path).reasons
+    if args.reason not in known:
+        print(f"error: unknown reason {args.reason!r}; one of: {', '.join(sorted(known))}", file=sys.stderr)
+        return 2
+    office.seed_demo()
+    try:
+        failure = office.add_failure(args.customer, args.kind, amount, args.reason, what=args.what)
+    except (ValueError, Refusal) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"added a failed {failure.kind} {failure.id} of £{failure.amount} ({failure.what}) "
+        f"for {args.customer}"
+    )
     return 0
 
 

@@ -84,6 +84,33 @@ class CrossSell:
     product: str | None = None
 
 
+PROACTIVE_KINDS = ("payment", "transfer", "topup")
+PROACTIVE_PLACEHOLDERS = {"amount", "when", "what", "reason"}
+
+
+@dataclass(frozen=True)
+class ProactiveRule:
+    """Help offered as the chat opens when a signed-in customer's ``payment``, ``transfer`` or
+    ``topup`` failed in the last ``within_hours``; shown once per failed operation."""
+
+    text: str
+    within_hours: int = 24
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.within_hours, int) or self.within_hours < 1:
+            raise TypeError("within_hours must be a whole number of hours, 1 or more")
+        import string
+
+        used = {name for _, name, _, _ in string.Formatter().parse(self.text) if name}
+        unknown = used - PROACTIVE_PLACEHOLDERS
+        if unknown:
+            raise TypeError(
+                f"text cannot use {{{', '.join(sorted(unknown))}}}: "
+                f"it may use {sorted(PROACTIVE_PLACEHOLDERS)}"
+            )
+
+
 @dataclass(frozen=True)
 class BotContent:
     assistant_name: str = "Kes"
@@ -101,6 +128,7 @@ class BotContent:
     act_at_once: tuple[str, ...] = ()
     buttons: dict[str, str] = field(default_factory=dict)  # button key -> title
     labels: dict[str, str] = field(default_factory=dict)  # input field -> label
+    proactive: dict[str, ProactiveRule] = field(default_factory=dict)  # failure kind -> its offer
 
     def button(self, key: str, **entities: str) -> dict[str, str]:
         """The button ``key`` (see BUTTON_PAYLOADS) with the editor's title."""
@@ -143,6 +171,7 @@ def load_content(path: Path) -> BotContent:
         "handoff",
         "buttons",
         "labels",
+        "proactive",
     }
     for key in sorted(set(data) - known):
         problems.append(Problem(shown, line_of(path, key), f"unknown setting '{key}'"))
@@ -229,6 +258,7 @@ def load_content(path: Path) -> BotContent:
                 at_once.append(str(form))
     buttons = _titles(data, "buttons", tuple(BUTTON_PAYLOADS), path, problems)
     labels = _titles(data, "labels", LABELS, path, problems)
+    proactive = _proactive(data, path, problems)
     if problems:
         raise ArticleError(problems)
     return BotContent(
@@ -245,7 +275,33 @@ def load_content(path: Path) -> BotContent:
         act_at_once=tuple(at_once),
         buttons=buttons,
         labels=labels,
+        proactive=proactive,
     )
+
+
+def _proactive(data: dict[str, Any], path: Path, problems: list[Problem]) -> dict[str, ProactiveRule]:
+    raw = data.get("proactive") or {}
+    if not isinstance(raw, dict):
+        problems.append(Problem(str(path), line_of(path, "proactive"), "'proactive' must be a mapping"))
+        return {}
+    rules: dict[str, ProactiveRule] = {}
+    for kind, settings in raw.items():
+        line = line_of(path, f"{kind}:")
+        if kind not in PROACTIVE_KINDS or not isinstance(settings, dict) or not settings.get("text"):
+            problems.append(
+                Problem(
+                    str(path), line, f"proactive '{kind}': one of {', '.join(PROACTIVE_KINDS)}, with a text"
+                )
+            )
+            continue
+        unknown = sorted(set(settings) - {f.name for f in fields(ProactiveRule)})
+        for key in unknown:
+            problems.append(Problem(str(path), line_of(path, key), f"unknown proactive setting '{key}'"))
+        try:
+            rules[str(kind)] = ProactiveRule(**{k: v for k, v in settings.items() if k not in unknown})
+        except TypeError as exc:
+            problems.append(Problem(str(path), line, f"proactive '{kind}': {exc}"))
+    return rules
 
 
 def _titles(

@@ -58,6 +58,10 @@ class Settings:
         return self.data_dir / "forms.yml"
 
     @property
+    def account_path(self) -> Path:
+        return self.data_dir / "account.yml"
+
+    @property
     def typed_answers_path(self) -> Path:
         return self.data_dir / "typed_answers.yml"
 

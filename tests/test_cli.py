@@ -122,3 +122,42 @@ def test_buttons_carry_the_editors_titles():
         content.button("fix_step_by_step", tree_id="app_login")["payload"]
         == '/troubleshoot{"tree_id": "app_login"}'
     )
+
+
+def test_validate_reports_account_words_with_lines(tmp_path):
+    broken = (
+        (ROOT / "data" / "account.yml")
+        .read_text()
+        .replace(
+            'balance: "Your {account} balance is **{balance}**."', 'balance: "Your balance is {balnce}."'
+        )
+    )
+    result = run_validate(tmp_path, "top_tasks: [a]\n", {"a.md": ARTICLE}, {"account.yml": broken})
+    assert result.returncode == 1
+    line = next(n for n, text in enumerate(broken.splitlines(), 1) if "{balnce}" in text)
+    assert f"account.yml:{line}: 'balance' cannot use {{balnce}}" in result.stdout + result.stderr
+
+
+def test_a_failed_operation_is_added_for_a_demo(tmp_path):
+    env = {"ASSISTANT_BACKOFFICE_URL": f"sqlite:///{tmp_path / 'bo.db'}", "PATH": ""}
+
+    def fail(*args: str):
+        return subprocess.run(
+            [sys.executable, "-m", "assistant.cli", "backoffice", "fail", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+
+    done = fail("cust-ava", "topup", "50", "issuer_declined", "--what", "Visa ending 0042")
+    assert done.returncode == 0, done.stderr
+    assert "failed topup" in done.stdout and "£50.00" in done.stdout
+    assert "unknown reason" in fail("cust-ava", "topup", "50", "bad_luck").stderr
+    assert "not an amount" in fail("cust-ava", "topup", "fifty", "issuer_declined").stderr
+    assert fail("nobody", "payment", "5", "insufficient_funds").returncode == 2
+
+    from assistant.backoffice import BackOffice
+
+    office = BackOffice(env["ASSISTANT_BACKOFFICE_URL"])
+    assert office.topups("cust-ava")[0].source == "Visa ending 0042"

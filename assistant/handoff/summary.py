@@ -56,6 +56,9 @@ def summarise(
     path = slots.get("tree_path")
     if isinstance(path, list) and path:
         parts.append(f"Guided path: {' / '.join(str(p) for p in path[-3:])}.")
+    problem = slots.get("account_problem")
+    if problem:
+        parts.append(f"Account: {str(problem)[:200]}.")
     parts.append(f"Reason: {reason.replace('_', ' ')}.")
     return " ".join(parts)
 

@@ -21,7 +21,7 @@ def office(tmp_path: Path) -> BackOffice:
 
 def test_demo_customers_are_seeded(office: BackOffice) -> None:
     assert office.customer_name("cust-ava") == "Ava Patel"
-    assert [c.last4 for c in office.cards("cust-ava")] == ["4821", "7730"]
+    assert [c.last4 for c in office.cards("cust-ava")] == ["4821", "7730", "5012"]  # 5012 on order
     assert office.account("cust-ben").balance == Decimal("18.40")
 
 
@@ -80,3 +80,82 @@ def test_order_cards_with_fees_and_limits(office: BackOffice) -> None:
     with pytest.raises(Refusal) as exc:
         office.order_card("cust-chloe", "physical")
     assert exc.value.code == "card_limit"
+
+
+# ---- reading the customer's own account (read-only answers) ---------------------------------
+def test_recent_activity_is_seeded_and_read_newest_first(office: BackOffice) -> None:
+    payments = office.payments("cust-ben")
+    assert [p.merchant for p in payments] == ["Spotify", "Co-op", "Uber"]
+    assert payments[0].status == "declined" and payments[0].reason == "insufficient_funds"
+    assert payments[0].card_last4 == "3307"
+    transfers = office.transfers("cust-ben")
+    assert [(t.payee, t.status) for t in transfers] == [("Alex Kim", "failed"), ("Alex Kim", "completed")]
+    assert office.topups("cust-ben")[0].source == "Visa debit ending 0042"
+    order = next(c for c in office.cards("cust-ava") if c.status == "ordered")
+    assert order.last4 == "5012" and order.delivery == "standard"
+    assert (
+        order.dispatched_at is not None
+        and order.expected_by is not None
+        and order.expected_by > order.dispatched_at
+    )
+    frozen = office.cards("cust-ben", "frozen")[0]
+    assert frozen.note == "lost" and frozen.changed_at is not None
+
+
+def test_reads_are_scoped_to_the_customer(office: BackOffice) -> None:
+    ava = {p.id for p in office.payments("cust-ava", limit=50)}
+    ben = {p.id for p in office.payments("cust-ben", limit=50)}
+    assert ava and ben and not ava & ben
+    assert all(t.payee in ("Sam Carter", "Mum") for t in office.transfers("cust-ava", limit=50))
+    assert office.payments("nobody") == [] and office.plan_usage("nobody") is None
+
+
+def test_plan_allowances_used_this_month(office: BackOffice) -> None:
+    chloe = office.plan_usage("cust-chloe")
+    assert chloe.plan == "plus" and chloe.atm_used == Decimal("350.00") and chloe.atm_left == Decimal("50.00")
+    assert chloe.exchange_left == Decimal("550.00")
+    ava = office.plan_usage("cust-ava")
+    assert ava.exchange_allowance is None and ava.exchange_left is None  # Premium: no limit
+
+
+def test_failures_and_a_failure_added_for_a_demo(office: BackOffice) -> None:
+    import datetime as dt
+
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+    assert [(f.kind, f.reason) for f in office.failures("cust-ben", since)] == [
+        ("topup", "issuer_declined"),
+        ("payment", "insufficient_funds"),
+        ("transfer", "insufficient_funds"),
+    ]
+    added = office.add_failure("cust-ava", "transfer", Decimal("30"), "payee_account_closed", what="sam")
+    assert added.what == "Sam Carter" and office.failures("cust-ava", since)[0].id == added.id
+    assert office.transfers("cust-ava")[0].status == "failed"
+    with pytest.raises(ValueError):
+        office.add_failure("cust-ava", "mortgage", Decimal("1"), "x")
+    with pytest.raises(Refusal):
+        office.add_failure("nobody", "payment", Decimal("1"), "x")
+
+
+def test_a_card_order_records_its_delivery_and_expected_date(office: BackOffice) -> None:
+    order = office.order_card("cust-ava", "physical", "express")
+    card = next(c for c in office.cards("cust-ava") if c.id == order.card.id)
+    assert card.delivery == "express" and card.expected_by is not None
+    assert (card.expected_by - card.ordered_at).days >= 2
+
+
+def test_a_failed_transfer_does_not_count_against_the_daily_limit(office: BackOffice) -> None:
+    office.add_failure("cust-ava", "transfer", Decimal("24990"), "payee_account_closed")
+    office.transfer("cust-ava", "cust-ava-payee1", Decimal("100"))  # would be over if it counted
+
+
+def test_activity_is_added_to_a_back_office_seeded_before_it_existed(tmp_path: Path) -> None:
+    from sqlalchemy import delete
+
+    from assistant.backoffice.store import PaymentRow, TopUpRow
+
+    office = BackOffice(f"sqlite:///{tmp_path / 'old.db'}")
+    office.seed_demo()
+    with office._session.begin() as s:
+        s.execute(delete(PaymentRow))
+        s.execute(delete(TopUpRow))
+    assert office.seed_demo() is True and office.payments("cust-ben")

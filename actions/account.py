@@ -1,0 +1,280 @@
+"""Answers from the signed-in customer's own account, before any article: "has my card
+arrived?" gets the order's status and date, "why was my payment declined?" the payment and its
+reason, with the fix (a tree, a form or an article) and a person one tap away. A customer who is
+not signed in is asked to sign in (or offered a person), never shown an unrelated article.
+
+The customer is the one of the verified token (never a slot or a typed id): a card, payee or
+merchant the message names only narrows down that customer's own records.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import INFORMATION, custom_payload, identity
+from assistant.account.facts import FactAnswer, money
+from assistant.account.questions import AccountQuestion, read_account_question
+from assistant.kb import ANSWER, CLARIFY, SearchResult
+
+logger = logging.getLogger(__name__)
+
+ACCOUNT_PROBLEM = "account_problem"  # what the facts showed wrong, for a person taking over
+_WHY = re.compile(r"\b(?:why|how come|reason)\b", re.IGNORECASE)
+FOLLOW_UP_WORDS = 8  # "why?", "and the uber one?", "when will it get there then"
+FORM_BUTTONS = {"order_card": "order_card_now", "freeze_card": "freeze_card_now", "transfer": "transfer_now"}
+
+
+def previous_account_answer(tracker: Tracker) -> dict[str, Any] | None:
+    """The account answer in the bot's reply to the customer's previous message, if any."""
+    users = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
+    if len(users) < 2:
+        return None
+    for event in tracker.events[users[-2] + 1 : users[-1]]:
+        data = ((event.get("data") or {}).get("custom") or {}).get("data") or {}
+        if event.get("event") == "bot" and isinstance(data, dict) and isinstance(data.get("account"), dict):
+            return data["account"]
+    return None
+
+
+class AccountAnswers:
+    def __init__(self, services: Any):
+        self.services = services
+
+    def question(self, tracker: Tracker, text: str, result: SearchResult | None) -> AccountQuestion | None:
+        """The account question this message asks, read against the customer's own names and
+        the knowledge base's reading; a short follow-up leans on the account answer just given."""
+        facts = self.services.account
+        if facts is None or not text or text.startswith("/"):
+            return None
+        customer = identity(tracker, self.services.settings.identity_secret)
+        names: dict[str, list[str]] = {}
+        if customer is not None:
+            try:
+                names = facts.names(customer.customer_id)
+            except Exception:
+                logger.exception("could not read the account of %s", tracker.sender_id)
+        articles: list[str] = []
+        if result is not None and result.decision == ANSWER and result.best is not None:
+            articles = [result.best.id]
+        elif result is not None and result.decision == CLARIFY:
+            articles = [h.id for h in result.articles[:1]]
+        found = read_account_question(
+            text,
+            read_as=result.read_as if result is not None else "",
+            cards=names.get("cards", ()),
+            payees=names.get("payees", ()),
+            merchants=names.get("merchants", ()),
+            article_topic=facts.words.articles,
+            articles=articles,
+        )
+        before = previous_account_answer(tracker)
+        if found is not None or not before or len(re.findall(r"[\w']+", text)) > FOLLOW_UP_WORDS:
+            return found
+        # a short follow-up to the account answer just given: "and the uber one?" names its own
+        # thing; "why?", "when will it get there?" ask about the same thing again
+        lean = read_account_question(
+            f"my {text}",
+            cards=names.get("cards", ()),
+            payees=names.get("payees", ()),
+            merchants=names.get("merchants", ()),
+        )
+        if lean is not None:
+            return lean
+        topic = str(before.get("topic") or "")
+        if topic not in facts.words.topics:
+            return None
+        return AccountQuestion(
+            topic,
+            why=bool(_WHY.search(text)),
+            last4=before.get("last4"),
+            payee=before.get("payee"),
+        )
+
+    def reply(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        question: AccountQuestion,
+        result: SearchResult | None,
+        articles: dict[str, Any],
+    ) -> list[EventType] | None:
+        """Say the facts (or ask to sign in); None when the back office cannot be read, so the
+        knowledge base answers as before."""
+        services = self.services
+        facts = services.account
+        words = facts.words
+        customer = identity(tracker, services.settings.identity_secret)
+        more = self.more_help(question, result, articles)
+        if customer is None:
+            dispatcher.utter_message(
+                text=words.say("sign_in", what=words.topics.get(question.topic, question.topic)),
+                buttons=[*more, services.button("talk_to_person")],
+                json_message=custom_payload(account={"topic": question.topic, "sign_in": True}),
+            )
+            return [SlotSet("stage", INFORMATION), SlotSet("failed_turns", 0), SlotSet("kb_decision", None)]
+        try:
+            answer: FactAnswer = facts.answer(
+                customer.customer_id, question, tracker.latest_message.get("text") or ""
+            )
+        except Exception:
+            logger.exception("could not read the account of %s", tracker.sender_id)
+            return None
+        if not answer.lines:
+            return None
+        buttons = [*self.offer(answer), *more, services.button("talk_to_person")]
+        dispatcher.utter_message(
+            text=answer.text,
+            buttons=buttons,
+            json_message=custom_payload(
+                account={
+                    "topic": answer.topic,
+                    "facts": answer.facts,
+                    "problem": bool(answer.problem),
+                    "last4": question.last4,
+                    "payee": question.payee,
+                }
+            ),
+        )
+        services.record(
+            tracker.sender_id,
+            "account_answer",
+            stage=INFORMATION,
+            topic=answer.topic,
+            problem=bool(answer.problem),
+        )
+        return [
+            SlotSet("stage", INFORMATION),
+            SlotSet("failed_turns", 0),
+            SlotSet("kb_decision", None),
+            SlotSet(ACCOUNT_PROBLEM, answer.problem or None),
+        ]
+
+    def offer(self, answer: FactAnswer) -> list[dict[str, str]]:
+        if answer.offer is None:
+            return []
+        kind, target = answer.offer
+        services = self.services
+        if kind == "tree" and services.trees is not None and services.trees.get(target) is not None:
+            return [services.button("fix_step_by_step", tree_id=target)]
+        if kind == "form" and target in FORM_BUTTONS:
+            return [services.button(FORM_BUTTONS[target])]
+        if kind == "article":
+            from actions.kb import article_button
+
+            try:
+                article = services.kb.get().index.articles.get(target)
+            except Exception:
+                return []
+            return [article_button(article.id, article.title)] if article else []
+        return []
+
+    def more_help(
+        self, question: AccountQuestion, result: SearchResult | None, articles: dict[str, Any]
+    ) -> list[dict[str, str]]:
+        """The article as "more help": the one the search found for this topic, else the editors'."""
+        from actions.kb import article_button
+
+        words = self.services.account.words
+        chosen = None
+        if result is not None and result.decision in (ANSWER, CLARIFY) and result.best is not None:
+            best = result.best.id
+            if words.articles.get(best) == question.topic:
+                chosen = best
+        chosen = chosen or words.more_help.get(question.topic)
+        article = articles.get(chosen or "")
+        return [article_button(article.id, article.title)] if article is not None else []
+
+
+class ProactiveHelp:
+    """As the chat opens: "I can see your top-up of £50.00 … didn't go through: … Want to try
+    another way, or talk to a person?", with the fix ready; once per failed operation."""
+
+    FIX_FOR_KIND = {"transfer": ("form", "transfer"), "topup": ("tree", "top_up_failed")}
+
+    def __init__(self, services: Any):
+        self.services = services
+
+    def offer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
+        """Say the offer; None when there is nothing to offer (or it cannot be read)."""
+        import datetime as dt
+
+        from assistant.account.proactive import failure_to_offer, longest_window, offer_text
+        from assistant.analytics import PROACTIVE_OFFERED
+
+        services = self.services
+        rules = services.content.proactive
+        customer = identity(tracker, services.settings.identity_secret)
+        if customer is None or services.account is None or not rules:
+            return None
+        now = dt.datetime.now(dt.UTC)
+        try:
+            failures = services.account.backoffice.failures(customer.customer_id, now - longest_window(rules))
+            offered = (
+                services.analytics.seen(PROACTIVE_OFFERED, [f.id for f in failures])
+                if services.analytics
+                else set()
+            )
+        except Exception:
+            logger.exception("could not read the failed operations of %s", tracker.sender_id)
+            return None
+        failure = failure_to_offer(failures, rules, offered, now)
+        if failure is None:
+            return None
+        words = services.account.words
+        reason = words.reason(failure.reason)
+        answer = FactAnswer(failure.kind, offer=reason.offer)
+        helper = AccountAnswers(services)
+        buttons = helper.offer(answer)
+        fix = self.FIX_FOR_KIND.get(failure.kind)
+        if fix is not None and fix != reason.offer:
+            buttons += helper.offer(FactAnswer(failure.kind, offer=fix))
+        buttons.append(services.button("talk_to_person"))
+        dispatcher.utter_message(
+            text=offer_text(rules[failure.kind], failure, words, now),
+            buttons=buttons,
+            json_message=custom_payload(
+                proactive={
+                    "id": failure.id,
+                    "kind": failure.kind,
+                    "reason": failure.reason,
+                    "buttons": [b["payload"] for b in buttons],
+                }
+            ),
+        )
+        services.record(
+            tracker.sender_id,
+            PROACTIVE_OFFERED,
+            subject=failure.id,
+            failure=failure.kind,
+            reason=failure.reason,
+        )
+        problem = f"{failure.kind} of {money(failure.amount)} ({failure.what}) failed: {failure.reason}"
+        return [SlotSet(ACCOUNT_PROBLEM, problem)]
+
+
+def offer_outcome(tracker: Tracker) -> tuple[dict[str, Any], str] | None:
+    """When the customer's latest message answers a proactive offer: the offer and what they did
+    (``accepted`` a button of it, asked for a ``person``, or ``ignored`` it)."""
+    users = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
+    if len(users) < 2:
+        return None
+    offer = None
+    for event in tracker.events[users[-2] + 1 : users[-1]]:
+        data = ((event.get("data") or {}).get("custom") or {}).get("data") or {}
+        if event.get("event") == "bot" and isinstance(data, dict) and isinstance(data.get("proactive"), dict):
+            offer = data["proactive"]
+    if offer is None:
+        return None
+    said = str(tracker.events[users[-1]].get("text") or "")
+    intent = ((tracker.events[users[-1]].get("parse_data") or {}).get("intent") or {}).get("name")
+    if said in (offer.get("buttons") or []) and said != "/request_human":
+        return offer, "accepted"
+    if intent == "request_human":
+        return offer, "person"
+    return offer, "ignored"
