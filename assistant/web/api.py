@@ -7,6 +7,7 @@ route names the permission it needs (see ``assistant.web.auth``).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
@@ -207,6 +208,32 @@ async def get_handoff(request: Request, handoff_id: int) -> response.HTTPRespons
     if isinstance(record, response.HTTPResponse):
         return record
     return response.json(_view(record, transcript=True, position=_store(request).queue_position(handoff_id)))
+
+
+@api.get("/handoffs/<handoff_id:int>/account")
+@require("handle")
+async def customer_account(request: Request, handoff_id: int) -> response.HTTPResponse:
+    """The signed-in customer's account facts, read-only, for the person taking the handoff:
+    while it is open, or to the agent who had it. Anonymous customers have none."""
+    record = _record(request, handoff_id)
+    if isinstance(record, response.HTTPResponse):
+        return record
+    who = _who(request)
+    if not (who.is_service or record.status in OPEN_STATUSES or record.agent == who.username):
+        return error(404, f"no handoff {handoff_id}")
+    facts = request.app.ctx.account
+    if facts is None:
+        return error(503, "the back office is not connected")
+    if not record.customer_id:
+        return response.json({"customer_id": None, "account": None}, headers={"Cache-Control": "no-store"})
+    try:
+        summary = await asyncio.to_thread(facts.summary, record.customer_id)
+    except Exception:
+        logger.exception("could not read the account of handoff %s", handoff_id)
+        return error(503, "the back office could not be read")
+    return response.json(
+        {"customer_id": record.customer_id, "account": summary}, headers={"Cache-Control": "no-store"}
+    )
 
 
 async def _live(request: Request, conversation_id: str) -> dict[str, Any]:

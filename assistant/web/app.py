@@ -98,12 +98,14 @@ def create_app(
     staff: StaffStore | None = None,
     kb: Any = None,
     analytics: Any = None,
+    account: Any = None,
     handoff: HandoffSettings | None = None,
     watch_waits: bool = False,
     name: str = "assistant_web",
 ) -> Sanic:
     """``kb`` is a LiveKnowledgeBase for the console's article search; ``handoff`` holds the
-    queue settings (estimated wait, long-wait notice); ``watch_waits`` starts the task that tells
+    queue settings (estimated wait, long-wait notice); ``account`` (AccountFacts) gives agents the
+    customer's account facts, read-only; ``watch_waits`` starts the task that tells
     customers queued longer than ``handoff.long_wait_minutes``."""
     app = Sanic(name, configure_logging=False)
     app.config.REQUEST_MAX_SIZE = 1_000_000
@@ -113,6 +115,7 @@ def create_app(
     app.ctx.staff = staff
     app.ctx.kb = kb
     app.ctx.analytics = analytics
+    app.ctx.account = account
     app.ctx.handoff_settings = handoff = handoff or HandoffSettings()
     app.ctx.chat_template = (TEMPLATE_DIR / "chat.html").read_text(encoding="utf-8")
     app.ctx.demo_template = (TEMPLATE_DIR / "demo.html").read_text(encoding="utf-8")

@@ -29,6 +29,15 @@ def _knowledge_base(settings: Settings, content: Any) -> Any:
         return None
 
 
+def _account(settings: Settings) -> Any:
+    """The customers' account facts for the console (read-only), from the back office."""
+    from assistant.account.facts import AccountFacts
+    from assistant.account.words import load_account_words
+    from assistant.backoffice import BackOffice
+
+    return AccountFacts(BackOffice(settings.backoffice_url), load_account_words(settings.account_path))
+
+
 def serve(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     content = load_content(settings.content_path)
@@ -39,6 +48,7 @@ def serve(settings: Settings) -> None:
         staff=StaffStore(settings.database_url),
         kb=_knowledge_base(settings, content),
         analytics=Analytics(settings.database_url),
+        account=_account(settings),
         handoff=content.handoff,
         watch_waits=True,
     )

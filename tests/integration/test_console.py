@@ -94,6 +94,9 @@ def test_an_agent_takes_over_mid_form_replies_and_hands_back(stack, browser, htt
     )
     expect(agent.locator("#slots tr[data-slot='transfer_payee'] td")).to_contain_text("cust-ava-payee")
     expect(agent.locator("#slots tr[data-slot='requested_slot'] td")).to_have_text("transfer_amount")
+    # the customer's own account, read-only, next to the transcript
+    expect(agent.locator("#account-balance")).to_have_text(re.compile(r"^£[\d,]+\.\d{2}$"), timeout=30_000)
+    expect(agent.locator("#account")).to_contain_text("ending 4821")
     # the transcript so far, with what the customer typed
     transcript = agent.locator("#transcript")
     expect(transcript.locator(".turn-user", has_text="I want to make a transfer")).to_have_count(

@@ -5,6 +5,7 @@ Real SQLite stores; tests/integration drives the real Rasa server and a real bro
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -348,3 +349,34 @@ async def test_agents_see_open_handoffs_and_their_own_leads_see_all(app, staff, 
         kims.id,
         sams.id,
     }
+
+
+async def test_agents_see_the_customers_account_read_only_and_editors_do_not(
+    handoff_store, staff, rasa, tmp_path, request
+):
+    from assistant.account.facts import AccountFacts
+    from assistant.account.words import load_account_words
+    from assistant.backoffice import BackOffice
+
+    office = BackOffice(f"sqlite:///{tmp_path / 'backoffice.db'}")
+    office.seed_demo()
+    words = load_account_words(Path(__file__).resolve().parents[2] / "data" / "account.yml")
+    app = create_app(
+        Settings(api_token="api-token"),
+        handoff_store,
+        rasa,
+        staff=staff,
+        account=AccountFacts(office, words),
+        name=re.sub(r"[^A-Za-z0-9_]", "_", f"console_{request.node.name}")[:60],
+    )
+    bens = new_handoff(handoff_store, "conv-ben", customer_id="cust-ben")
+    guest = new_handoff(handoff_store, "conv-guest")
+    sam, eddie = Client(app, staff, "sam"), Client(app, staff, "eddie")
+    seen = (await sam.get(f"/api/handoffs/{bens.id}/account")).json
+    assert seen["customer_id"] == "cust-ben" and seen["account"]["balance"] == "£18.40"
+    assert seen["account"]["topups"][0]["reason"] == "issuer_declined"
+    assert (await sam.get(f"/api/handoffs/{guest.id}/account")).json == {"customer_id": None, "account": None}
+    assert (await eddie.get(f"/api/handoffs/{bens.id}/account")).status == 403
+    handoff_store.claim(bens.id, "kim", "Kim")
+    handoff_store.finish(bens.id, status="closed", outcome="resolved")
+    assert (await sam.get(f"/api/handoffs/{bens.id}/account")).status == 404  # not theirs, and closed

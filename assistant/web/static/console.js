@@ -365,6 +365,42 @@
       slotsTable(slots), pathList(slots.tree_path));
   }
 
+  function renderHandling(box, h) {
+    renderContext(box, h);
+    box.appendChild(accountPanel(h));
+  }
+
+  // The signed-in customer's account, read-only, for the person taking over (agents only).
+  function accountPanel(h) {
+    const box = el("section", { id: "account", className: "account", "aria-labelledby": "account-title" },
+      el("h3", { id: "account-title" }, "Customer's account (read-only)"));
+    if (!h.customer_id) {
+      box.appendChild(el("p", "muted", "Not signed in: no account facts."));
+      return box;
+    }
+    const loading = el("p", "muted", "Loading…");
+    box.appendChild(loading);
+    api(handoffUrl(h.id, "/account")).then((data) => {
+      loading.remove();
+      const a = data.account || {};
+      const status = (item) => item.status + (item.reason ? " (" + humanise(item.reason) + ")" : "");
+      const list = (title, items, line) => (items && items.length
+        ? el("div", null, el("h4", null, title), el("ul", null, ...items.map((i) => el("li", null, line(i)))))
+        : null);
+      add(box,
+        el("dl", "facts-list",
+          el("div", null, el("dt", null, "Balance"), el("dd", { id: "account-balance" }, a.balance || "–")),
+          el("div", null, el("dt", null, "Plan"), el("dd", null, a.plan || "–"))),
+        list("Cards", a.cards, (c) => c.kind + " ending " + c.last4 + ": " + c.status +
+          (c.expected_by ? ", expected by " + c.expected_by : "")),
+        list("Card payments", a.payments, (p) => p.merchant + " " + p.amount + ", " + p.when + ": " + status(p)),
+        list("Transfers", a.transfers, (t) => t.amount + " to " + t.payee + ", " + t.when + ": " + status(t)),
+        list("Top-ups", a.topups, (u) => u.amount + " from " + u.source + ", " + u.when + ": " + status(u)));
+    }, (err) => { loading.textContent = err && err.status === 403 ? "Your role cannot see account facts."
+      : "The account could not be read."; });
+    return box;
+  }
+
   function loadFailed(box) { box.appendChild(el("p", "muted", "This handoff could not be loaded.")); }
 
   function pageHead(backText, backHref, title) {
@@ -389,7 +425,7 @@
 
     function update(h) {
       current = h;
-      renderContext(context, h);
+      renderHandling(context, h);
       controls.apply(h);
       if (ACTIVE.includes(h.status)) live.start(); else live.stop();
     }
