@@ -53,9 +53,15 @@ class Services:
         return self.content.button(key, **entities)
 
     def record(self, conversation_id: str, kind: str, **detail: Any) -> None:
-        """Log an analytics event; never let logging break a conversation."""
+        """Log an analytics event; never let logging break a conversation. With the redaction
+        option on, what the customer typed is stored without card numbers, contact details,
+        amounts or card digits."""
         if self.analytics is None:
             return
+        if self.settings.redact_personal_data:
+            from assistant.handoff.redact import redact_account_text
+
+            detail = {k: redact_account_text(v) if isinstance(v, str) else v for k, v in detail.items()}
         try:
             self.analytics.record(conversation_id, kind, **detail)
         except Exception:

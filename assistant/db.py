@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, create_engine, inspect, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -28,8 +30,16 @@ def open_database(url: str, metadata: MetaData) -> tuple[Engine, sessionmaker[Se
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True)
-    metadata.create_all(engine)
-    add_missing_columns(engine, metadata)
+    for attempt in range(3):
+        try:
+            metadata.create_all(engine)
+            add_missing_columns(engine, metadata)
+            break
+        except (OperationalError, ProgrammingError):
+            # another process (the web app, the action server) created the same table just now
+            if attempt == 2:
+                raise
+            time.sleep(0.2 * (attempt + 1))
     return engine, sessionmaker(engine, expire_on_commit=False)
 
 

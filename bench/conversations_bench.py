@@ -45,6 +45,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "bench" / "conversations.yml"
+ACCOUNT_SCRIPTS = ROOT / "bench" / "account_conversations.yml"  # questions about the customer's own account
 DEFAULT_PORTS = (25005, 25055, 28080)  # never make run's (5005...) nor the tests' (15005...)
 ASK_LIMIT = 4  # stop when one field has been asked this many times
 TURN_SLACK = 8  # at most minimum_turns + this many customer messages
@@ -59,6 +60,7 @@ GOAL_KEYS: dict[str, set[str]] = {
     "handoff": {"form", "values"},
     "comparison": {"min_products"},
     "sign_in_asked": set(),
+    "fact": {"fact", "mentions"},
 }
 SHOWN_DECISIONS = ("answer", "selected")
 OUTCOME_PAYLOADS = (
@@ -121,7 +123,11 @@ DEFINITIONS = {
     "goal:comparison": "a bot message carries a comparison payload with at least min_products columns",
     "goal:sign_in_asked": (
         "the bot said utter_sign_in_needed (its text as in domain.yml, or a tracker bot event from "
-        "it) and no back-office row changed"
+        "it) or sent an account payload with sign_in true, and no back-office row changed"
+    ),
+    "goal:fact": (
+        "every follow-up was said and the bot's last turn carries an account payload {account: {topic}}"
+        " of that topic and its texts contain every string of mentions (the back office's own values)"
     ),
 }
 
@@ -467,9 +473,30 @@ def check_goal(script: dict[str, Any], ev: dict[str, Any]) -> dict[str, Any]:
         if not reached:
             reason = f"comparison of {max(sizes)} product(s)" if sizes else "no comparison shown"
 
+    elif kind == "fact":
+        turns = ev.get("turns", [])
+        last = turns[-1].get("bot") or [] if turns else []
+        answers = [a for a in payloads(last, "account") if isinstance(a, dict)]
+        said = " ".join(str(m.get("text") or "") for m in last)
+        missing = [str(x) for x in goal.get("mentions") or [] if str(x) not in said]
+        evidence.update(topics=[a.get("topic") for a in answers], missing=missing)
+        if ev.get("followups_left"):
+            reason = f"{ev['followups_left']} follow-up(s) never said"
+        elif not answers:
+            decisions = [k.get("decision") for k in payloads(last, "kb") if isinstance(k, dict)]
+            reason = f"no account answer in the last turn (kb decision {decisions or 'none'})"
+        elif goal.get("fact") not in [a.get("topic") for a in answers]:
+            reason = f"answered about {[a.get('topic') for a in answers]} (wanted {goal.get('fact')})"
+        elif missing:
+            reason = f"the last turn does not say {missing}"
+        else:
+            reached = True
+
     elif kind == "sign_in_asked":
         variants = {norm(t) for t in ev.get("sign_in_texts", [])}
-        by_text = any(norm(m.get("text")) in variants for m in bot if m.get("text"))
+        by_text = any(norm(m.get("text")) in variants for m in bot if m.get("text")) or any(
+            isinstance(a, dict) and a.get("sign_in") for a in payloads(bot, "account")
+        )
         by_event = any(
             e.get("event") == "bot"
             and (e.get("metadata") or {}).get("utter_action") == "utter_sign_in_needed"
@@ -553,8 +580,12 @@ def unsupported_fields(scripts: list[dict[str, Any]]) -> dict[str, list[str]]:
     return {s["id"]: sorted(set(s) - SCRIPT_KEYS) for s in scripts if set(s) - SCRIPT_KEYS}
 
 
-def load_scripts(path: Path = SCRIPTS) -> list[dict[str, Any]]:
-    return list(yaml.safe_load(path.read_text(encoding="utf-8"))["conversations"])
+def load_scripts(*paths: Path) -> list[dict[str, Any]]:
+    """The scripts of ``paths`` (default: the conversations and the account questions)."""
+    scripts: list[dict[str, Any]] = []
+    for path in paths or (SCRIPTS, ACCOUNT_SCRIPTS):
+        scripts += yaml.safe_load(path.read_text(encoding="utf-8"))["conversations"]
+    return scripts
 
 
 def sign_in_texts(domain: Path = ROOT / "domain.yml") -> list[str]:
@@ -817,7 +848,9 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(map(str, DEFAULT_PORTS)),
         help="RASA,ACTIONS,WEB ports (default %(default)s)",
     )
-    parser.add_argument("--scripts", type=Path, default=SCRIPTS)
+    parser.add_argument(
+        "--scripts", type=Path, action="append", help="a script file (repeatable; default: both in bench/)"
+    )
     parser.add_argument(
         "--var",
         type=Path,
@@ -833,7 +866,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (ROOT / "kb_index" / "CURRENT").is_file():
         print("no knowledge-base index: run `make index`", file=sys.stderr)
         return 1
-    scripts = load_scripts(args.scripts)
+    scripts = load_scripts(*(args.scripts or ()))
     if args.only:
         missing = sorted(set(args.only) - {s["id"] for s in scripts})
         if missing:
@@ -869,9 +902,10 @@ def main(argv: list[str] | None = None) -> int:
     summary.update(
         {
             "benchmark": "conversations",
-            "script_file": str(
-                args.scripts.relative_to(ROOT) if args.scripts.is_relative_to(ROOT) else args.scripts
-            ),
+            "script_files": [
+                str(p.relative_to(ROOT) if p.resolve().is_relative_to(ROOT) else p)
+                for p in (args.scripts or [SCRIPTS, ACCOUNT_SCRIPTS])
+            ],
             "unsupported_script_fields": unsupported_fields(scripts),
             "provenance": provenance(),
             "settings": {

@@ -33,6 +33,26 @@ def redact_text(text: str) -> str:
     return PHONE.sub(lambda m: "[phone]" if 9 <= len(re.sub(r"\D", "", m.group())) <= 13 else m.group(), text)
 
 
+AMOUNT = re.compile(r"[£€$]\s?\d[\d,]*(?:\.\d+)?")
+CARD_DIGITS = re.compile(r"\b(ending(?: in)?|ends in|card)(\s+)\d{4}\b", re.IGNORECASE)
+
+
+def redact_account_text(text: str) -> str:
+    """Stricter, for facts read from the customer's account: amounts and card digits too."""
+    text = AMOUNT.sub("[amount]", redact_text(text))
+    return CARD_DIGITS.sub(lambda m: f"{m.group(1)}{m.group(2)}[card]", text)
+
+
+def redact_transcript(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every turn redacted; the bot's account answers with amounts and card digits as well."""
+    out = []
+    for turn in redact(turns):
+        if isinstance(turn, dict) and turn.get("account") and isinstance(turn.get("text"), str):
+            turn = {**turn, "text": redact_account_text(turn["text"])}
+        out.append(turn)
+    return out
+
+
 def redact(value: Any) -> Any:
     """The same structure with every string redacted (dicts, lists, strings; others unchanged)."""
     if isinstance(value, str):

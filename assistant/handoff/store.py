@@ -10,7 +10,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, and_, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from assistant.db import as_utc, open_database, utc_now
-from assistant.handoff.redact import redact, redact_text
+from assistant.handoff.redact import redact, redact_account_text, redact_text, redact_transcript
 
 STATUSES = ("queued", "claimed", "resumed", "closed")
 OPEN_STATUSES = ("queued", "claimed")
@@ -182,7 +182,11 @@ class HandoffStore:
         customer_id: str = "",
     ) -> HandoffRecord:
         if self.redact:
-            transcript, slots, summary = redact(transcript), redact(slots), redact_text(summary)
+            problem = slots.get("account_problem")
+            if isinstance(problem, str) and problem:  # a fact from the account: amounts and digits too
+                slots = {**slots, "account_problem": redact_account_text(problem)}
+                summary = summary.replace(problem[:200], slots["account_problem"])
+            transcript, slots, summary = redact_transcript(transcript), redact(slots), redact_text(summary)
         record = HandoffRecord(
             conversation_id=conversation_id,
             reason=reason,
@@ -341,7 +345,7 @@ class HandoffStore:
                 raise HandoffConflict(f"handoff {handoff_id} is with {record.agent_name or record.agent}")
             record.status, record.outcome, record.closed_at = status, outcome, utc_now()
             if transcript is not None:
-                record.transcript = redact(transcript) if self.redact else transcript
+                record.transcript = redact_transcript(transcript) if self.redact else transcript
             if clean:
                 self._replace_tags(session, record, clean)
         return self.get(handoff_id) or record

@@ -71,5 +71,7 @@ def transcript_from_events(events: Iterable[dict[str, Any]]) -> list[dict[str, A
                 turn.update(
                     article_id=kb.get("article_id"), score=kb.get("score"), decision=kb.get("decision")
                 )
+            if isinstance(payload, dict) and ("account" in payload or "proactive" in payload):
+                turn["account"] = True  # facts from the customer's own account (redacted when stored)
             turns.append(turn)
     return turns

@@ -56,3 +56,37 @@ def test_a_redacting_store_never_stores_the_personal_data(tmp_path):
     assert stored.transcript[0]["text"] == "my email is [email]"
     assert stored.slots["note"] == "card [card number]"
     assert "a@b.io" not in stored.summary
+
+
+def test_account_facts_lose_amounts_and_card_digits_when_stored_redacted():
+    from assistant.handoff.redact import redact_account_text, redact_transcript
+
+    fact = "£25.00 to Alex Kim, on 1 December: failed. Card ending 1192: frozen"
+    assert redact_account_text(fact) == "[amount] to Alex Kim, on 1 December: failed. Card ending [card]: frozen"
+    turns = [
+        {"role": "user", "text": "did my £25 transfer go through?"},
+        {"role": "bot", "text": fact, "account": True},
+        {"role": "bot", "text": "Send £25.00 to Alex Kim now?"},  # not from the account: as before
+    ]
+    stored = redact_transcript(turns)
+    assert stored[1]["text"].startswith("[amount] to Alex Kim") and "1192" not in stored[1]["text"]
+    assert stored[0]["text"] == turns[0]["text"] and stored[2]["text"] == turns[2]["text"]
+
+
+def test_a_handoff_stored_redacted_keeps_no_account_amounts(tmp_path):
+    from assistant.handoff.store import HandoffStore
+
+    store = HandoffStore(f"sqlite:///{tmp_path / 'h.db'}", redact=True)
+    problem = "top-up of £50.00 (Visa debit ending 0042) failed: issuer_declined"
+    record = store.create(
+        "c1",
+        reason="customer_request",
+        stage="information_gathering",
+        transcript=[{"role": "bot", "text": "£50.00 from Visa debit ending 0042: failed", "account": True}],
+        slots={"account_problem": problem},
+        summary=f"Stage: information gathering. Account: {problem}. Reason: customer request.",
+    )
+    stored = store.get(record.id)
+    for text in (stored.slots["account_problem"], stored.summary, stored.transcript[0]["text"]):
+        assert "£50.00" not in text and "0042" not in text
+    assert "issuer_declined" in stored.summary

@@ -50,6 +50,9 @@ def test_a_transfers_status_and_a_follow_up_why(say, stack):
     messages = say(sender, "did my transfer to Alex go through?", meta)
     assert "to Alex Kim" in texts(messages) and "failed" in texts(messages)
     assert "/make_transfer" in payloads(messages)
+    messages = say(sender, "how come?", meta)
+    assert custom(messages, "account")["topic"] == "transfers"
+    assert "enough money" in texts(messages)
 
 
 def test_an_anonymous_customer_is_asked_to_sign_in(say, stack):
