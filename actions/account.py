@@ -19,13 +19,16 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import INFORMATION, custom_payload, identity
 from assistant.account.facts import FactAnswer, money
-from assistant.account.questions import AccountQuestion, read_account_question
+from assistant.account.questions import AccountQuestion, asks_to_act, read_account_question
 from assistant.kb import ANSWER, CLARIFY, SearchResult
 
 logger = logging.getLogger(__name__)
 
 ACCOUNT_PROBLEM = "account_problem"  # what the facts showed wrong, for a person taking over
 _WHY = re.compile(r"\b(?:why|how come|reason)\b", re.IGNORECASE)
+_BARE = frozenset(  # a bare yes, no or thanks has its own answer
+    "yes yeah yep yup sure ok okay fine great cool right no nope nah thanks thank you cheers ta bye".split()
+)
 FOLLOW_UP_WORDS = 8  # "why?", "and the uber one?", "when will it get there then"
 FORM_BUTTONS = {"order_card": "order_card_now", "freeze_card": "freeze_card_now", "transfer": "transfer_now"}
 
@@ -74,7 +77,7 @@ class AccountAnswers:
             articles=articles,
         )
         before = previous_account_answer(tracker)
-        if found is not None or not before or len(re.findall(r"[\w']+", text)) > FOLLOW_UP_WORDS:
+        if found is not None or before is None or not self.follows_up(tracker, text):
             return found
         # a short follow-up to the account answer just given: "and the uber one?" names its own
         # thing; "why?", "when will it get there?" ask about the same thing again
@@ -95,6 +98,18 @@ class AccountAnswers:
             last4=before.get("last4"),
             payee=before.get("payee"),
         )
+
+    @staticmethod
+    def follows_up(tracker: Tracker, text: str) -> bool:
+        """A short message right after an account answer that leans on it ("why not?", "and the
+        other one?", "when will it get here then"): not a bare yes, no or thanks, nor a request to
+        do something, which have their own answers."""
+        if previous_account_answer(tracker) is None:
+            return False
+        said = re.findall(r"[\w']+", text.lower())
+        if not said or len(said) > FOLLOW_UP_WORDS or asks_to_act(text):
+            return False
+        return not set(said) <= _BARE
 
     def reply(
         self,
@@ -256,6 +271,32 @@ class ProactiveHelp:
         )
         problem = f"{failure.kind} of {money(failure.amount)} ({failure.what}) failed: {failure.reason}"
         return [SlotSet(ACCOUNT_PROBLEM, problem)]
+
+
+def offered_in(tracker: Tracker) -> dict[str, Any] | None:
+    """The proactive offer made earlier in this conversation, if any (the newest)."""
+    for event in reversed(tracker.events):
+        data = ((event.get("data") or {}).get("custom") or {}).get("data") or {}
+        if event.get("event") == "bot" and isinstance(data, dict) and isinstance(data.get("proactive"), dict):
+            return data["proactive"]
+    return None
+
+
+def record_resolution(services: Any, tracker: Tracker, how: str) -> None:
+    """A problem solved (a tree answered "yes, solved", a transaction done) in a conversation
+    that opened with a proactive offer: the offer's outcome is ``resolved``."""
+    from assistant.analytics import PROACTIVE_OUTCOME
+
+    offer = offered_in(tracker)
+    if offer is not None:
+        services.record(
+            tracker.sender_id,
+            PROACTIVE_OUTCOME,
+            subject=str(offer.get("id") or ""),
+            outcome="resolved",
+            failure=offer.get("kind"),
+            by=how,
+        )
 
 
 def offer_outcome(tracker: Tracker) -> tuple[dict[str, Any], str] | None:

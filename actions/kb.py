@@ -518,11 +518,16 @@ class ActionBrowse(ServiceAction, Action):
 
 
 class ActionOutsideATask(ServiceAction, Action):
-    """ "cancel", "help" or a leftover button when no task is open. A real question in those words
-    ("can I cancel a transfer that's pending?", "what does pending mean?") is answered from the
+    """ "cancel", "help", a plain yes or no, or a leftover button when no task is open. A real
+    question in those words ("can I cancel a transfer that's pending?", "what does pending mean?") is answered from the
     knowledge base; a bare "cancel" or "help" gets the short answer it always had."""
 
-    SHORT = {"cancel": "utter_anything_else", "choose": "utter_anything_else"}
+    SHORT = {
+        "cancel": "utter_anything_else",
+        "choose": "utter_anything_else",
+        "affirm": "utter_anything_else",
+        "deny": "utter_anything_else",
+    }
 
     def name(self) -> str:
         return "action_outside_a_task"
@@ -535,7 +540,9 @@ class ActionOutsideATask(ServiceAction, Action):
         text = (tracker.latest_message.get("text") or "").strip()
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         typed = not text.startswith("/")
-        if typed and (looks_like_question(text) or len(normal(text).split()) > 4):
+        follow_up = typed and AccountAnswers(self.services).follows_up(tracker, text)
+        if follow_up or (typed and (looks_like_question(text) or len(normal(text).split()) > 4)):
+            # a real question, or "why not?" / "and the other one" after an account answer
             return list(await ActionKnowledgeBaseAnswer(self.services).run(dispatcher, tracker, domain))
         if intent in self.SHORT:
             dispatcher.utter_message(response=self.SHORT[intent])

@@ -18,6 +18,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.account import record_resolution
 from actions.common import (
     LAST_TASK,
     MISSES,
@@ -75,7 +76,10 @@ class ActionCheckIdentity(CustomerAction, Action):
         from actions.kb import ActionKnowledgeBaseAnswer
         from assistant.conversation.understand import asks_about, looks_like_question, read
 
-        if looks_like_question(text) and AccountAnswers(self.services).question(tracker, text, None):
+        account = AccountAnswers(self.services)
+        if (looks_like_question(text) or account.follows_up(tracker, text)) and account.question(
+            tracker, text, None
+        ):
             # "is my card 1192 still frozen?", "did my transfer to Sam go through?": where the
             # customer's own things stand, answered from their account (or a sign-in request)
             return [FollowupAction("action_kb_answer")]
@@ -236,6 +240,7 @@ class SubmitAction(CustomerAction, Action):
             self.services.record(
                 tracker.sender_id, TRANSACTION_EVENT, stage=TRANSACTION, form=self.form, ok=True
             )
+            record_resolution(self.services, tracker, self.form)
         except Refusal as refusal:
             self.services.record(
                 tracker.sender_id,

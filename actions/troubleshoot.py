@@ -18,6 +18,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.account import record_resolution
 from actions.common import (
     MISSES,
     TROUBLESHOOTING,
@@ -162,6 +163,8 @@ class ValidateTroubleshootForm(ServiceAction, FormValidationAction):
         self.services.record(
             tracker.sender_id, TREE_FINISHED, stage=TROUBLESHOOTING, tree=tree.id, outcome=outcome, path=path
         )
+        if outcome == SOLVED:
+            record_resolution(self.services, tracker, f"tree {tree.id}")
         slots: dict[str, Any] = {
             "tree_answer": answer or outcome,
             "tree_result": outcome,

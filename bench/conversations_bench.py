@@ -45,7 +45,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "bench" / "conversations.yml"
-ACCOUNT_SCRIPTS = ROOT / "bench" / "account_conversations.yml"  # questions about the customer's own account
+# questions about the customer's own account: two sets by two authors
+ACCOUNT_SCRIPTS = (
+    ROOT / "bench" / "account_conversations.yml",
+    ROOT / "bench" / "account_conversations_2.yml",
+)
 DEFAULT_PORTS = (25005, 25055, 28080)  # never make run's (5005...) nor the tests' (15005...)
 ASK_LIMIT = 4  # stop when one field has been asked this many times
 TURN_SLACK = 8  # at most minimum_turns + this many customer messages
@@ -583,7 +587,7 @@ def unsupported_fields(scripts: list[dict[str, Any]]) -> dict[str, list[str]]:
 def load_scripts(*paths: Path) -> list[dict[str, Any]]:
     """The scripts of ``paths`` (default: the conversations and the account questions)."""
     scripts: list[dict[str, Any]] = []
-    for path in paths or (SCRIPTS, ACCOUNT_SCRIPTS):
+    for path in paths or (SCRIPTS, *ACCOUNT_SCRIPTS):
         scripts += yaml.safe_load(path.read_text(encoding="utf-8"))["conversations"]
     return scripts
 
@@ -903,8 +907,8 @@ def main(argv: list[str] | None = None) -> int:
         {
             "benchmark": "conversations",
             "script_files": [
-                str(p.relative_to(ROOT) if p.resolve().is_relative_to(ROOT) else p)
-                for p in (args.scripts or [SCRIPTS, ACCOUNT_SCRIPTS])
+                str(p.resolve().relative_to(ROOT) if p.resolve().is_relative_to(ROOT) else p)
+                for p in (args.scripts or [SCRIPTS, *ACCOUNT_SCRIPTS])
             ],
             "unsupported_script_fields": unsupported_fields(scripts),
             "provenance": provenance(),

@@ -296,10 +296,20 @@ def test_fact_goal_is_the_topic_and_the_values_stated_in_the_last_turn():
     wrong_value = [{"bot": [bot("Your balance is £2,450.00.", account={"topic": "balance"})]}]
     result = cb.check_goal(script(goal), evidence(turns=wrong_value))
     assert result["reached"] is False and "18.40" in result["reason"]
-    article = [{"bot": [bot("Share your sort code.", kb={"article_id": "receiving_money", "decision": "answer"})]}]
+    article = [
+        {"bot": [bot("Share your sort code.", kb={"article_id": "receiving_money", "decision": "answer"})]}
+    ]
     assert "no account answer" in cb.check_goal(script(goal), evidence(turns=article))["reason"]
     other = [{"bot": [bot("£18.40 to Alex", account={"topic": "transfers"})]}]
     assert "wanted balance" in cb.check_goal(script(goal), evidence(turns=other))["reason"]
-    anon = {"id": "a", "customer": None, "opening": "x", "goal": {"kind": "sign_in_asked"}, "minimum_turns": 1}
-    asked = [{"bot": [bot("To look at your balance, sign in.", account={"topic": "balance", "sign_in": True})]}]
+    anon = {
+        "id": "a",
+        "customer": None,
+        "opening": "x",
+        "goal": {"kind": "sign_in_asked"},
+        "minimum_turns": 1,
+    }
+    asked = [
+        {"bot": [bot("To look at your balance, sign in.", account={"topic": "balance", "sign_in": True})]}
+    ]
     assert cb.check_goal(anon, evidence(turns=asked, sign_in_texts=[]))["reached"] is True

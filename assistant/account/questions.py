@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 _PERSONAL = re.compile(  # the customer's own things and doings: "my card", "I sent", "have I got"
     r"\b(?:my|mine|our|i'?ve|ive|me)\b|\bi (?:have|had|sent|paid|ordered|tried|made|topped|got|froze|"
-    r"bought|did|was|am|transferred|received|spent|still)\b|\b(?:am|have|did|do|was) i\b",
+    r"bought|did|was|am|transferred|received|spent|still|added|put|used)\b|\b(?:am|have|did|do|was) i\b",
     re.IGNORECASE,
 )
 _GENERAL = re.compile(  # how something works, even when asked in the first person
@@ -27,9 +27,12 @@ _GENERAL = re.compile(  # how something works, even when asked in the first pers
     r"\b(?:the most|maximum|max|minimum|in general|usually|normally)\b",
     re.IGNORECASE,
 )
+_HOW = re.compile(  # how things work in general, whoever asks
+    r"\b(?:how (?:long|do|does|can|to)|usually|normally|in general|typically)\b", re.IGNORECASE
+)
 _STATUS = re.compile(  # ... unless it asks where the customer's own thing stands
     r"\b(?:still|yet|go through|gone through|went through|arrived?|declined|failed|fail|rejected|pending|"
-    r"frozen|status|happened|where is|where's|left)\b",
+    r"frozen|status|happened|where is|where's|left|yet|posted|sent|arrived)\b",
     re.IGNORECASE,
 )
 _COMMAND = re.compile(  # asks for something to be done, not where things stand
@@ -49,6 +52,7 @@ _CUE_PATTERNS: dict[str, list[str]] = {
         r"topp?ed up",
         r"topping up",
         r"add(?:ed|ing)? money",
+        r"money (?:i|we) (?:added|put in|loaded|paid in)",
         r"load(?:ed|ing)? (?:money|funds)",
     ],
     "plan": [
@@ -138,6 +142,11 @@ class AccountQuestion:
     merchant: str | None = None  # one of the merchants in the customer's own payments
 
 
+def asks_to_act(text: str) -> bool:
+    """ "send it to Sam", "freeze it", "cancel": a request to do something, for the forms."""
+    return bool(_COMMAND.search(text))
+
+
 def personal(text: str) -> bool:
     """Speaks of the customer's own situation ("my card", "I sent"), not how things work
     ("how do I top up?", "what's the most I can top up?")."""
@@ -175,11 +184,16 @@ def read_account_question(
     last4 = next((d for d in _LAST4.findall(said) if d in cards), None)
     payee = _named(said, payees)
     merchant = _named(said, merchants)
-    own = personal(said) or last4 is not None
-    if not own or _COMMAND.search(text):
+    if asks_to_act(text):
+        return None
+    topic = next((name for name, cue in _CUES if cue.search(said)), None)
+    # the customer's own things, or where one of them stands ("new card posted yet?", "has the
+    # transfer gone through?"): a status asked about one thing is about theirs
+    status = topic is not None and bool(_STATUS.search(said)) and not _HOW.search(said)
+    own = personal(said) or last4 is not None or payee is not None or status
+    if not own:
         return None
     why = bool(_WHY.search(said))
-    topic = next((name for name, cue in _CUES if cue.search(said)), None)
     if topic in ("payments", "transfers") and payee is not None:
         topic = "transfers"  # "did my payment to Alex go through": a transfer to a payee
     elif topic == "transfers" and merchant is not None and payee is None:

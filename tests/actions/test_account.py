@@ -202,3 +202,34 @@ def test_the_outcome_of_an_offer_is_what_the_customer_did_next() -> None:
     assert after("can I speak to someone", "request_human") == (offer, "person")
     assert after("what are your opening hours", "ask_question") == (offer, "ignored")
     assert offer_outcome(make_tracker("hello")) is None
+
+
+def test_a_problem_solved_after_an_offer_is_its_resolution(account_services) -> None:
+    from actions.account import record_resolution
+
+    offer = {"id": "op-9", "kind": "topup", "buttons": []}
+    bot = {"event": "bot", "text": "I can see…", "data": {"custom": {"data": {"proactive": offer}}}}
+    tracker = make_tracker("yes that fixed it", events=[{"event": "user", "text": "/greet"}, bot])
+    record_resolution(account_services, tracker, "tree top_up_failed")
+    events = account_services.analytics.events(tracker.sender_id)
+    assert [(e["kind"], e["subject"], e["detail"]["outcome"]) for e in events] == [
+        ("proactive_outcome", "op-9", "resolved")
+    ]
+    record_resolution(account_services, make_tracker("thanks", sender_id="other"), "transfer")
+    assert account_services.analytics.events("other") == []  # no offer in that conversation
+
+
+async def test_a_follow_up_nlu_reads_as_a_plain_no_is_read_in_context(account_services) -> None:
+    from actions.kb import ActionOutsideATask
+
+    first, _ = await ask(account_services, "did my transfer to Alex go through?", "cust-ben")
+    bot = {"event": "bot", "text": first.messages[0]["text"], "data": {"custom": first.messages[0]["custom"]}}
+    earlier = [{"event": "user", "text": "did my transfer to Alex go through?"}, bot]
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("nope, why not", intent="deny", metadata=signed("cust-ben"), events=earlier)
+    await ActionOutsideATask(account_services).run(dispatcher, tracker, {})
+    assert "enough money" in said(dispatcher)
+    plain = CollectingDispatcher()
+    tracker = make_tracker("no", intent="deny", metadata=signed("cust-ben"), events=earlier)
+    await ActionOutsideATask(account_services).run(plain, tracker, {})
+    assert [m.get("response") for m in plain.messages] == ["utter_anything_else"]

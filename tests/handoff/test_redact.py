@@ -62,7 +62,9 @@ def test_account_facts_lose_amounts_and_card_digits_when_stored_redacted():
     from assistant.handoff.redact import redact_account_text, redact_transcript
 
     fact = "£25.00 to Alex Kim, on 1 December: failed. Card ending 1192: frozen"
-    assert redact_account_text(fact) == "[amount] to Alex Kim, on 1 December: failed. Card ending [card]: frozen"
+    assert (
+        redact_account_text(fact) == "[amount] to Alex Kim, on 1 December: failed. Card ending [card]: frozen"
+    )
     turns = [
         {"role": "user", "text": "did my £25 transfer go through?"},
         {"role": "bot", "text": fact, "account": True},
