@@ -27,7 +27,10 @@ logger = logging.getLogger(__name__)
 ACCOUNT_PROBLEM = "account_problem"  # what the facts showed wrong, for a person taking over
 _WHY = re.compile(r"\b(?:why|how come|reason)\b", re.IGNORECASE)
 _BARE = frozenset(  # a bare yes, no or thanks has its own answer
-    ["yes", "yeah", "yep", "yup", "sure", "ok", "okay", "fine", "great", "cool", "right", "no", "nope", "nah", "thanks", "thank", "you", "cheers", "ta", "bye"]
+    {
+        *("yes", "yeah", "yep", "yup", "sure", "ok", "okay", "fine", "great", "cool", "right"),
+        *("no", "nope", "nah", "thanks", "thank", "you", "cheers", "ta", "bye"),
+    }
 )
 FOLLOW_UP_WORDS = 8  # "why?", "and the uber one?", "when will it get there then"
 FORM_BUTTONS = {"order_card": "order_card_now", "freeze_card": "freeze_card_now", "transfer": "transfer_now"}

@@ -519,8 +519,9 @@ class ActionBrowse(ServiceAction, Action):
 
 class ActionOutsideATask(ServiceAction, Action):
     """ "cancel", "help", a plain yes or no, or a leftover button when no task is open. A real
-    question in those words ("can I cancel a transfer that's pending?", "what does pending mean?") is answered from the
-    knowledge base; a bare "cancel" or "help" gets the short answer it always had."""
+    question in those words ("can I cancel a transfer that's pending?", "what does pending
+    mean?") is answered from the knowledge base, and so is a follow-up to an account answer ("why
+    not?"); a bare "cancel", "help", yes or no gets the short answer it always had."""
 
     SHORT = {
         "cancel": "utter_anything_else",
