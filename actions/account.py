@@ -135,7 +135,7 @@ class AccountAnswers:
                 buttons=[*more, services.button("talk_to_person")],
                 json_message=custom_payload(account={"topic": question.topic, "sign_in": True}),
             )
-            return [SlotSet("stage", INFORMATION), SlotSet("failed_turns", 0), SlotSet("kb_decision", None)]
+            return [SlotSet("stage", INFORMATION), SlotSet("failed_turns", 0), SlotSet("kb_decision", ANSWER), SlotSet("kb_article", None)]
         try:
             answer: FactAnswer = facts.answer(
                 customer.customer_id, question, tracker.latest_message.get("text") or ""
@@ -169,7 +169,7 @@ class AccountAnswers:
         return [
             SlotSet("stage", INFORMATION),
             SlotSet("failed_turns", 0),
-            SlotSet("kb_decision", None),
+            SlotSet("kb_decision", ANSWER), SlotSet("kb_article", None),
             SlotSet(ACCOUNT_PROBLEM, answer.problem or None),
         ]
 
