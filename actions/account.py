@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 ACCOUNT_PROBLEM = "account_problem"  # what the facts showed wrong, for a person taking over
 _WHY = re.compile(r"\b(?:why|how come|reason)\b", re.IGNORECASE)
+_WHEN = re.compile(
+    r"\b(?:when|how long|how much longer|by when|what time|arrive|get here|come)\b", re.IGNORECASE
+)
 _BARE = frozenset(  # a bare yes, no or thanks has its own answer
     {
         *("yes", "yeah", "yep", "yup", "sure", "ok", "okay", "fine", "great", "cool", "right"),
@@ -46,6 +49,17 @@ def previous_account_answer(tracker: Tracker) -> dict[str, Any] | None:
         if event.get("event") == "bot" and isinstance(data, dict) and isinstance(data.get("account"), dict):
             return data["account"]
     return None
+
+
+def previous_bot_text(tracker: Tracker) -> str:
+    """The text of the bot's reply to the customer's previous message (its messages joined)."""
+    users = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
+    if len(users) < 2:
+        return ""
+    said = [
+        str(e.get("text") or "") for e in tracker.events[users[-2] + 1 : users[-1]] if e.get("event") == "bot"
+    ]
+    return "\n".join(t for t in said if t)
 
 
 class AccountAnswers:
@@ -135,7 +149,12 @@ class AccountAnswers:
                 buttons=[*more, services.button("talk_to_person")],
                 json_message=custom_payload(account={"topic": question.topic, "sign_in": True}),
             )
-            return [SlotSet("stage", INFORMATION), SlotSet("failed_turns", 0), SlotSet("kb_decision", ANSWER), SlotSet("kb_article", None)]
+            return [
+                SlotSet("stage", INFORMATION),
+                SlotSet("failed_turns", 0),
+                SlotSet("kb_decision", ANSWER),
+                SlotSet("kb_article", None),
+            ]
         try:
             answer: FactAnswer = facts.answer(
                 customer.customer_id, question, tracker.latest_message.get("text") or ""
@@ -146,8 +165,17 @@ class AccountAnswers:
         if not answer.lines:
             return None
         buttons = [*self.offer(answer), *more, services.button("talk_to_person")]
+        text = answer.text
+        if previous_account_answer(tracker) is not None and text == previous_bot_text(tracker):
+            # a follow-up to the same facts: what it asks (why, when), never the same message again
+            said = tracker.latest_message.get("text") or ""
+            text = answer.focused(
+                why=question.why,
+                when=bool(_WHEN.search(said)),
+                unchanged=words.say("unchanged"),
+            )
         dispatcher.utter_message(
-            text=answer.text,
+            text=text,
             buttons=buttons,
             json_message=custom_payload(
                 account={
@@ -169,7 +197,8 @@ class AccountAnswers:
         return [
             SlotSet("stage", INFORMATION),
             SlotSet("failed_turns", 0),
-            SlotSet("kb_decision", ANSWER), SlotSet("kb_article", None),
+            SlotSet("kb_decision", ANSWER),
+            SlotSet("kb_article", None),
             SlotSet(ACCOUNT_PROBLEM, answer.problem or None),
         ]
 

@@ -64,10 +64,21 @@ class FactAnswer:
     offer: tuple[str, str] | None = None  # the fix: ("tree", id), ("article", id), ("form", name)
     facts: list[dict[str, Any]] = field(default_factory=list)
     problem: str = ""  # what is wrong, for a person taking over: "top-up of £50.00 failed: issuer_declined"
+    reasons: list[str] = field(default_factory=list)  # the lines that say why something failed
+    timing: list[str] = field(default_factory=list)  # the lines that say when something arrives
 
     @property
     def text(self) -> str:
         return "\n".join(self.lines)
+
+    def focused(self, *, why: bool, when: bool, unchanged: str) -> str:
+        """Said again to a follow-up ("why?", "so when?"): only what it asks, when the answer
+        holds it; else the same facts, said to have not changed."""
+        if why and self.reasons:
+            return "\n".join(self.reasons)
+        if when and self.timing:
+            return "\n".join(self.timing)
+        return "\n".join([unchanged, *self.lines])
 
 
 class AccountFacts:
@@ -106,6 +117,7 @@ class AccountFacts:
     def _why(self, answer: FactAnswer, code: str, what: str) -> None:
         reason = self.words.reason(code)
         answer.lines.append(self.words.say("why", reason=reason.text))
+        answer.reasons.append(answer.lines[-1])
         answer.offer = answer.offer or reason.offer
         answer.problem = answer.problem or f"{what}: {code}"
 
@@ -218,6 +230,7 @@ class AccountFacts:
             )
             if t.status == "pending" and t.expected_by is not None:
                 answer.lines.append(self.words.say("transfer_due", when=when(t.expected_by, now)))
+                answer.timing.append(answer.lines[-1])
             if t.status == "failed" and not answer.problem:
                 self._why(answer, t.reason or "unknown", f"transfer of {money(t.amount)} to {t.payee} failed")
                 answer.offer = (
@@ -300,6 +313,7 @@ class AccountFacts:
                 expected=day(card.expected_by) if card.expected_by else "soon",
             )
         )
+        answer.timing.append(answer.lines[-1])
         answer.facts.append(
             {
                 "kind": "card_order",

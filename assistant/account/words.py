@@ -51,6 +51,7 @@ SENTENCES: dict[str, set[str]] = {
     "plan_exchange_unlimited": {"exchange_used"},
     "sign_in": {"what"},
     "more_help": set(),
+    "unchanged": set(),
 }
 STATUS_KINDS = ("payment", "transfer", "topup", "card")
 

@@ -233,3 +233,14 @@ async def test_a_follow_up_nlu_reads_as_a_plain_no_is_read_in_context(account_se
     tracker = make_tracker("no", intent="deny", metadata=signed("cust-ben"), events=earlier)
     await ActionOutsideATask(account_services).run(plain, tracker, {})
     assert [m.get("response") for m in plain.messages] == ["utter_anything_else"]
+
+
+async def test_a_follow_up_to_the_same_facts_says_what_it_asks_not_the_same_message(account_services) -> None:
+    first, _ = await ask(account_services, "did my transfer to Alex go through?", "cust-ben")
+    message = first.messages[0]
+    bot = {"event": "bot", "text": message["text"], "data": {"custom": message["custom"]}}
+    earlier = [{"event": "user", "text": "did my transfer to Alex go through?"}, bot]
+    why, _ = await ask(account_services, "but why?", "cust-ben", events=earlier)
+    assert said(why) != message["text"] and said(why).startswith("Why:")
+    again, _ = await ask(account_services, "and that one to alex?", "cust-ben", events=earlier)
+    assert said(again) != message["text"] and said(again).startswith("Nothing has changed")
