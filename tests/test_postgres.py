@@ -87,3 +87,22 @@ def test_console_accounts_claims_reviews_and_tickets_on_postgres(pg_url):
     assert [t.id for t in store.tickets()] == [ticket.id]
     store.engine.dispose()
     staff.dispose()
+
+
+def test_account_facts_and_proactive_offers_on_postgres(pg_url):
+    import datetime as dt
+
+    from assistant.analytics import PROACTIVE_OFFERED, Analytics
+    from assistant.backoffice import BackOffice
+
+    office = BackOffice(pg_url)
+    office.seed_demo()
+    assert [p.merchant for p in office.payments("cust-ben")] == ["Spotify", "Co-op", "Uber"]
+    assert office.transfers("cust-ben")[0].status == "failed"
+    assert office.plan_usage("cust-chloe").exchange_left == Decimal("550.00")
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+    failures = office.failures("cust-ben", since)
+    assert failures[0].kind == "topup"
+    analytics = Analytics(pg_url)
+    analytics.record("c1", PROACTIVE_OFFERED, subject=failures[0].id)
+    assert analytics.seen(PROACTIVE_OFFERED, [f.id for f in failures]) == {failures[0].id}
