@@ -154,38 +154,38 @@ class AccountFacts:
         if q.last4:
             payments = [p for p in payments if p.card_last4 == q.last4] or payments
         chosen: list[Payment] = self._pick(payments, trouble or bool(q.merchant), ("declined", "reverted"))
-        if not chosen:
-            answer.lines.append(self.words.say("no_payments"))
-            return
-        if len(chosen) > 1:
-            answer.lines.append(self.words.say("payments_intro"))
-        for p in chosen:
-            answer.lines.append(
-                ("• " if len(chosen) > 1 else "")
-                + self.words.say(
-                    "payment",
-                    merchant=p.merchant,
-                    amount=money(p.amount),
-                    original=f" ({p.original})" if p.original else "",
-                    when=when(p.at, now),
-                    card=f" on the card ending {p.card_last4}" if p.card_last4 else "",
-                    status=self.words.status("payment", p.status),
-                )
-            )
-            answer.facts.append(
-                {
-                    "kind": "payment",
-                    "id": p.id,
-                    "merchant": p.merchant,
-                    "amount": str(p.amount),
-                    "status": p.status,
-                    "reason": p.reason,
-                    "at": p.at.isoformat(),
-                    "card": p.card_last4,
-                }
+        for p, bullet in self._listed(answer, chosen, "payments"):
+            self._item(
+                answer,
+                bullet,
+                "payment",
+                p,
+                ("merchant", "amount", "status", "reason", "card_last4"),
+                merchant=p.merchant,
+                amount=money(p.amount),
+                original=f" ({p.original})" if p.original else "",
+                when=when(p.at, now),
+                card=f" on the card ending {p.card_last4}" if p.card_last4 else "",
+                status=self.words.status("payment", p.status),
             )
             if p.reason and p.status in ("declined", "reverted") and not answer.problem:
                 self._why(answer, p.reason, f"card payment of {money(p.amount)} at {p.merchant} {p.status}")
+
+    def _listed(self, answer: FactAnswer, chosen: list[Any], kind: str) -> list[tuple[Any, bool]]:
+        """The items to say, each with whether it is a bullet; "none" or the intro said first."""
+        if not chosen:
+            answer.lines.append(self.words.say(f"no_{kind}"))
+        elif len(chosen) > 1:
+            answer.lines.append(self.words.say(f"{kind}_intro"))
+        return [(item, len(chosen) > 1) for item in chosen]
+
+    def _item(
+        self, answer: FactAnswer, bullet: bool, sentence: str, item: Any, keep: tuple[str, ...], **values: Any
+    ) -> None:
+        """One payment, transfer or top-up: its sentence, and its facts for the payload."""
+        answer.lines.append(("• " if bullet else "") + self.words.say(sentence, **values))
+        fact = {"kind": sentence, "id": item.id, "at": item.at.isoformat()}
+        answer.facts.append(fact | {k: str(getattr(item, k)) for k in keep})
 
     def _transfers(
         self, cid: str, q: AccountQuestion, trouble: bool, now: dt.datetime, answer: FactAnswer
@@ -200,33 +200,18 @@ class AccountFacts:
         chosen: list[TransferRecord] = self._pick(transfers, trouble, ("failed",))
         if q.payee and not trouble:
             chosen = chosen[:1]  # "did my transfer to Sam go through?": the latest one
-        if not chosen:
-            answer.lines.append(self.words.say("no_transfers"))
-            return
-        if len(chosen) > 1:
-            answer.lines.append(self.words.say("transfers_intro"))
-        for t in chosen:
-            answer.lines.append(
-                ("• " if len(chosen) > 1 else "")
-                + self.words.say(
-                    "transfer",
-                    payee=t.payee,
-                    amount=money(t.amount),
-                    when=when(t.at, now),
-                    status=self.words.status("transfer", t.status),
-                    reference=t.reference,
-                )
-            )
-            answer.facts.append(
-                {
-                    "kind": "transfer",
-                    "id": t.id,
-                    "payee": t.payee,
-                    "amount": str(t.amount),
-                    "status": t.status,
-                    "reason": t.reason,
-                    "at": t.at.isoformat(),
-                }
+        for t, bullet in self._listed(answer, chosen, "transfers"):
+            self._item(
+                answer,
+                bullet,
+                "transfer",
+                t,
+                ("payee", "amount", "status", "reason"),
+                payee=t.payee,
+                amount=money(t.amount),
+                when=when(t.at, now),
+                status=self.words.status("transfer", t.status),
+                reference=t.reference,
             )
             if t.status == "pending" and t.expected_by is not None:
                 answer.lines.append(self.words.say("transfer_due", when=when(t.expected_by, now)))
@@ -243,32 +228,17 @@ class AccountFacts:
         chosen: list[TopUp] = self._pick(
             self.backoffice.topups(cid, limit=20), trouble, ("failed", "reverted")
         )
-        if not chosen:
-            answer.lines.append(self.words.say("no_topups"))
-            return
-        if len(chosen) > 1:
-            answer.lines.append(self.words.say("topups_intro"))
-        for u in chosen:
-            answer.lines.append(
-                ("• " if len(chosen) > 1 else "")
-                + self.words.say(
-                    "topup",
-                    amount=money(u.amount),
-                    source=u.source,
-                    when=when(u.at, now),
-                    status=self.words.status("topup", u.status),
-                )
-            )
-            answer.facts.append(
-                {
-                    "kind": "topup",
-                    "id": u.id,
-                    "source": u.source,
-                    "amount": str(u.amount),
-                    "status": u.status,
-                    "reason": u.reason,
-                    "at": u.at.isoformat(),
-                }
+        for u, bullet in self._listed(answer, chosen, "topups"):
+            self._item(
+                answer,
+                bullet,
+                "topup",
+                u,
+                ("source", "amount", "status", "reason"),
+                amount=money(u.amount),
+                source=u.source,
+                when=when(u.at, now),
+                status=self.words.status("topup", u.status),
             )
             if u.reason and u.status in ("failed", "reverted") and not answer.problem:
                 self._why(answer, u.reason, f"top-up of {money(u.amount)} from {u.source} {u.status}")

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from assistant.kb.articles import ArticleError, Problem
+from assistant.yamldoc import LineMap, load_yaml
 
 TOPICS = ("balance", "payments", "cards", "card_order", "transfers", "topups", "plan")
 OFFERS = ("article", "tree", "form")
@@ -81,22 +80,6 @@ class AccountWords:
         return self.reasons.get(code) or Reason(code.replace("_", " "))
 
 
-def line_in(path: Path, section: str, key: str = "") -> int:
-    """The line of ``key:`` inside the top-level ``section:`` (or of the section itself)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    start = next((i for i, line in enumerate(lines) if line.startswith(f"{section}:")), None)
-    if start is None:
-        return 1
-    if key:
-        for i in range(start + 1, len(lines)):
-            if lines[i] and not lines[i][0].isspace() and not lines[i].startswith("#"):
-                break
-            stripped = lines[i].strip().strip("\"'")
-            if stripped.startswith((f"{key}:", f'{key}":', f"{key}':")):
-                return i + 1
-    return start + 1
-
-
 def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
@@ -106,17 +89,17 @@ def load_account_words(
 ) -> AccountWords:
     """Read data/account.yml; every problem is raised at once as :class:`ArticleError`."""
     path = Path(path)
-    shown = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        raise ArticleError([Problem(shown, line, f"invalid YAML: {exc.problem}")]) from exc
+    data = load_yaml(path) or LineMap()
     problems: list[Problem] = []
+    if not isinstance(data, LineMap):
+        raise ArticleError([Problem(str(path), 1, "must be a mapping of sections")])
 
     def problem(where: str, message: str) -> None:
+        """At ``section`` or ``section.key``: the line of that key in that section."""
         section, _, key = where.partition(".")
-        problems.append(Problem(shown, line_in(path, section, key), message))
+        value = data.get(section)
+        at = value.line_of(key) if key and isinstance(value, LineMap) else data.line_of(section)
+        problems.append(Problem(str(path), at, message))
 
     def mapping(key: str) -> dict[str, Any]:
         raw = data.get(key) or {}
