@@ -190,6 +190,15 @@ def test_handoff_goal_reads_payee_ids_and_amounts_in_the_context():
     assert cb.check_goal(script(freeze), evidence(handoffs=[{"slots": slots}]))["reached"] is True
 
 
+ANONYMOUS_SIGN_IN = {
+    "id": "a",
+    "customer": None,
+    "opening": "x",
+    "goal": {"kind": "sign_in_asked"},
+    "minimum_turns": 1,
+}
+
+
 def test_comparison_and_sign_in_goals():
     goal = {"kind": "comparison", "min_products": 2}
     one = [{"bot": [bot(comparison={"columns": [{"product_id": "plus"}]})]}]
@@ -197,13 +206,7 @@ def test_comparison_and_sign_in_goals():
     assert cb.check_goal(script(goal), evidence(turns=one))["reached"] is False
     assert cb.check_goal(script(goal), evidence(turns=two))["reached"] is True
 
-    anon = {
-        "id": "a",
-        "customer": None,
-        "opening": "x",
-        "goal": {"kind": "sign_in_asked"},
-        "minimum_turns": 1,
-    }
+    anon = ANONYMOUS_SIGN_IN
     text = "To do that I need to know it's you. Please sign in."
     asked = [{"bot": [bot(text, buttons=["Talk to a person"])]}]
     assert cb.check_goal(anon, evidence(turns=asked, sign_in_texts=[text]))["reached"] is True
@@ -302,13 +305,7 @@ def test_fact_goal_is_the_topic_and_the_values_stated_in_the_last_turn():
     assert "no account answer" in cb.check_goal(script(goal), evidence(turns=article))["reason"]
     other = [{"bot": [bot("£18.40 to Alex", account={"topic": "transfers"})]}]
     assert "wanted balance" in cb.check_goal(script(goal), evidence(turns=other))["reason"]
-    anon = {
-        "id": "a",
-        "customer": None,
-        "opening": "x",
-        "goal": {"kind": "sign_in_asked"},
-        "minimum_turns": 1,
-    }
+    anon = ANONYMOUS_SIGN_IN
     asked = [
         {"bot": [bot("To look at your balance, sign in.", account={"topic": "balance", "sign_in": True})]}
     ]
