@@ -116,6 +116,18 @@ class AccountAnswers:
             payee=before.get("payee"),
         )
 
+    def signed_in(self, tracker: Tracker) -> bool:
+        return identity(tracker, self.services.settings.identity_secret) is not None
+
+    def sign_in_note(self, dispatcher: CollectingDispatcher, question: AccountQuestion) -> None:
+        """Under an article that answered a question about the customer's own account: what
+        signing in would add ("Sign in and I can look at your own card payments too.")."""
+        words = self.services.account.words
+        dispatcher.utter_message(
+            text=words.say("sign_in_more", what=words.topics.get(question.topic, question.topic)),
+            json_message=custom_payload(account={"topic": question.topic, "sign_in": True}),
+        )
+
     @staticmethod
     def follows_up(tracker: Tracker, text: str) -> bool:
         """A short message right after an account answer that leans on it ("why not?", "and the

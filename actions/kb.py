@@ -344,7 +344,11 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
         articles = kb.index.articles
         account = AccountAnswers(self.services)
         asked = account.question(tracker, question, result)
-        if asked is not None:
+        sign_in_note = None
+        if asked is not None and not account.signed_in(tracker) and result.decision == ANSWER:
+            # not signed in, and the article answers it: the article, then what signing in adds
+            sign_in_note = asked
+        elif asked is not None:
             # about the customer's own account: the facts first, the article as more help
             replied = account.reply(dispatcher, tracker, asked, result, articles)
             if replied is not None:
@@ -394,6 +398,8 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
             )
             events.append(SlotSet("kb_article", article.id))
             events += self.act_at_once(tracker, article.id, question)
+            if sign_in_note is not None:
+                account.sign_in_note(dispatcher, sign_in_note)
         elif result.decision == CLARIFY:
             options = result.articles[: kb.settings.clarify_options]
             offer_choices(

@@ -49,6 +49,7 @@ SENTENCES: dict[str, set[str]] = {
     "plan_exchange": {"exchange_used", "exchange_allowance", "exchange_left"},
     "plan_exchange_unlimited": {"exchange_used"},
     "sign_in": {"what"},
+    "sign_in_more": {"what"},
     "more_help": set(),
     "unchanged": set(),
 }

@@ -244,3 +244,15 @@ async def test_a_follow_up_to_the_same_facts_says_what_it_asks_not_the_same_mess
     assert said(why) != message["text"] and said(why).startswith("Why:")
     again, _ = await ask(account_services, "and that one to alex?", "cust-ben", events=earlier)
     assert said(again) != message["text"] and said(again).startswith("Nothing has changed")
+
+
+async def test_not_signed_in_an_answered_question_keeps_its_article_and_says_what_signing_in_adds(
+    account_services,
+) -> None:
+    dispatcher, _ = await ask(account_services, "my new card still hasn't arrived, where is it?", None)
+    kb = next(
+        m["custom"]["data"]["kb"] for m in dispatcher.messages if "kb" in m.get("custom", {}).get("data", {})
+    )
+    assert kb["article_id"] == "card_arrival" and kb["decision"] == "answer"
+    assert "sign in" in dispatcher.messages[-1]["text"] and "card order" in dispatcher.messages[-1]["text"]
+    assert "5012" not in said(dispatcher)
