@@ -64,8 +64,10 @@ class FactAnswer:
     offer: tuple[str, str] | None = None  # the fix: ("tree", id), ("article", id), ("form", name)
     facts: list[dict[str, Any]] = field(default_factory=list)
     problem: str = ""  # what is wrong, for a person taking over: "top-up of £50.00 failed: issuer_declined"
-    reasons: list[str] = field(default_factory=list)  # the lines that say why something failed
-    timing: list[str] = field(default_factory=list)  # the lines that say when something arrives
+    # said on their own to a follow-up: why something failed, when something arrives (each
+    # sentence names what it is about, so it reads without the answer before it)
+    reasons: list[str] = field(default_factory=list)
+    timing: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -74,11 +76,14 @@ class FactAnswer:
     def focused(self, *, why: bool, when: bool, unchanged: str) -> str:
         """Said again to a follow-up ("why?", "so when?"): only what it asks, when the answer
         holds it; else the same facts, said to have not changed."""
+        text = ""
         if why and self.reasons:
-            return "\n".join(self.reasons)
-        if when and self.timing:
-            return "\n".join(self.timing)
-        return "\n".join([unchanged, *self.lines])
+            text = "\n".join(self.reasons)
+        elif when and self.timing:
+            text = "\n".join(self.timing)
+        if not text or text == self.text:
+            text = "\n".join([unchanged, *self.lines])
+        return text
 
 
 class AccountFacts:
@@ -117,7 +122,7 @@ class AccountFacts:
     def _why(self, answer: FactAnswer, code: str, what: str) -> None:
         reason = self.words.reason(code)
         answer.lines.append(self.words.say("why", reason=reason.text))
-        answer.reasons.append(answer.lines[-1])
+        answer.reasons.append(self.words.say("because", what=what, reason=reason.text))
         answer.offer = answer.offer or reason.offer
         answer.problem = answer.problem or f"{what}: {code}"
 
@@ -169,7 +174,9 @@ class AccountFacts:
                 status=self.words.status("payment", p.status),
             )
             if p.reason and p.status in ("declined", "reverted") and not answer.problem:
-                self._why(answer, p.reason, f"card payment of {money(p.amount)} at {p.merchant} {p.status}")
+                self._why(
+                    answer, p.reason, f"card payment of {money(p.amount)} at {p.merchant} was {p.status}"
+                )
 
     def _listed(self, answer: FactAnswer, chosen: list[Any], kind: str) -> list[tuple[Any, bool]]:
         """The items to say, each with whether it is a bullet; "none" or the intro said first."""
@@ -214,8 +221,11 @@ class AccountFacts:
                 reference=t.reference,
             )
             if t.status == "pending" and t.expected_by is not None:
-                answer.lines.append(self.words.say("transfer_due", when=when(t.expected_by, now)))
-                answer.timing.append(answer.lines[-1])
+                due = when(t.expected_by, now)
+                answer.lines.append(self.words.say("transfer_due", when=due))
+                answer.timing.append(
+                    self.words.say("transfer_due_about", amount=money(t.amount), payee=t.payee, when=due)
+                )
             if t.status == "failed" and not answer.problem:
                 self._why(answer, t.reason or "unknown", f"transfer of {money(t.amount)} to {t.payee} failed")
                 answer.offer = (
@@ -241,7 +251,8 @@ class AccountFacts:
                 status=self.words.status("topup", u.status),
             )
             if u.reason and u.status in ("failed", "reverted") and not answer.problem:
-                self._why(answer, u.reason, f"top-up of {money(u.amount)} from {u.source} {u.status}")
+                outcome = "was reverted" if u.status == "reverted" else "failed"
+                self._why(answer, u.reason, f"top-up of {money(u.amount)} from {u.source} {outcome}")
 
     def _card_line(self, card: Card, now: dt.datetime, answer: FactAnswer, *, bullet: bool) -> None:
         answer.lines.append(
@@ -283,7 +294,13 @@ class AccountFacts:
                 expected=day(card.expected_by) if card.expected_by else "soon",
             )
         )
-        answer.timing.append(answer.lines[-1])
+        answer.timing.append(
+            self.words.say(
+                "card_due",
+                label=card.label.lower().replace("physical card", "card"),
+                expected=day(card.expected_by) if card.expected_by else "soon",
+            )
+        )
         answer.facts.append(
             {
                 "kind": "card_order",
