@@ -66,9 +66,10 @@ class HandoffSettings:
     on_repetition: bool = True  # the same question again after its answer hands off
     long_wait_minutes: int = 10  # a queued customer is told, once, and offered to leave a message
     message_when_no_agent: bool = True  # nobody online: offer to leave a message instead of a queue
+    max_per_hour: int = 3  # handoffs a conversation or a customer may open in an hour; 0: no limit
 
     def __post_init__(self) -> None:
-        for name in ("after_failed_turns", "minutes_per_customer", "long_wait_minutes"):
+        for name in ("after_failed_turns", "minutes_per_customer", "long_wait_minutes", "max_per_hour"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise TypeError(f"{name} must be a whole number, 0 or more")

@@ -259,6 +259,16 @@ class HandoffStore:
         with self._session() as session:
             return session.scalars(query).first()
 
+    def count_since(self, since: dt.datetime, *, conversation_id: str = "", customer_id: str = "") -> int:
+        """Handoffs created since ``since`` for a conversation or a customer (for rate limits)."""
+        query = select(func.count()).select_from(HandoffRecord).where(HandoffRecord.created_at >= since)
+        if conversation_id:
+            query = query.where(HandoffRecord.conversation_id == conversation_id)
+        if customer_id:
+            query = query.where(HandoffRecord.customer_id == customer_id)
+        with self._session() as session:
+            return int(session.scalar(query) or 0)
+
     def queue_position(self, handoff_id: int) -> int | None:
         """1 for the next handoff an agent takes; None when this one is not queued. Higher
         priority goes first, then the oldest."""

@@ -67,12 +67,16 @@ HIGH_VALUE_SEGMENTS = frozenset({"premium", "business"})
 
 
 def priority(transcript: list[dict[str, Any]], *, reason: str, slots: dict[str, Any]) -> int:
-    """Queue priority: +1 when the customer tried self-service first (an article, a guided
-    path or a form), +1 for a high-value case (sales, or a premium or business customer)."""
+    """Queue priority: +1 when the customer really tried self-service first (an answer to a
+    question they typed, a guided path or a form), +1 for a premium or business customer.
+
+    Nothing a message can claim raises it: an article opened by a payload ("/show_article…", a
+    button's decision ``selected``) is not an attempt, and a sales request is routed to sales
+    but not put first; the segment comes from the verified token only (actions/handoff.py)."""
     tried = (
-        any(t.get("article_id") for t in transcript)
+        any(t.get("article_id") and t.get("decision") != "selected" for t in transcript)
         or bool(slots.get("tree_path"))
         or bool(slots.get("active_form"))
     )
-    high_value = reason == "sales" or str(slots.get("segment", "")) in HIGH_VALUE_SEGMENTS
+    high_value = str(slots.get("segment", "")) in HIGH_VALUE_SEGMENTS
     return int(tried) + int(high_value)

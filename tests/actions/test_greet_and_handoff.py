@@ -100,3 +100,28 @@ async def test_hello_while_waiting_for_a_person_gets_the_status_not_a_greeting(s
     assert message["response"] == "utter_still_queued" and message["position"] == 1
     assert [b["payload"] for b in message["buttons"]] == ["/leave_message", "/keep_waiting"]
     assert events == []
+
+
+async def test_a_conversation_opening_handoff_after_handoff_is_limited_per_hour(services):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    limit = services.content.handoff.max_per_hour
+    for _ in range(limit):
+        await ActionHandoff(services).run(
+            CollectingDispatcher(), make_tracker("human", intent="request_human", sender_id="flood"), {}
+        )
+        [open_one] = [r for r in services.handoffs.list() if r.status == "queued"]
+        services.handoffs.finish(open_one.id, status="closed", outcome="resolved")
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoff(services).run(
+        dispatcher, make_tracker("human", intent="request_human", sender_id="flood"), {}
+    )
+    assert dispatcher.messages[0]["response"] == "utter_handoff_limited"
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/leave_message"
+    assert ConversationPaused() not in events
+    assert len(services.handoffs.list()) == limit
+    other = CollectingDispatcher()
+    await ActionHandoff(services).run(
+        other, make_tracker("human", intent="request_human", sender_id="calm"), {}
+    )
+    assert other.messages[0]["response"] == "utter_handoff_queued"

@@ -46,5 +46,11 @@ def test_priority_for_self_service_tried_first_and_high_value():
 
     assert priority([], reason="customer_request", slots={}) == 0
     assert priority(TRANSCRIPT, reason="customer_request", slots={}) == 1  # an article was shown
-    assert priority([], reason="sales", slots={"active_form": "product_needs_form"}) == 2
+    assert priority([], reason="sales", slots={"active_form": "product_needs_form"}) == 1
     assert priority([], reason="customer_request", slots={"segment": "premium"}) == 1
+    typed_payloads = [
+        {"role": "user", "text": '/show_article{"article_id": "card_arrival"}'},
+        {"role": "bot", "text": "…", "article_id": "card_arrival", "decision": "selected"},
+        {"role": "user", "text": "/request_sales"},
+    ]
+    assert priority(typed_payloads, reason="sales", slots={}) == 0  # nothing typed raises it
