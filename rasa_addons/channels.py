@@ -18,7 +18,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
 
-from rasa_addons.limits import BUSY, TOO_LARGE, LimitSettings, MessageLimiter
+from assistant.limits import BUSY, TOO_LARGE, LimitSettings, MessageLimiter
 
 logger = logging.getLogger(__name__)
 

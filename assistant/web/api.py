@@ -88,19 +88,19 @@ async def me(request: Request) -> response.HTTPResponse:
 async def queue(request: Request) -> response.HTTPResponse:
     """Open handoffs, best first, with each waiting customer's position; open tickets; and how
     many agents are online. The console polls it, which keeps the agent online."""
-    store = _store(request)
-    records = store.queue()  # the queued ones first, in queue order
-    staff = request.app.ctx.staff
-    return response.json(
-        {
+    store, staff = _store(request), request.app.ctx.staff
+
+    def read() -> dict[str, Any]:  # in a worker thread: the console polls this every few seconds
+        records = store.queue()  # the queued ones first, in queue order
+        return {
             "handoffs": [
                 _view(r, position=n if r.status == "queued" else None) for n, r in enumerate(records, 1)
             ],
             "agents_online": staff.agents_online() if staff is not None else 0,
             "tickets": [t.to_dict() for t in store.tickets("open")],
-        },
-        headers={"Cache-Control": "no-store"},
-    )
+        }
+
+    return response.json(await asyncio.to_thread(read), headers={"Cache-Control": "no-store"})
 
 
 # --------------------------------------------------------------------------- handoffs

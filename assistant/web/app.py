@@ -8,8 +8,10 @@ ones. A background task tells customers who have waited too long in the queue.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,24 @@ async def chat_page(request: Request) -> response.HTTPResponse:
 
 
 # --------------------------------------------------------------------------- factory
+
+
+class RouteLimits:
+    """Requests per minute per client address: the chat routes customers' pages call
+    (history, queue, feedback), and the console's sign-in (password guessing)."""
+
+    def __init__(self, chat_per_minute: int = 120, sign_in_per_minute: int = 10):
+        from assistant.limits import Window
+
+        self.chat = Window(chat_per_minute, 60.0, 50_000, time.monotonic)
+        self.sign_in = Window(sign_in_per_minute, 60.0, 50_000, time.monotonic)
+
+    def refused(self, path: str, method: str, address: str) -> str | None:
+        if path.startswith("/chat/") and not self.chat.allow(address):
+            return "chat"
+        if path == "/console/login" and method == "POST" and not self.sign_in.allow(address):
+            return "sign-in"
+        return None
 
 
 async def tell_long_waits(handoffs: HandoffStore, rasa: RasaClient, minutes: int) -> int:
@@ -133,6 +153,19 @@ def create_app(
             app.add_task(_watch_waits(app, minutes, every=30.0), name="long_waits")
 
     app.static("/static", str(STATIC_DIR), name="static")
+    app.ctx.route_limits = RouteLimits()
+
+    @app.on_request
+    async def rate_limit(request: Request) -> response.HTTPResponse | None:
+        """Per client address: the customers' chat routes and the console's sign-in; answered
+        with 429 and a plain reason, and logged without the address in clear."""
+        kind = app.ctx.route_limits.refused(request.path, request.method, request.ip or "")
+        if kind is None:
+            return None
+        logger.warning(
+            "rate limit on %s from %s", kind, hashlib.sha256((request.ip or "").encode()).hexdigest()[:12]
+        )
+        return error(429, "Too many requests from here: please wait a minute and try again.")
 
     @app.on_response
     async def security_headers(request: Request, resp: response.HTTPResponse) -> None:

@@ -3,6 +3,7 @@ reloads and reconnects) and "Was this helpful?" feedback on articles."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import re
@@ -72,7 +73,7 @@ async def history(request: Request, session_id: str) -> response.HTTPResponse:
     feedback: dict[str, bool] = {}
     analytics = request.app.ctx.analytics
     if analytics is not None:
-        for event in analytics.events(session_id):
+        for event in await asyncio.to_thread(analytics.events, session_id):
             if event["kind"] == "feedback" and event["article_id"]:
                 feedback[event["article_id"]] = bool(event["detail"].get("helpful"))
     return response.json(
@@ -93,12 +94,12 @@ async def queue_status(request: Request, session_id: str) -> response.HTTPRespon
     if not SESSION_ID.match(session_id):
         return error(400, "bad session id")
     store = request.app.ctx.handoffs
-    record = store.open_for(session_id)
+    record = await asyncio.to_thread(store.open_for, session_id)
     body: dict[str, Any] = {}
     if record is not None and record.status == "claimed":
         body = {"agent": record.agent_name or "Agent"}
     elif record is not None:
-        position = store.queue_position(record.id) or 1
+        position = await asyncio.to_thread(store.queue_position, record.id) or 1
         body = {
             "position": position,
             "wait_minutes": position * request.app.ctx.handoff_settings.minutes_per_customer,
@@ -121,5 +122,5 @@ async def feedback(request: Request) -> response.HTTPResponse:
     analytics = request.app.ctx.analytics
     if analytics is None:
         return error(503, "feedback is not recorded here")
-    analytics.record(session_id, "feedback", article_id=article_id, helpful=helpful)
+    await asyncio.to_thread(analytics.record, session_id, "feedback", article_id=article_id, helpful=helpful)
     return response.empty(status=204)

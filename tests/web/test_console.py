@@ -380,3 +380,20 @@ async def test_agents_see_the_customers_account_read_only_and_editors_do_not(
     handoff_store.claim(bens.id, "kim", "Kim")
     handoff_store.finish(bens.id, status="closed", outcome="resolved")
     assert (await sam.get(f"/api/handoffs/{bens.id}/account")).status == 404  # not theirs, and closed
+
+
+async def test_sign_in_attempts_and_chat_calls_are_limited_per_address(app):
+    from assistant.web.app import RouteLimits
+
+    app.ctx.route_limits = RouteLimits(chat_per_minute=3, sign_in_per_minute=2)
+    statuses = []
+    for _ in range(3):
+        _, resp = await app.asgi_client.post("/console/login", data={"username": "x", "password": "y"})
+        statuses.append(resp.status)
+    assert statuses[:2] != [429, 429] and statuses[2] == 429
+    assert "wait a minute" in resp.json["error"]
+    chat = []
+    for _ in range(4):
+        _, resp = await app.asgi_client.get("/chat/queue/some-session")
+        chat.append(resp.status)
+    assert 429 not in chat[:3] and chat[3] == 429

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rasa_addons.limits import BUSY, TOO_LARGE, LimitSettings, MessageLimiter, Window
+from assistant.limits import BUSY, TOO_LARGE, LimitSettings, MessageLimiter, Window
 
 
 class Clock:

@@ -1,7 +1,8 @@
 """Limits at the public chat entry, before any NLU: message and metadata size, and messages per
 minute per conversation and per client address (sliding windows, bounded memory).
 
-Pure Python, so it is tested without Rasa; :mod:`rasa_addons.channels` applies it to socket.io.
+Pure Python: :mod:`rasa_addons.channels` applies it to socket.io (in Rasa's process, run from
+the project root), the web app to its public routes.
 """
 
 from __future__ import annotations
