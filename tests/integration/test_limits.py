@@ -12,9 +12,14 @@ FLOOD = """async ({url, count, big}) => {
   const texts = [];
   s.on("bot_uttered", (m) => texts.push((m && m.text) || ""));
   await new Promise((ok) => s.on("connect", ok));
-  const sid = await new Promise((ok) => { s.on("session_confirm", ok); s.emit("session_request", {session_id: null}); });
+  const sid = await new Promise((ok) => {
+    s.on("session_confirm", ok);
+    s.emit("session_request", {session_id: null});
+  });
   s.emit("user_uttered", {message: big, session_id: sid, metadata: {}});
-  for (let i = 0; i < count; i++) s.emit("user_uttered", {message: "hello", session_id: sid, metadata: {}});
+  for (let i = 0; i < count; i++) {
+    s.emit("user_uttered", {message: "hello", session_id: sid, metadata: {}});
+  }
   const busy = (t) => t.startsWith("You're sending messages faster");
   for (let waited = 0; waited < 60000 && texts.filter(busy).length < 5; waited += 250) {
     await new Promise((ok) => setTimeout(ok, 250));
