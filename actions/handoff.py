@@ -48,9 +48,10 @@ class ActionHandoff(ServiceAction, Action):
             logger.exception("could not check whether agents are online")
             return False
 
-    def _over_the_limit(self, tracker: Tracker, slots: dict[str, Any]) -> bool:
-        """This conversation, or this signed-in customer, already opened ``max_per_hour``
-        handoffs in the last hour (a script opening hundreds would flood the queue)."""
+    def _over_the_limit(self, tracker: Tracker) -> bool:
+        """This conversation already opened ``max_per_hour`` handoffs in the last hour (a script
+        opening hundreds would flood the queue; new conversations are held back by the
+        per-address message limits at the door)."""
         import datetime as dt
         import hashlib
 
@@ -59,10 +60,7 @@ class ActionHandoff(ServiceAction, Action):
             return False
         since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
         store = self.services.handoffs
-        over = store.count_since(since, conversation_id=tracker.sender_id) >= limit or bool(
-            slots.get("customer_id")
-            and store.count_since(since, customer_id=str(slots["customer_id"])) >= limit
-        )
+        over = store.count_since(since, conversation_id=tracker.sender_id) >= limit
         if over:
             who = hashlib.sha256(tracker.sender_id.encode()).hexdigest()[:12]
             logger.warning("handoff refused: %s handoffs in the last hour (conversation %s)", limit, who)
@@ -87,7 +85,7 @@ class ActionHandoff(ServiceAction, Action):
         store = self.services.handoffs
         transcript = transcript_from_events(tracker.events)
         try:
-            if store.open_for(tracker.sender_id) is None and self._over_the_limit(tracker, slots):
+            if store.open_for(tracker.sender_id) is None and self._over_the_limit(tracker):
                 dispatcher.utter_message(
                     response="utter_handoff_limited", buttons=[self.services.button("leave_message")]
                 )
