@@ -106,7 +106,9 @@ async def queue(request: Request) -> response.HTTPResponse:
 # --------------------------------------------------------------------------- handoffs
 
 
-def _filtered(request: Request, *, limit: int | None = None) -> list[HandoffRecord] | response.HTTPResponse:
+async def _filtered(
+    request: Request, *, limit: int | None = None
+) -> list[HandoffRecord] | response.HTTPResponse:
     """Handoffs matching ?status=&conversation_id=&reason=&stage=&outcome=&agent=&tag=
     &since=&until= (ISO dates or times; a date-only ``until`` includes that whole day)."""
     args = request.args
@@ -123,7 +125,8 @@ def _filtered(request: Request, *, limit: int | None = None) -> list[HandoffReco
         if parsed is not None and name == "until" and len(value or "") == 10:
             parsed += dt.timedelta(days=1)
         dates[name] = as_utc(parsed) if parsed else None
-    return _store(request).list(
+    return await asyncio.to_thread(
+        _store(request).list,
         status=status,
         conversation_id=args.get("conversation_id"),
         reason=args.get("reason"),
@@ -150,7 +153,7 @@ async def list_handoffs(request: Request) -> response.HTTPResponse:
         limit = 0
     if not 1 <= limit <= MAX_LIST_LIMIT:
         return error(400, f"limit must be 1 to {MAX_LIST_LIMIT}")
-    records = _filtered(request, limit=limit)
+    records = await _filtered(request, limit=limit)
     if isinstance(records, response.HTTPResponse):
         return records
     who = _who(request)
@@ -170,7 +173,7 @@ def _csv_cell(value: Any) -> Any:
 async def export_handoffs(request: Request) -> response.HTTPResponse:
     """The filtered handoffs for review: CSV (one row each) or JSON (with transcripts and notes)."""
     fmt = request.path.rsplit(".", 1)[-1]
-    records = _filtered(request)
+    records = await _filtered(request)
     if isinstance(records, response.HTTPResponse):
         return records
     headers = {"Content-Disposition": f'attachment; filename="handoffs.{fmt}"', "Cache-Control": "no-store"}
@@ -194,8 +197,8 @@ def _visible(who: Principal, record: HandoffRecord) -> bool:
     )
 
 
-def _record(request: Request, handoff_id: int) -> HandoffRecord | response.HTTPResponse:
-    record = _store(request).get(handoff_id)
+async def _record(request: Request, handoff_id: int) -> HandoffRecord | response.HTTPResponse:
+    record = await asyncio.to_thread(_store(request).get, handoff_id)
     if record is None or not _visible(_who(request), record):
         return error(404, f"no handoff {handoff_id}")
     return record
@@ -204,10 +207,16 @@ def _record(request: Request, handoff_id: int) -> HandoffRecord | response.HTTPR
 @api.get("/handoffs/<handoff_id:int>")
 @require("review", "handle")
 async def get_handoff(request: Request, handoff_id: int) -> response.HTTPResponse:
-    record = _record(request, handoff_id)
+    record = await _record(request, handoff_id)
     if isinstance(record, response.HTTPResponse):
         return record
-    return response.json(_view(record, transcript=True, position=_store(request).queue_position(handoff_id)))
+    return response.json(
+        _view(
+            record,
+            transcript=True,
+            position=await asyncio.to_thread(_store(request).queue_position, handoff_id),
+        )
+    )
 
 
 @api.get("/handoffs/<handoff_id:int>/account")
@@ -215,7 +224,7 @@ async def get_handoff(request: Request, handoff_id: int) -> response.HTTPRespons
 async def customer_account(request: Request, handoff_id: int) -> response.HTTPResponse:
     """The signed-in customer's account facts, read-only, for the person taking the handoff:
     while it is open, or to the agent who had it. Anonymous customers have none."""
-    record = _record(request, handoff_id)
+    record = await _record(request, handoff_id)
     if isinstance(record, response.HTTPResponse):
         return record
     who = _who(request)
@@ -250,7 +259,7 @@ async def _live(request: Request, conversation_id: str) -> dict[str, Any]:
 async def live_transcript(request: Request, handoff_id: int) -> response.HTTPResponse:
     """The whole conversation as it is now in Rasa, with what the customer typed after the
     handoff and the agent's own messages; the stored transcript if Rasa cannot be reached."""
-    record = _record(request, handoff_id)
+    record = await _record(request, handoff_id)
     if isinstance(record, response.HTTPResponse):
         return record
     try:
@@ -269,7 +278,8 @@ async def conversation_transcript(request: Request, conversation_id: str) -> res
     if not CONVERSATION_ID.match(conversation_id):
         return error(400, "bad conversation id")
     who = _who(request)
-    handoffs = [r for r in _store(request).list(conversation_id=conversation_id) if _visible(who, r)]
+    listed = await asyncio.to_thread(_store(request).list, conversation_id=conversation_id)
+    handoffs = [r for r in listed if _visible(who, r)]
     if "review" not in who.permissions and not who.is_service and not handoffs:
         return error(404, "no conversation of yours with that id")
     try:
@@ -282,9 +292,9 @@ async def conversation_transcript(request: Request, conversation_id: str) -> res
     )
 
 
-def _open(request: Request, handoff_id: int) -> HandoffRecord | response.HTTPResponse:
+async def _open(request: Request, handoff_id: int) -> HandoffRecord | response.HTTPResponse:
     """The handoff if the customer is still waiting or with an agent, else a 404 or 409."""
-    record = _record(request, handoff_id)
+    record = await _record(request, handoff_id)
     if not isinstance(record, response.HTTPResponse) and record.status not in OPEN_STATUSES:
         return error(409, f"handoff {handoff_id} is already {record.status}")
     return record
@@ -294,12 +304,12 @@ def _open(request: Request, handoff_id: int) -> HandoffRecord | response.HTTPRes
 @require("handle")
 async def claim(request: Request, handoff_id: int) -> response.HTTPResponse:
     """Take the conversation. The bot is paused (again) so only the agent answers from now on."""
-    record = _open(request, handoff_id)
+    record = await _open(request, handoff_id)
     if isinstance(record, response.HTTPResponse):
         return record
     who, first = _who(request), record.status == "queued"
     try:
-        record = _store(request).claim(handoff_id, who.username, who.name)
+        record = await asyncio.to_thread(_store(request).claim, handoff_id, who.username, who.name)
     except HandoffConflict as exc:
         return error(409, str(exc))
     try:
@@ -317,7 +327,7 @@ async def agent_message(request: Request, handoff_id: int) -> response.HTTPRespo
     """An agent's reply, ``{"text": "..."}``, delivered in the customer's chat as from a person.
     A console user replying to a queued handoff claims it; API-token callers name the agent
     with ``"agent"``."""
-    record = _open(request, handoff_id)
+    record = await _open(request, handoff_id)
     if isinstance(record, response.HTTPResponse):
         return record
     body, who = _body(request), _who(request)
@@ -331,7 +341,7 @@ async def agent_message(request: Request, handoff_id: int) -> response.HTTPRespo
             return error(400, "agent must be a name of 1 to 64 characters")
         username = agent.strip()
     try:
-        record = _store(request).claim(handoff_id, username, agent.strip())
+        record = await asyncio.to_thread(_store(request).claim, handoff_id, username, agent.strip())
     except HandoffConflict as exc:
         return error(409, str(exc))
     try:
@@ -342,7 +352,7 @@ async def agent_message(request: Request, handoff_id: int) -> response.HTTPRespo
 
 
 async def _finish(request: Request, handoff_id: int, status: str, outcome: str, tags: Any) -> Any:
-    record = _open(request, handoff_id)
+    record = await _open(request, handoff_id)
     if isinstance(record, response.HTTPResponse):
         return record
     if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
@@ -364,7 +374,8 @@ async def _finish(request: Request, handoff_id: int, status: str, outcome: str, 
     except RasaError as exc:
         return error(502, str(exc))
     try:
-        record = _store(request).finish(
+        record = await asyncio.to_thread(
+            _store(request).finish,
             handoff_id,
             status=status,
             outcome=outcome,
@@ -405,7 +416,7 @@ async def add_note(request: Request, handoff_id: int) -> response.HTTPResponse:
     if not isinstance(text, str):
         return error(400, "text is required")
     try:
-        record = _store(request).add_note(handoff_id, _who(request).name, text)
+        record = await asyncio.to_thread(_store(request).add_note, handoff_id, _who(request).name, text)
     except KeyError:
         return error(404, f"no handoff {handoff_id}")
     except ValueError as exc:
@@ -420,7 +431,7 @@ async def set_tags(request: Request, handoff_id: int) -> response.HTTPResponse:
     if not isinstance(tags, list):
         return error(400, "tags must be a list of strings")
     try:
-        record = _store(request).set_tags(handoff_id, tags)
+        record = await asyncio.to_thread(_store(request).set_tags, handoff_id, tags)
     except KeyError:
         return error(404, f"no handoff {handoff_id}")
     except ValueError as exc:
@@ -437,7 +448,7 @@ async def list_tickets(request: Request) -> response.HTTPResponse:
     status = request.args.get("status", "open")
     if status not in ("open", "done", "all"):
         return error(400, "status must be open, done or all")
-    tickets = _store(request).tickets(None if status == "all" else status)
+    tickets = await asyncio.to_thread(_store(request).tickets, None if status == "all" else status)
     return response.json({"tickets": [t.to_dict() for t in tickets]})
 
 
@@ -445,7 +456,7 @@ async def list_tickets(request: Request) -> response.HTTPResponse:
 @require("handle")
 async def close_ticket(request: Request, ticket_id: int) -> response.HTTPResponse:
     try:
-        ticket = _store(request).close_ticket(ticket_id, _who(request).username)
+        ticket = await asyncio.to_thread(_store(request).close_ticket, ticket_id, _who(request).username)
     except KeyError:
         return error(404, f"no ticket {ticket_id}")
     return response.json(ticket.to_dict())
