@@ -39,27 +39,29 @@ FOLLOW_UP_WORDS = 8  # "why?", "and the uber one?", "when will it get there then
 FORM_BUTTONS = {"order_card": "order_card_now", "freeze_card": "freeze_card_now", "transfer": "transfer_now"}
 
 
-def previous_account_answer(tracker: Tracker) -> dict[str, Any] | None:
-    """The account answer in the bot's reply to the customer's previous message, if any."""
+def last_reply(tracker: Tracker) -> list[dict[str, Any]]:
+    """The bot's messages in reply to the customer's previous message (none before a second one)."""
     users = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
     if len(users) < 2:
-        return None
-    for event in tracker.events[users[-2] + 1 : users[-1]]:
-        data = ((event.get("data") or {}).get("custom") or {}).get("data") or {}
-        if event.get("event") == "bot" and isinstance(data, dict) and isinstance(data.get("account"), dict):
-            return data["account"]
-    return None
+        return []
+    return [e for e in tracker.events[users[-2] + 1 : users[-1]] if e.get("event") == "bot"]
+
+
+def payload(event: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """The ``key`` part of a bot message's custom payload ({"custom": {"data": {key: ...}}})."""
+    data = ((event.get("data") or {}).get("custom") or {}).get("data") or {}
+    part = data.get(key) if isinstance(data, dict) else None
+    return part if isinstance(part, dict) else None
+
+
+def previous_account_answer(tracker: Tracker) -> dict[str, Any] | None:
+    """The account answer in the bot's reply to the customer's previous message, if any."""
+    return next((p for e in last_reply(tracker) if (p := payload(e, "account")) is not None), None)
 
 
 def previous_bot_text(tracker: Tracker) -> str:
     """The text of the bot's reply to the customer's previous message (its messages joined)."""
-    users = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
-    if len(users) < 2:
-        return ""
-    said = [
-        str(e.get("text") or "") for e in tracker.events[users[-2] + 1 : users[-1]] if e.get("event") == "bot"
-    ]
-    return "\n".join(t for t in said if t)
+    return "\n".join(str(e.get("text")) for e in last_reply(tracker) if e.get("text"))
 
 
 class AccountAnswers:
@@ -176,7 +178,7 @@ class AccountAnswers:
             return None
         if not answer.lines:
             return None
-        buttons = [*self.offer(answer), *more, services.button("talk_to_person")]
+        buttons = [*self.offer(answer.offer), *more, services.button("talk_to_person")]
         text = answer.text
         if previous_account_answer(tracker) is not None and text == previous_bot_text(tracker):
             # a follow-up to the same facts: what it asks (why, when), never the same message again
@@ -214,10 +216,11 @@ class AccountAnswers:
             SlotSet(ACCOUNT_PROBLEM, answer.problem or None),
         ]
 
-    def offer(self, answer: FactAnswer) -> list[dict[str, str]]:
-        if answer.offer is None:
+    def offer(self, fix: tuple[str, str] | None) -> list[dict[str, str]]:
+        """The button for a fix: ("tree", id), ("form", name) or ("article", id)."""
+        if fix is None:
             return []
-        kind, target = answer.offer
+        kind, target = fix
         services = self.services
         if kind == "tree" and services.trees is not None and services.trees.get(target) is not None:
             return [services.button("fix_step_by_step", tree_id=target)]
@@ -287,12 +290,11 @@ class ProactiveHelp:
             return None
         words = services.account.words
         reason = words.reason(failure.reason)
-        answer = FactAnswer(failure.kind, offer=reason.offer)
         helper = AccountAnswers(services)
-        buttons = helper.offer(answer)
+        buttons = helper.offer(reason.offer)
         fix = self.FIX_FOR_KIND.get(failure.kind)
-        if fix is not None and fix != reason.offer:
-            buttons += helper.offer(FactAnswer(failure.kind, offer=fix))
+        if fix != reason.offer:
+            buttons += helper.offer(fix)
         buttons.append(services.button("talk_to_person"))
         dispatcher.utter_message(
             text=offer_text(rules[failure.kind], failure, words, now),
@@ -319,11 +321,8 @@ class ProactiveHelp:
 
 def offered_in(tracker: Tracker) -> dict[str, Any] | None:
     """The proactive offer made earlier in this conversation, if any (the newest)."""
-    for event in reversed(tracker.events):
-        data = ((event.get("data") or {}).get("custom") or {}).get("data") or {}
-        if event.get("event") == "bot" and isinstance(data, dict) and isinstance(data.get("proactive"), dict):
-            return data["proactive"]
-    return None
+    bots = (e for e in reversed(tracker.events) if e.get("event") == "bot")
+    return next((p for e in bots if (p := payload(e, "proactive")) is not None), None)
 
 
 def record_resolution(services: Any, tracker: Tracker, how: str) -> None:
@@ -346,18 +345,12 @@ def record_resolution(services: Any, tracker: Tracker, how: str) -> None:
 def offer_outcome(tracker: Tracker) -> tuple[dict[str, Any], str] | None:
     """When the customer's latest message answers a proactive offer: the offer and what they did
     (``accepted`` a button of it, asked for a ``person``, or ``ignored`` it)."""
-    users = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
-    if len(users) < 2:
+    offers = [p for e in last_reply(tracker) if (p := payload(e, "proactive")) is not None]
+    if not offers:
         return None
-    offer = None
-    for event in tracker.events[users[-2] + 1 : users[-1]]:
-        data = ((event.get("data") or {}).get("custom") or {}).get("data") or {}
-        if event.get("event") == "bot" and isinstance(data, dict) and isinstance(data.get("proactive"), dict):
-            offer = data["proactive"]
-    if offer is None:
-        return None
-    said = str(tracker.events[users[-1]].get("text") or "")
-    intent = ((tracker.events[users[-1]].get("parse_data") or {}).get("intent") or {}).get("name")
+    offer = offers[-1]
+    said = str(tracker.latest_message.get("text") or "")
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
     if said in (offer.get("buttons") or []) and said != "/request_human":
         return offer, "accepted"
     if intent == "request_human":

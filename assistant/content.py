@@ -101,10 +101,9 @@ class ProactiveRule:
     def __post_init__(self) -> None:
         if not isinstance(self.within_hours, int) or self.within_hours < 1:
             raise TypeError("within_hours must be a whole number of hours, 1 or more")
-        import string
+        from assistant.account.words import placeholders
 
-        used = {name for _, name, _, _ in string.Formatter().parse(self.text) if name}
-        unknown = used - PROACTIVE_PLACEHOLDERS
+        unknown = placeholders(self.text) - PROACTIVE_PLACEHOLDERS
         if unknown:
             raise TypeError(
                 f"text cannot use {{{', '.join(sorted(unknown))}}}: "
