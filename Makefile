@@ -9,7 +9,7 @@ RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
 RASA := $(RASA_VENV)/bin/rasa
 MODEL := models/kestrel.tar.gz
-RASA_DATA := domain.yml config.yml $(wildcard rasa_addons/*.py) $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
+RASA_DATA := domain.yml config.yml $(filter-out rasa_addons/channels.py,$(wildcard rasa_addons/*.py)) $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
 
 export RASA_TELEMETRY_ENABLED := false
 export HF_HUB_OFFLINE := 1
@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run test test-py test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console bench-conversations bench-intents clean browser
+.PHONY: help install gateway run test test-py test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console bench-conversations bench-intents clean browser
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ install: $(RASA_VENV)/.installed $(VENV)/.installed ## create both virtualenvs (
 browser: ## install Debian's Chromium for the browser tests (if missing)
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
+gateway: ## install Debian's nginx, the gateway in front of everything (if missing; it is not started as a system service)
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx; }
+
 $(MODEL): $(RASA_VENV)/.installed $(RASA_DATA)
 	$(RASA) train --fixed-model-name kestrel --out models
 
@@ -53,10 +56,10 @@ index: $(VENV)/.installed ## build kb_index/ from data/kb: tunes the encoder whe
 validate: $(VENV)/.installed ## check articles and editor settings (file and line for each problem)
 	$(VENV)/bin/assistant validate
 
-run: install train index ## install what is missing, train, index, start every service, print the URLs
+run: install gateway train index ## install what is missing, train, index, start every service, print the URLs
 	$(PY) -m assistant.stack
 
-test-py: install train index browser ## pytest (unit, API, and the real stack end to end)
+test-py: install gateway train index browser ## pytest (unit, API, and the real stack end to end)
 	$(PY) -m pytest -q
 
 test-rasa: install train ## rasa data validate + conversation tests
@@ -85,7 +88,7 @@ bench-console: $(VENV)/.installed ## the agent console's staff API over 1,000 ha
 	@mkdir -p var
 	$(PY) bench/console_bench.py --out var/bench-console.json
 
-bench-conversations: install train index ## held-out scripted customers against the real stack: goals reached, turns, re-asks, dead ends (JSON, ~10 min)
+bench-conversations: install gateway train index ## held-out scripted customers against the real stack: goals reached, turns, re-asks, dead ends (JSON, ~10 min)
 	@mkdir -p var
 	$(PY) bench/conversations_bench.py --out var/bench-conversations.json
 	@echo "wrote var/bench-conversations.json"

@@ -34,7 +34,7 @@ class Settings:
     vocabulary_path: Path = Path("data/vocabulary.yml")
     database_url: str = "sqlite:///var/assistant.db"
     rasa_url: str = "http://localhost:5005"
-    rasa_public_url: str = "http://localhost:5005"
+    rasa_public_url: str = "http://localhost:8080"  # where browsers reach socket.io: the gateway
     rasa_token: str = ""
     api_token: str = ""
     web_host: str = "127.0.0.1"
@@ -46,6 +46,10 @@ class Settings:
     data_dir: Path = Path("data")
     backoffice_url: str = "sqlite:///var/backoffice.db"
     identity_secret: str = ""
+    session_secret: str = ""  # signs each conversation's credential (assistant.chat_session)
+    public_url: str = "http://localhost:8080"  # where customers reach the assistant (the gateway)
+    embed_origins: tuple[str, ...] = ()  # other sites allowed to embed the widget (CORS)
+    trusted_proxies: int = 0  # 1 behind the gateway: the client's address is in X-Forwarded-For
     demo_sign_in: bool = False
     redact_personal_data: bool = False
 
@@ -88,7 +92,7 @@ class Settings:
             vocabulary_path=_env_path("ASSISTANT_VOCABULARY", root / "data" / "vocabulary.yml"),
             database_url=os.environ.get("ASSISTANT_DB_URL", f"sqlite:///{var / 'assistant.db'}"),
             rasa_url=os.environ.get("RASA_URL", "http://localhost:5005"),
-            rasa_public_url=os.environ.get("RASA_PUBLIC_URL", "http://localhost:5005"),
+            rasa_public_url=os.environ.get("RASA_PUBLIC_URL", "http://localhost:8080"),
             rasa_token=os.environ.get("RASA_AUTH_TOKEN", ""),
             api_token=os.environ.get("ASSISTANT_API_TOKEN", ""),
             web_host=os.environ.get("ASSISTANT_WEB_HOST", "127.0.0.1"),
@@ -100,6 +104,12 @@ class Settings:
             data_dir=_env_path("ASSISTANT_DATA", root / "data"),
             backoffice_url=os.environ.get("ASSISTANT_BACKOFFICE_URL", f"sqlite:///{var / 'backoffice.db'}"),
             identity_secret=os.environ.get("ASSISTANT_IDENTITY_SECRET", ""),
+            session_secret=os.environ.get("ASSISTANT_SESSION_SECRET", ""),
+            trusted_proxies=_env_int("ASSISTANT_TRUSTED_PROXIES", 0),
+            public_url=os.environ.get("ASSISTANT_PUBLIC_URL", "http://localhost:8080").rstrip("/"),
+            embed_origins=tuple(
+                o.rstrip("/") for o in os.environ.get("ASSISTANT_EMBED_ORIGINS", "").replace(",", " ").split()
+            ),
             demo_sign_in=os.environ.get("ASSISTANT_DEMO_SIGN_IN", "0") in ("1", "true", "yes"),
             redact_personal_data=os.environ.get("ASSISTANT_REDACT", "0") in ("1", "true", "yes"),
         )

@@ -1,6 +1,7 @@
-"""Start and stop the whole stack: Rasa (5005), the action server (5055) and the web app (8080).
+"""Start and stop the whole stack: the gateway (nginx, the one public port: 8080), and behind it
+on internal addresses the web app (8081), Rasa (5005) and the action server (5055).
 
-``make run`` runs ``python -m assistant.stack``: it starts the three processes, waits until each
+``make run`` runs ``python -m assistant.stack``: it starts the four processes, waits until each
 answers its health check, prints the URLs and then waits. Ctrl-C (or SIGTERM) stops every
 process it started, with its children, and nothing is left running. The integration tests use
 the same :class:`Stack`.
@@ -20,6 +21,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from assistant import gateway
 
 ROOT = Path(__file__).resolve().parent.parent
 # The largest request body or websocket frame Rasa reads. A chat message is at most 1,000
@@ -56,7 +59,12 @@ class Stack:
     root: Path = ROOT
     rasa_port: int = 5005
     action_port: int = 5055
-    web_port: int = 8080
+    web_port: int = 8081  # the web app, internal: customers reach it through the gateway
+    public_port: int = 8080  # the gateway: widget files, web app and socket.io on one origin
+    # Where customers reach it (the widget connects here) and the address the gateway listens on.
+    public_url: str = field(default_factory=lambda: os.environ.get("ASSISTANT_PUBLIC_URL", ""))
+    public_host: str = field(default_factory=lambda: os.environ.get("ASSISTANT_PUBLIC_HOST", "0.0.0.0"))
+    embed_origins: str = field(default_factory=lambda: os.environ.get("ASSISTANT_EMBED_ORIGINS", ""))
     rasa_token: str = field(
         default_factory=lambda: os.environ.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24)
     )
@@ -65,6 +73,9 @@ class Stack:
     )
     identity_secret: str = field(
         default_factory=lambda: os.environ.get("ASSISTANT_IDENTITY_SECRET") or secrets.token_urlsafe(32)
+    )
+    session_secret: str = field(
+        default_factory=lambda: os.environ.get("ASSISTANT_SESSION_SECRET") or secrets.token_urlsafe(32)
     )
     demo_sign_in: bool = field(default_factory=lambda: os.environ.get("ASSISTANT_DEMO_SIGN_IN", "1") == "1")
     # Console accounts agent / lead / editor sharing one password (set it, or one is made up).
@@ -82,15 +93,18 @@ class Stack:
         self.var_dir = Path(self.var_dir or self.root / "var")
         self.rasa_bin = self.rasa_bin or self.root / ".venv-rasa" / "bin" / "rasa"
         self.python_bin = self.python_bin or self.root / ".venv" / "bin" / "python"
+        self.public_url = (self.public_url or f"http://localhost:{self.public_port}").rstrip("/")
 
     @property
     def urls(self) -> dict[str, str]:
         return {
-            "chat": f"http://localhost:{self.web_port}/",
-            "api": f"http://localhost:{self.web_port}/api/",
-            "console": f"http://localhost:{self.web_port}/console",
-            "rasa": f"http://localhost:{self.rasa_port}/",
-            "actions": f"http://localhost:{self.action_port}/",
+            "chat": f"{self.public_url}/",
+            "api": f"{self.public_url}/api/",
+            "console": f"{self.public_url}/console",
+            "socket": f"{self.public_url}/socket.io/",
+            "web": f"http://127.0.0.1:{self.web_port}/",  # internal addresses from here on
+            "rasa": f"http://127.0.0.1:{self.rasa_port}/",
+            "actions": f"http://127.0.0.1:{self.action_port}/",
         }
 
     @property
@@ -116,12 +130,24 @@ class Stack:
                 "ASSISTANT_BACKOFFICE_URL", f"sqlite:///{self.var_dir / 'backoffice.db'}"
             ),
             "ASSISTANT_IDENTITY_SECRET": self.identity_secret,
+            "ASSISTANT_SESSION_SECRET": self.session_secret,
+            "ASSISTANT_PUBLIC_URL": self.public_url,
+            "ASSISTANT_EMBED_ORIGINS": self.embed_origins,
             "RASA_AUTH_TOKEN": self.rasa_token,
             "RASA_TELEMETRY_ENABLED": "false",
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "TOKENIZERS_PARALLELISM": "false",
         }
+        config = gateway.render(
+            gateway.GatewaySettings(
+                listen=f"{self.public_host}:{self.public_port}",
+                web_address=f"127.0.0.1:{self.web_port}",
+                rasa_address=f"127.0.0.1:{self.rasa_port}",
+                state_dir=self.var_dir / "gateway",
+            )
+        )
+        gateway.check(config)
         endpoints = self.var_dir / "endpoints.yml"
         endpoints.write_text(
             "action_endpoint:\n"
@@ -152,8 +178,6 @@ class Stack:
                     "127.0.0.1",
                     "--enable-api",
                     f"--auth-token={self.rasa_token}",  # one argument: a token may start with "-"
-                    "--cors",
-                    f"http://localhost:{self.web_port}",
                     "--credentials",
                     str(self.root / "credentials.yml"),
                     "--endpoints",
@@ -180,8 +204,14 @@ class Stack:
                     "ASSISTANT_API_TOKEN": self.api_token,
                     "ASSISTANT_DEMO_SIGN_IN": "1" if self.demo_sign_in else "0",
                     "RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
-                    "RASA_PUBLIC_URL": f"http://localhost:{self.rasa_port}",
+                    "RASA_PUBLIC_URL": self.public_url,  # socket.io through the gateway
+                    "ASSISTANT_TRUSTED_PROXIES": "1",  # the gateway sets X-Forwarded-For
                 },
+            ),
+            Service(
+                "gateway",
+                gateway.command(config),
+                f"http://127.0.0.1:{self.public_port}/api/health",
             ),
         ]
 
@@ -191,7 +221,9 @@ class Stack:
         os.umask(PRIVATE_UMASK)
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.var_dir.chmod(0o700)
-        busy = [p for p in (self.rasa_port, self.action_port, self.web_port) if not _free(p)]
+        busy = [
+            p for p in (self.rasa_port, self.action_port, self.web_port, self.public_port) if not _free(p)
+        ]
         if busy:
             raise RuntimeError(f"port(s) {busy} already in use: is the assistant already running?")
         if self.demo_staff:
@@ -253,7 +285,9 @@ class Stack:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run Rasa, the action server and the web app together.")
+    parser = argparse.ArgumentParser(
+        description="Run the gateway, the web app, Rasa and the action server together."
+    )
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for start-up")
     args = parser.parse_args(argv)
     stack = Stack()
@@ -276,8 +310,11 @@ def main(argv: list[str] | None = None) -> int:
             f"  demo sign-in   {urls['chat']}?customer=cust-ava   (also cust-ben, cust-chloe)\n"
             f"  agent console  {urls['console']}   (agent, lead or editor; password in tokens.env)\n"
             f"  staff API      {urls['api']}   (Authorization: Bearer $ASSISTANT_API_TOKEN)\n"
-            f"  Rasa           {urls['rasa']}    (HTTP API token: $RASA_AUTH_TOKEN)\n"
+            f"  widget         {urls['chat']}demo   (one script tag; socket.io at {urls['socket']})\n"
+            "Internal only (not through the public port):\n"
+            f"  Rasa           {urls['rasa']}    (HTTP API token: $RASA_AUTH_TOKEN; REST channel for tests)\n"
             f"  action server  {urls['actions']}\n"
+            f"  web app        {urls['web']}\n"
             f"Tokens for this run are in {stack.var_dir}/tokens.env (set the variables to choose your own).\n"
             "Press Ctrl-C to stop everything.",
             flush=True,
@@ -287,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         tokens.write_text(
             f"RASA_AUTH_TOKEN={stack.rasa_token}\nASSISTANT_API_TOKEN={stack.api_token}\n"
             f"ASSISTANT_IDENTITY_SECRET={stack.identity_secret}\n"
+            f"ASSISTANT_SESSION_SECRET={stack.session_secret}\n"
             + (f"ASSISTANT_DEMO_STAFF_PASSWORD={stack.staff_password}\n" if stack.demo_staff else ""),
             encoding="utf-8",
         )

@@ -1,23 +1,41 @@
-"""Rasa's socket.io channel with limits at the door (:mod:`rasa_addons.limits`): a message that
-is far too large, carries oversized metadata, or comes faster than a person types (per
-conversation, per client address) is answered politely and never reaches NLU.
+"""Rasa's socket.io channel, made safe for the public internet.
+
+- **A secret per conversation** (:mod:`assistant.chat_session`): ``session_request`` is answered
+  with ``session_credential`` ``{session_id, credential}`` and then Rasa's usual
+  ``session_confirm``. Joining a conversation again needs its credential; without it (or with
+  a credential issued for another signed-in customer) the client gets a new conversation. A
+  socket writes only into the conversation it joined: the ``session_id`` a message names is
+  not trusted.
+- **Limits at the door** (:mod:`assistant.limits`): a message that is far too large, carries
+  oversized metadata, or comes faster than a person types (per conversation, per client
+  address) is answered politely and never reaches NLU.
+- **Origins**: only the public origin and the embedding origins in the allowlist may connect
+  (``ASSISTANT_PUBLIC_URL``, ``ASSISTANT_EMBED_ORIGINS``).
 
 credentials.yml names it ``rasa_addons.channels.GuardedSocketIOInput`` with the usual socket.io
-settings, plus ``limits:`` and the two ``texts:`` customers may see.
+settings, plus ``limits:`` and the ``texts:`` customers may see. Secrets come from the
+environment (``ASSISTANT_SESSION_SECRET``, ``ASSISTANT_IDENTITY_SECRET``), never from the file.
+Conversation ids and credentials are never logged; a short hash stands in for the id.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import logging
-from collections import OrderedDict
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.socketio import SocketIOInput
-from sanic import Blueprint
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from sanic import Blueprint, response
+from sanic.request import Request
+from socketio import AsyncServer
 
+from assistant import chat_session
+from assistant.identity import TOKEN_KEY, IdentityError, verify
 from assistant.limits import BUSY, TOO_LARGE, LimitSettings, MessageLimiter
 
 logger = logging.getLogger(__name__)
@@ -26,58 +44,170 @@ DEFAULT_TEXTS = {
     BUSY: "You're sending messages faster than I can read them. Please wait a moment and try again.",
     TOO_LARGE: "That message is too long for me to read. Could you say it in a few sentences?",
 }
+LOOPBACK = ("127.0.0.1", "::1")
 
 
 def _hashed(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:12]
 
 
+def allowed_origins(environ: dict[str, str] | None = None) -> list[str]:
+    """The public origin and the embedding allowlist (comma- or space-separated origins)."""
+    environ = dict(os.environ if environ is None else environ)
+    public = (environ.get("ASSISTANT_PUBLIC_URL") or "").strip().rstrip("/")
+    listed = (environ.get("ASSISTANT_EMBED_ORIGINS") or "").replace(",", " ").split()
+    origins = [o.rstrip("/") for o in [public, *listed] if o]
+    return list(dict.fromkeys(origins))
+
+
+def client_address(environ: dict[str, Any]) -> str:
+    """The customer's address: the gateway's ``X-Forwarded-For`` when the peer is the gateway on
+    this machine (Rasa listens on an internal address only), else the peer itself."""
+    peer = str(environ.get("REMOTE_ADDR") or "")
+    forwarded = str(environ.get("HTTP_X_FORWARDED_FOR") or "")
+    if forwarded and peer in LOOPBACK:
+        return forwarded.split(",")[-1].strip()[:64]
+    return peer
+
+
 class GuardedSocketIOInput(SocketIOInput):
+    limiter: MessageLimiter
+    texts: dict[str, str]
+    session_secret: str
+    identity_secret: str
+    origins: list[str]
+
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> GuardedSocketIOInput:
         credentials = dict(credentials or {})
         limits = LimitSettings.from_credentials(credentials.pop("limits", None))
         texts = {**DEFAULT_TEXTS, **(credentials.pop("texts", None) or {})}
+        max_age = int(credentials.pop("credential_max_age", chat_session.DEFAULT_MAX_AGE))
         channel = super().from_credentials(credentials)
         assert isinstance(channel, GuardedSocketIOInput)
-        channel.limiter = MessageLimiter(limits)
-        channel.texts = texts
-        channel.addresses = OrderedDict()
+        channel.configure(
+            limiter=MessageLimiter(limits),
+            texts=texts,
+            session_secret=os.environ.get("ASSISTANT_SESSION_SECRET", ""),
+            identity_secret=os.environ.get("ASSISTANT_IDENTITY_SECRET", ""),
+            origins=allowed_origins(),
+            max_age=max_age,
+        )
         return channel
 
-    limiter: MessageLimiter
-    texts: dict[str, str]
-    addresses: OrderedDict[str, str]  # session id -> the client address that asked for it
+    def configure(
+        self,
+        *,
+        limiter: MessageLimiter,
+        texts: dict[str, str],
+        session_secret: str,
+        identity_secret: str,
+        origins: list[str],
+        max_age: int = chat_session.DEFAULT_MAX_AGE,
+    ) -> None:
+        if not session_secret:
+            raise ValueError("ASSISTANT_SESSION_SECRET is not set: the chat channel cannot issue credentials")
+        self.limiter, self.texts = limiter, texts
+        self.session_secret, self.identity_secret = session_secret, identity_secret
+        self.origins, self.max_age = origins, max_age
+        self.session_persistence = True  # a conversation outlives its socket: reconnects rejoin it
 
-    def _remember(self, session_id: str, address: str) -> None:
-        self.addresses[session_id] = address
-        self.addresses.move_to_end(session_id)
-        while len(self.addresses) > self.limiter.settings.tracked_keys:
-            self.addresses.popitem(last=False)
+    # ------------------------------------------------------------------ sessions
+
+    def customer_of(self, data: dict[str, Any]) -> str | None:
+        """Who the host page says is signed in (a signature check only: expiry is for the
+        actions to judge, message by message; here it decides which conversation to open)."""
+        token = data.get(TOKEN_KEY)
+        if not token or not self.identity_secret:
+            return None
+        try:
+            return verify(self.identity_secret, token, check_expiry=False).customer_id
+        except IdentityError:
+            return None
+
+    def grant(self, data: dict[str, Any]) -> tuple[chat_session.Issued, str]:
+        """The conversation this ``session_request`` may join: the one it names when its
+        credential is good and issued for the same customer, else a new one. Second value: why
+        a new one was given ('' when the named one was granted)."""
+        customer = self.customer_of(data)
+        named, credential = data.get("session_id"), data.get("credential")
+        if isinstance(named, str) and named:
+            try:
+                tag = chat_session.verify(self.session_secret, named, credential, max_age=self.max_age)
+            except chat_session.CredentialError as exc:
+                reason = str(exc)
+            else:
+                if tag == chat_session.subject_tag(customer):
+                    return chat_session.Issued(named, str(credential)), ""
+                reason = "signed in or out since"
+        else:
+            reason = ""
+        return chat_session.new_session(self.session_secret, customer), reason or "new"
+
+    # ------------------------------------------------------------------ blueprint
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        async def guarded(message: UserMessage) -> None:
-            sender = str(message.sender_id or "")
-            refusal = self.limiter.check(
-                sender, self.addresses.get(sender, ""), message.text, message.metadata
-            )
-            if refusal is None:
-                await on_new_message(message)
-                return
-            logger.warning("message refused before NLU (%s), conversation %s", refusal, _hashed(sender))
-            await message.output_channel.send_text_message(sender, self.texts[refusal])
-
-        blueprint = super().blueprint(guarded)
+        # Origins the browser may connect from; an empty allowlist means same origin only.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.origins or None)
+        webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        self.sio = sio
         namespace = self.namespace or "/"
-        handlers = self.sio.handlers[namespace]
-        asked = handlers["session_request"]
 
-        async def session_request(sid: str, data: dict[str, Any] | None) -> None:
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> response.HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: str, environ: dict[str, Any], auth: dict[str, Any] | None = None) -> bool:
+            await sio.save_session(sid, {"address": client_address(environ)}, namespace=namespace)
+            return True
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: Any) -> None:
             data = data if isinstance(data, dict) else {}
-            await asked(sid, data)  # sets data["session_id"] when the client had none
-            environ = self.sio.get_environ(sid, namespace) or {}
-            if data.get("session_id"):
-                self._remember(str(data["session_id"]), str(environ.get("REMOTE_ADDR") or ""))
+            granted, why = self.grant(data)
+            session = await sio.get_session(sid, namespace=namespace)
+            previous = session.get("conversation")
+            if previous and previous != granted.session_id:
+                await sio.leave_room(sid, previous, namespace=namespace)
+            session["conversation"] = granted.session_id
+            await sio.save_session(sid, session, namespace=namespace)
+            await sio.enter_room(sid, granted.session_id, namespace=namespace)
+            if why and why != "new":
+                logger.warning(
+                    "conversation %s not joined (%s): a new one was given",
+                    _hashed(str(data.get("session_id"))),
+                    why,
+                )
+            await sio.emit(
+                "session_credential",
+                {"session_id": granted.session_id, "credential": granted.credential},
+                room=sid,
+                namespace=namespace,
+            )
+            await sio.emit("session_confirm", granted.session_id, room=sid, namespace=namespace)
 
-        handlers["session_request"] = session_request
-        return blueprint
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: str, data: Any) -> None:
+            session = await sio.get_session(sid, namespace=namespace)
+            sender = session.get("conversation")
+            if not sender or not isinstance(data, dict):
+                return  # no session_request yet: nothing to write into (the widget always asks)
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            metadata = data.get(self.metadata_key) or {}
+            if isinstance(metadata, str) and len(metadata) <= self.limiter.settings.max_metadata_bytes:
+                with contextlib.suppress(ValueError):
+                    metadata = json.loads(metadata)
+            text = data.get("message", "")
+            refusal = self.limiter.check(sender, session.get("address", ""), text, metadata)
+            if refusal is None and not isinstance(metadata, dict):
+                refusal = TOO_LARGE  # metadata is an object or nothing: anything else is not ours
+            if refusal is not None:
+                logger.warning("message refused before NLU (%s), conversation %s", refusal, _hashed(sender))
+                await output.send_text_message(sender, self.texts[refusal])
+                return
+            await on_new_message(
+                UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata)
+            )
+
+        return webhook

@@ -1,4 +1,6 @@
-"""The real stack for end-to-end tests: Rasa, the action server and the web app, on test ports.
+"""The real stack for end-to-end tests: the gateway (the public port, 18080), and behind it the
+web app, Rasa and the action server, on test ports. Browsers use the public port only; the
+`rest` channel and Rasa's HTTP API are reached on Rasa's internal address.
 
 Needs the trained model (models/) and the built index (kb_index/): `make test` prepares both.
 Each run gets its own databases in a temporary folder.
@@ -18,7 +20,8 @@ import pytest
 from assistant.stack import Stack
 from tests.conftest import ROOT
 
-RASA_PORT, ACTION_PORT, WEB_PORT = 15005, 15055, 18080
+RASA_PORT, ACTION_PORT, WEB_PORT, PUBLIC_PORT = 15005, 15055, 18081, 18080
+EMBED_ORIGIN = "http://shop.example"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = ROOT / "test-output"
 
@@ -55,6 +58,8 @@ def stack(tmp_path_factory):
         rasa_port=RASA_PORT,
         action_port=ACTION_PORT,
         web_port=WEB_PORT,
+        public_port=PUBLIC_PORT,
+        embed_origins=EMBED_ORIGIN,  # a partner site allowed to embed the widget
         rasa_token=secrets.token_urlsafe(16),
         api_token=secrets.token_urlsafe(16),
         var_dir=var,
@@ -164,7 +169,7 @@ def agent_online(request):
 def agent_reply(stack: Stack, http: Http, conversation_id: str, text: str, agent: str) -> dict[str, Any]:
     """A person answers the conversation's handoff through the staff API (token auth)."""
     auth = {"Authorization": f"Bearer {stack.api_token}"}
-    api = f"http://127.0.0.1:{stack.web_port}/api/handoffs"
+    api = f"http://127.0.0.1:{stack.public_port}/api/handoffs"
     _, listing = http.call("GET", f"{api}?conversation_id={conversation_id}", headers=auth)
     [handoff] = listing["handoffs"]
     status, body = http.call("POST", f"{api}/{handoff['id']}/messages", {"text": text, "agent": agent}, auth)

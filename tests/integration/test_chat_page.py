@@ -15,7 +15,7 @@ def test_chat_page_talks_to_rasa_over_socketio(stack, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"http://localhost:{stack.web_port}/")
+    page.goto(f"http://localhost:{stack.public_port}/")
 
     # First visit: the page asks for the introduction, which arrives with top-task buttons.
     page.get_by_text("virtual assistant", exact=False).first.wait_for(timeout=30_000)
@@ -51,7 +51,7 @@ def test_signed_in_customer_compares_products_and_sees_a_table(stack, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"http://localhost:{stack.web_port}/?customer=cust-ava")
+    page.goto(f"http://localhost:{stack.public_port}/?customer=cust-ava")
     expect(page.locator("#status")).to_have_text("Online · signed in as Ava Patel", timeout=30_000)
 
     page.fill("#input", "which account is right for me?")
@@ -86,7 +86,7 @@ def test_signed_in_customer_compares_products_and_sees_a_table(stack, browser):
 
 def test_a_person_answers_on_the_chat_page(stack, browser, http):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.goto(f"http://localhost:{stack.web_port}/")
+    page.goto(f"http://localhost:{stack.public_port}/")
     page.get_by_text("virtual assistant", exact=False).first.wait_for(timeout=30_000)
     page.fill("#input", "talk to a person")
     page.press("#input", "Enter")

@@ -30,7 +30,7 @@ def customer_page(browser: Any, stack: Any) -> tuple[Any, Page, list[str]]:
     page = ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"http://localhost:{stack.web_port}/demo?customer=cust-ava")
+    page.goto(f"http://localhost:{stack.public_port}/demo?customer=cust-ava")
     page.locator(f"{WIDGET} .kw-launcher").click()
     expect(page.locator(f"{WIDGET} .kw-status")).to_have_text("Online", timeout=30_000)
     return ctx, page, errors
@@ -47,7 +47,7 @@ def sign_in(browser: Any, stack: Any, username: str) -> tuple[Any, Page, list[st
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.goto(f"http://localhost:{stack.web_port}/console")
+    page.goto(f"http://localhost:{stack.public_port}/console")
     expect(page).to_have_url(re.compile(r"/console/login$"))
     page.locator("#username").fill(username)
     page.locator("#password").fill(stack.staff_password)
@@ -72,7 +72,7 @@ def test_an_agent_takes_over_mid_form_replies_and_hands_back(stack, browser, htt
 
     auth = {"Authorization": f"Bearer {stack.api_token}"}
     _, listing = http.call(
-        "GET", f"http://127.0.0.1:{stack.web_port}/api/handoffs?conversation_id={session}", headers=auth
+        "GET", f"http://127.0.0.1:{stack.public_port}/api/handoffs?conversation_id={session}", headers=auth
     )
     [handoff] = listing["handoffs"]
 
@@ -155,7 +155,7 @@ def test_a_lead_reviews_annotates_and_an_editor_cannot_annotate(stack, browser, 
     handoff_id = handoff_id["custom"]["data"]["handoff"]["id"]
 
     ctx, lead, errors = sign_in(browser, stack, "lead")
-    lead.goto(f"http://localhost:{stack.web_port}/console/review?reason=customer_request")
+    lead.goto(f"http://localhost:{stack.public_port}/console/review?reason=customer_request")
     row = lead.locator(f"#results tr[data-id='{handoff_id}']")
     expect(row).to_have_count(1, timeout=30_000)
     expect(lead.locator("#export-csv")).to_have_attribute(
@@ -175,14 +175,14 @@ def test_a_lead_reviews_annotates_and_an_editor_cannot_annotate(stack, browser, 
     lead.locator("#tags-input").fill("coaching, activation")
     lead.locator("#save-tags").click()
     lead.screenshot(path=str(SHOTS / "console-review.png"), full_page=True)
-    lead.goto(f"http://localhost:{stack.web_port}/console/review?tag=activation")
+    lead.goto(f"http://localhost:{stack.public_port}/console/review?tag=activation")
     expect(lead.locator(f"#results tr[data-id='{handoff_id}']")).to_have_count(1, timeout=30_000)
     assert errors == []
     ctx.close()
 
     ctx, editor, _ = sign_in(browser, stack, "editor")
     expect(editor).to_have_url(re.compile(r"/console/review$"))
-    editor.goto(f"http://localhost:{stack.web_port}/console/review/{handoff_id}")
+    editor.goto(f"http://localhost:{stack.public_port}/console/review/{handoff_id}")
     expect(editor.locator(".turn-user", has_text="activate my new card").first).to_be_visible(timeout=30_000)
     expect(editor.locator("#note-text")).to_have_count(0)
     ctx.close()

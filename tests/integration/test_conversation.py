@@ -107,7 +107,7 @@ def test_handoff_records_context_pauses_the_bot_and_resumes(stack, say, http):
     # ...but still answers everyone else.
     assert say(new_sender(), "hi")
 
-    api = f"http://127.0.0.1:{stack.web_port}/api"
+    api = f"http://127.0.0.1:{stack.public_port}/api"
     headers = {"Authorization": f"Bearer {stack.api_token}"}
     status, body = http.call("GET", f"{api}/handoffs?conversation_id={sender}", headers=headers)
     assert status == 200
@@ -136,7 +136,7 @@ def test_rasa_http_api_needs_the_token(stack, http):
 
 
 def test_staff_api_needs_the_token(stack, http):
-    status, _ = http.call("GET", f"http://127.0.0.1:{stack.web_port}/api/handoffs")
+    status, _ = http.call("GET", f"http://127.0.0.1:{stack.public_port}/api/handoffs")
     assert status == 401
 
 

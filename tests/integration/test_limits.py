@@ -32,11 +32,11 @@ FLOOD = """async ({url, count, big}) => {
 def test_a_flood_is_slowed_down_politely_and_a_huge_message_refused(stack, browser):
     ctx = browser.new_context()
     page = ctx.new_page()
-    page.goto(f"http://localhost:{stack.web_port}/demo")
+    page.goto(f"http://localhost:{stack.public_port}/demo")
     page.locator("#kestrel-widget .kw-launcher").click()  # the widget loads socket.io when opened
     page.wait_for_function("() => typeof window.io === 'function'")
     texts = page.evaluate(
-        FLOOD, {"url": f"http://localhost:{stack.rasa_port}", "count": 25, "big": "x" * 6000}
+        FLOOD, {"url": f"http://localhost:{stack.public_port}", "count": 25, "big": "x" * 6000}
     )
     ctx.close()
     busy = [t for t in texts if t.startswith("You're sending messages faster")]

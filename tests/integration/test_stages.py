@@ -132,7 +132,7 @@ def test_freeze_a_card_with_a_person_in_the_middle_then_the_form_resumes(say, st
 
     status, _ = http.call(
         "POST",
-        f"http://127.0.0.1:{stack.web_port}/api/handoffs/{handoff_id}/resume",
+        f"http://127.0.0.1:{stack.public_port}/api/handoffs/{handoff_id}/resume",
         headers={"Authorization": f"Bearer {stack.api_token}"},
     )
     assert status == 200

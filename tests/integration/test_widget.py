@@ -22,7 +22,7 @@ def open_page(browser: Any, stack: Any, path: str = "/demo", **context: Any) -> 
     page = ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"http://localhost:{stack.web_port}{path}")
+    page.goto(f"http://localhost:{stack.public_port}{path}")
     return ctx, page, errors
 
 

@@ -6,12 +6,20 @@ from typing import Any
 
 import pytest
 
+from assistant import chat_session
 from assistant.analytics import Analytics
 from assistant.settings import Settings
 from assistant.web.app import create_app
 from assistant.web.history import chat_history
 
 SESSION = "0f8c2d1e-5b6a-4c3d-9e8f-7a6b5c4d3e2f"
+SECRET = "session-secret-for-tests"
+
+
+def owner(session_id: str = SESSION) -> dict[str, str]:
+    """The header the widget sends: the credential the channel issued with this session id."""
+    return {chat_session.HEADER: chat_session.issue(SECRET, session_id)}
+
 
 EVENTS: list[dict[str, Any]] = [
     {"event": "action", "name": "action_session_start"},
@@ -63,7 +71,11 @@ def app(tmp_path, handoff_store):
     analytics = Analytics(f"sqlite:///{tmp_path / 'a.db'}")
     rasa = FakeRasa()
     application = create_app(
-        Settings(api_token="t"), handoff_store, rasa, analytics=analytics, name="widget_test"
+        Settings(api_token="t", session_secret=SECRET),
+        handoff_store,
+        rasa,
+        analytics=analytics,
+        name="widget_test",
     )
     application.ctx.fake_rasa = rasa
     return application
@@ -72,9 +84,9 @@ def app(tmp_path, handoff_store):
 def test_history_endpoint_validates_the_session_id(app) -> None:
     _, resp = app.test_client.get("/chat/history/..%2Fetc")
     assert resp.status == 400 or resp.status == 404
-    _, resp = app.test_client.get("/chat/history/short")
+    _, resp = app.test_client.get("/chat/history/short", headers=owner("short"))
     assert resp.status == 400
-    _, resp = app.test_client.get(f"/chat/history/{SESSION}")
+    _, resp = app.test_client.get(f"/chat/history/{SESSION}", headers=owner())
     assert resp.status == 200 and resp.headers["cache-control"] == "no-store"
     assert len(resp.json["messages"]) == 5 and app.ctx.fake_rasa.asked == [SESSION]
 
@@ -86,13 +98,15 @@ def test_feedback_is_validated_then_recorded_and_returned_with_the_history(app) 
         {"session_id": SESSION, "article_id": "a", "helpful": "yes"},
         [],
     ):
-        _, resp = app.test_client.post("/chat/feedback", json=bad)
+        _, resp = app.test_client.post("/chat/feedback", json=bad, headers=owner())
         assert resp.status == 400, bad
     _, resp = app.test_client.post(
-        "/chat/feedback", json={"session_id": SESSION, "article_id": "lost_or_stolen_card", "helpful": False}
+        "/chat/feedback",
+        json={"session_id": SESSION, "article_id": "lost_or_stolen_card", "helpful": False},
+        headers=owner(),
     )
     assert resp.status == 204
-    _, resp = app.test_client.get(f"/chat/history/{SESSION}")
+    _, resp = app.test_client.get(f"/chat/history/{SESSION}", headers=owner())
     assert resp.json["feedback"] == {"lost_or_stolen_card": False}
 
 
@@ -117,14 +131,60 @@ def test_a_persons_message_in_the_history_is_marked_as_from_an_agent() -> None:
 
 def test_a_waiting_customer_can_see_their_place_and_then_who_has_them(app, handoff_store) -> None:
     session = "queue-test-session-1"
-    _, resp = app.test_client.get(f"/chat/queue/{session}")
+    _, resp = app.test_client.get(f"/chat/queue/{session}", headers=owner(session))
     assert resp.json == {}  # not waiting
     handoff_store.create("someone-else-1", reason="r", stage="s", transcript=[], slots={}, priority=1)
     mine = handoff_store.create(session, reason="r", stage="s", transcript=[], slots={})
-    _, resp = app.test_client.get(f"/chat/queue/{session}")
+    _, resp = app.test_client.get(f"/chat/queue/{session}", headers=owner(session))
     assert resp.json == {"position": 2, "wait_minutes": 8}
     handoff_store.claim(mine.id, "sam", "Sam")
-    _, resp = app.test_client.get(f"/chat/queue/{session}")
+    _, resp = app.test_client.get(f"/chat/queue/{session}", headers=owner(session))
     assert resp.json == {"agent": "Sam"}
     _, resp = app.test_client.get("/chat/queue/bad%20id")
     assert resp.status == 400
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # the session id alone
+        {chat_session.HEADER: ""},
+        {chat_session.HEADER: "c1.1.anon.forged"},
+        {chat_session.HEADER: chat_session.issue(SECRET, "another-session-0001")},  # someone else's
+        {chat_session.HEADER: chat_session.issue("another-secret", SESSION)},
+        {chat_session.HEADER: chat_session.issue(SECRET, SESSION, now=1_000_000)},  # long expired
+    ],
+)
+def test_a_conversation_is_read_only_with_its_own_credential(app, handoff_store, headers) -> None:
+    handoff_store.create(SESSION, reason="r", stage="s", transcript=[], slots={})
+    for method, path, body in (
+        ("get", f"/chat/history/{SESSION}", None),
+        ("get", f"/chat/queue/{SESSION}", None),
+        ("post", "/chat/feedback", {"session_id": SESSION, "article_id": "a", "helpful": True}),
+    ):
+        call = getattr(app.test_client, method)
+        _, resp = call(path, headers=headers, **({"json": body} if body else {}))
+        assert resp.status == 403, (path, headers)
+        assert "credential" in resp.json["error"]
+    assert app.ctx.fake_rasa.asked == []  # Rasa was never asked for the tracker
+
+
+def test_credentials_are_bound_to_their_session_and_customer() -> None:
+    issued = chat_session.new_session(SECRET, "cust-ava", now=1000)
+    assert chat_session.verify(SECRET, issued.session_id, issued.credential, now=2000) == (
+        chat_session.subject_tag("cust-ava")
+    )
+    assert chat_session.subject_tag(None) == chat_session.ANONYMOUS != chat_session.subject_tag("cust-ben")
+    for session_id, credential in (
+        (issued.session_id + "x", issued.credential),
+        (issued.session_id, issued.credential.replace(chat_session.subject_tag("cust-ava"), "anon")),
+        (issued.session_id, issued.credential + "A"),
+        (issued.session_id, None),
+        (issued.session_id, "c1." + "9" * 12 + ".anon." + "A" * 43),
+    ):
+        with pytest.raises(chat_session.CredentialError):
+            chat_session.verify(SECRET, session_id, credential, now=2000)
+    with pytest.raises(chat_session.CredentialError):  # a month and a day later
+        chat_session.verify(SECRET, issued.session_id, issued.credential, now=1000 + 31 * 86400)
+    with pytest.raises(chat_session.CredentialError):
+        chat_session.issue("", "s")

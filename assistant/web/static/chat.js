@@ -27,16 +27,11 @@
     return meta;
   }
 
-  function newSessionId() {
-    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
-    return "s-" + Date.now().toString(36) + Math.random().toString(36).slice(2);
-  }
-  var sessionId = localStorage.getItem(KEY);
+  // The conversation and its secret are issued by the server at session_request.
+  var CREDENTIAL = "kestrel.chat.credential";
+  var sessionId = localStorage.getItem(KEY) || "";
+  var credential = localStorage.getItem(CREDENTIAL) || "";
   var firstVisit = !sessionStorage.getItem(GREETED);
-  if (!sessionId) {
-    sessionId = newSessionId();
-    localStorage.setItem(KEY, sessionId);
-  }
 
   function timeNow() {
     return new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -166,7 +161,14 @@
   }
 
   socket.on("connect", function () {
-    socket.emit("session_request", { session_id: sessionId });
+    socket.emit("session_request", { session_id: sessionId, credential: credential, customer_token: customerToken });
+  });
+  socket.on("session_credential", function (granted) {
+    if (!granted || typeof granted.session_id !== "string") return;
+    sessionId = granted.session_id;
+    credential = String(granted.credential || "");
+    localStorage.setItem(KEY, sessionId);
+    localStorage.setItem(CREDENTIAL, credential);
   });
   socket.on("session_confirm", function () {
     statusEl.textContent = customerName ? "Online · signed in as " + customerName : "Online";

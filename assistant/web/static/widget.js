@@ -53,7 +53,7 @@
   }
   var server = attr("server", script ? new URL(script.src, window.location.href).origin : "");
   var config = {
-    socketUrl: attr("socket-url", "http://localhost:5005"),
+    socketUrl: attr("socket-url", server),
     title: attr("title", "Help"),
     color: attr("color", "#0b5d4b"),
     greeting: attr("greeting", ""),
@@ -64,16 +64,16 @@
   var S = config.strings;
 
   var SESSION_KEY = "kestrel.widget.session";
+  var CREDENTIAL_KEY = "kestrel.widget.credential";
   var OPEN_KEY = "kestrel.widget.open";
   var VISITS_KEY = "kestrel.widget.visits";
   var GREETED_KEY = "kestrel.widget.greeted";
 
-  function newId() {
-    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
-    return "w" + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
-  }
-  var sessionId = localStorage.getItem(SESSION_KEY);
-  if (!sessionId) { sessionId = newId(); localStorage.setItem(SESSION_KEY, sessionId); }
+  // The conversation and its secret, both issued by the server at session_request: the id alone
+  // opens nothing. Sign-in or sign-out on the host page gets a new conversation.
+  var sessionId = localStorage.getItem(SESSION_KEY) || "";
+  var credential = localStorage.getItem(CREDENTIAL_KEY) || "";
+  function credentialHeaders() { return { "X-Chat-Credential": credential }; }
   var firstPageOfVisit = !sessionStorage.getItem(GREETED_KEY);
   // one visit per browser session, however many pages it opens
   var visits = (parseInt(localStorage.getItem(VISITS_KEY), 10) || 0) + (sessionStorage.getItem(VISITS_KEY) ? 0 : 1);
@@ -262,7 +262,7 @@
         b.addEventListener("click", function () {
           fetch(server + "/chat/feedback", {
             method: "POST",
-            headers: { "Content-Type": "application/json" },
+            headers: Object.assign({ "Content-Type": "application/json" }, credentialHeaders()),
             body: JSON.stringify({ session_id: sessionId, article_id: kb.article_id, helpful: choice[0] })
           }).then(function (r) {
             if (r.ok) { feedbackGiven[kb.article_id] = choice[0]; done(choice[0]); input.focus(); }
@@ -407,7 +407,7 @@
     queueTimer = on ? setInterval(checkQueue, 20000) : null;
   }
   function checkQueue() {
-    fetch(server + "/chat/queue/" + encodeURIComponent(sessionId), { cache: "no-store" })
+    fetch(server + "/chat/queue/" + encodeURIComponent(sessionId), { cache: "no-store", headers: credentialHeaders() })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (q) {
         if (!q) return;
@@ -462,7 +462,7 @@
   // The tracker is the truth: after a reload or a reconnect, show it again in full, then send
   // what was typed offline. Nothing is lost, nothing is shown twice.
   function restore() {
-    return fetch(server + "/chat/history/" + encodeURIComponent(sessionId), { cache: "no-store" })
+    return fetch(server + "/chat/history/" + encodeURIComponent(sessionId), { cache: "no-store", headers: credentialHeaders() })
       .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
       .then(function (data) {
         feedbackGiven = data.feedback || {};
@@ -498,7 +498,14 @@
   function connect() {
     socket = window.io(config.socketUrl, { transports: ["websocket", "polling"], reconnectionDelayMax: 3000 });
     socket.on("connect", function () {
-      socket.emit("session_request", { session_id: sessionId });
+      socket.emit("session_request", { session_id: sessionId, credential: credential, customer_token: config.token });
+    });
+    socket.on("session_credential", function (granted) {
+      if (!granted || typeof granted.session_id !== "string") return;
+      sessionId = granted.session_id;
+      credential = String(granted.credential || "");
+      localStorage.setItem(SESSION_KEY, sessionId);
+      localStorage.setItem(CREDENTIAL_KEY, credential);
     });
     socket.on("session_confirm", function () {
       restore().then(function (count) {

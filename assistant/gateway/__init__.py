@@ -1,0 +1,92 @@
+"""The gateway: nginx (Debian's package) in front of everything, so customers see one origin.
+
+:func:`render` fills ``nginx.conf`` (next to this file) with the stack's ports and folders and
+:func:`command` runs nginx in the foreground on it, as one of the stack's processes. Only the
+public port is opened to the world; the web app, Rasa and the action server listen on internal
+addresses. ``make gateway`` installs nginx when it is missing.
+"""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+TEMPLATE = Path(__file__).with_name("nginx.conf")
+STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
+MIME_TYPES = Path("/etc/nginx/mime.types")
+PLACEHOLDER = re.compile(r"\$\{([A-Z_]+)\}")  # only braced capitals: nginx's own $variables stay
+
+
+class GatewayError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    listen: str  # "0.0.0.0:8080", or "127.0.0.1:8080" to keep it on this machine
+    web_address: str  # the web app's internal address, "127.0.0.1:8081"
+    rasa_address: str  # Rasa's internal address, for /socket.io/ only
+    state_dir: Path  # var/gateway: the rendered config, pid, temp files, logs
+    max_body: str = "64k"  # the largest request body; the web app's JSON is far smaller
+    max_connections_per_address: int = 200
+
+    def __post_init__(self) -> None:
+        for name in ("listen", "web_address", "rasa_address"):
+            host, _, port = getattr(self, name).rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise GatewayError(f"{name} must be host:port, got {getattr(self, name)!r}")
+        if self.max_connections_per_address < 1:
+            raise GatewayError("max_connections_per_address must be at least 1")
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if not found:
+        raise GatewayError("nginx is not installed: run `make gateway` (Debian's nginx package)")
+    return found
+
+
+def render(settings: GatewaySettings) -> Path:
+    """Write the config into ``state_dir`` and return its path."""
+    state = settings.state_dir
+    for sub in ("", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (state / sub).mkdir(parents=True, exist_ok=True)
+    values = dict(
+        USER=getpass.getuser(),
+        STATE=str(state),
+        MIME_TYPES=str(MIME_TYPES),
+        MAX_BODY=settings.max_body,
+        MAX_CONNECTIONS_PER_ADDRESS=str(settings.max_connections_per_address),
+        WEB_ADDRESS=settings.web_address,
+        RASA_ADDRESS=settings.rasa_address,
+        LISTEN=settings.listen,
+        STATIC=str(STATIC),
+    )
+    text = PLACEHOLDER.sub(lambda m: values[m.group(1)], TEMPLATE.read_text(encoding="utf-8"))
+    config = state / "nginx.conf"
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def command(config: Path) -> list[str]:
+    return [
+        nginx_binary(),
+        "-c",
+        str(config),
+        "-p",
+        str(config.parent),
+        "-e",
+        str(config.parent / "error.log"),
+    ]
+
+
+def check(config: Path) -> None:
+    """``nginx -t`` on the rendered config: a clear error before anything starts."""
+    import subprocess
+
+    result = subprocess.run([*command(config), "-t", "-q"], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise GatewayError(f"the gateway's configuration is not valid:\n{result.stderr.strip()}")
