@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import INFORMATION, custom_payload, identity
 from assistant.account.facts import FactAnswer, money
 from assistant.account.questions import AccountQuestion, asks_to_act, read_account_question
+from assistant.chat_session import log_ref
 from assistant.kb import ANSWER, CLARIFY, SearchResult
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class AccountAnswers:
             try:
                 names = facts.names(customer.customer_id)
             except Exception:
-                logger.exception("could not read the account of %s", tracker.sender_id)
+                logger.exception("could not read the account of %s", log_ref(tracker.sender_id))
         articles: list[str] = []
         if result is not None and result.decision == ANSWER and result.best is not None:
             articles = [result.best.id]
@@ -174,7 +175,7 @@ class AccountAnswers:
                 customer.customer_id, question, tracker.latest_message.get("text") or ""
             )
         except Exception:
-            logger.exception("could not read the account of %s", tracker.sender_id)
+            logger.exception("could not read the account of %s", log_ref(tracker.sender_id))
             return None
         if not answer.lines:
             return None
@@ -283,7 +284,7 @@ class ProactiveHelp:
                 else set()
             )
         except Exception:
-            logger.exception("could not read the failed operations of %s", tracker.sender_id)
+            logger.exception("could not read the failed operations of %s", log_ref(tracker.sender_id))
             return None
         failure = failure_to_offer(failures, rules, offered, now)
         if failure is None:

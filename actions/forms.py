@@ -40,6 +40,7 @@ from actions.common import (
 from actions.kb import answer_in_passing
 from actions.services import ServiceAction
 from assistant.backoffice.store import pounds
+from assistant.chat_session import log_ref
 from assistant.conversation.forms import Field, FormSpec, Option
 from assistant.conversation.understand import again, asks_why, looks_like_question, read
 from assistant.identity import Identity, someone_else_owns
@@ -139,7 +140,7 @@ class CustomerOptions(ServiceAction):
         try:
             return {f.name: self.options_for(tracker, f) for f in fields if f.kind in ("payee", "card")}
         except Exception:
-            logger.exception("could not read the payees and cards of %s", tracker.sender_id)
+            logger.exception("could not read the payees and cards of %s", log_ref(tracker.sender_id))
             return {f.name: [] for f in fields if f.kind in ("payee", "card")}
 
     def _own_options(self, customer: Identity, spec_field: Field) -> list[Option]:

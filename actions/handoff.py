@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import custom_payload, identity
 from actions.services import ServiceAction
 from actions.tickets import leave_form, queue_offer, tell_position
+from assistant.chat_session import log_ref
 from assistant.handoff.summary import priority, summarise
 from assistant.handoff.transcript import transcript_from_events
 
@@ -53,7 +54,6 @@ class ActionHandoff(ServiceAction, Action):
         opening hundreds would flood the queue; new conversations are held back by the
         per-address message limits at the door)."""
         import datetime as dt
-        import hashlib
 
         limit = self.services.content.handoff.max_per_hour
         if not limit:
@@ -62,8 +62,9 @@ class ActionHandoff(ServiceAction, Action):
         store = self.services.handoffs
         over = store.count_since(since, conversation_id=tracker.sender_id) >= limit
         if over:
-            who = hashlib.sha256(tracker.sender_id.encode()).hexdigest()[:12]
-            logger.warning("handoff refused: %s handoffs in the last hour (conversation %s)", limit, who)
+            logger.warning(
+                "handoff refused: %s handoffs in the last hour (%s)", limit, log_ref(tracker.sender_id)
+            )
         return over
 
     async def run(
@@ -101,10 +102,10 @@ class ActionHandoff(ServiceAction, Action):
                 customer_id=str(slots.get("customer_id", "")),
             )
         except Exception:
-            logger.exception("could not record the handoff for %s", tracker.sender_id)
+            logger.exception("could not record the handoff for %s", log_ref(tracker.sender_id))
             dispatcher.utter_message(response="utter_handoff_failed")
             return []
-        logger.info("handoff %s for %s (%s, stage %s)", record.id, tracker.sender_id, reason, stage)
+        logger.info("handoff %s for %s (%s, stage %s)", record.id, log_ref(tracker.sender_id), reason, stage)
         if self._nobody_online():
             # Offer a message rather than a queue no one is watching; the customer may still wait.
             queue_offer(

@@ -25,6 +25,7 @@ from actions.common import (
 from actions.services import ServiceAction
 from actions.tickets import answer_if_waiting
 from assistant.analytics import ARTICLE_SHOWN, SEARCH_FAILED
+from assistant.chat_session import log_ref
 from assistant.conversation.understand import looks_like_question
 from assistant.guided.matching import normal
 from assistant.kb import ANSWER, CLARIFY, DECLINE, Article, SearchResult
@@ -260,7 +261,7 @@ class ActionKnowledgeBaseAnswer(ArticleAnswer, Action):
         try:
             payees = helper.options_for(tracker, transfer[0])
         except Exception:
-            logger.exception("could not read the payees of %s", tracker.sender_id)
+            logger.exception("could not read the payees of %s", log_ref(tracker.sender_id))
             return None
         return requested_task(question, transfer, spec, payees)
 

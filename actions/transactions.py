@@ -31,6 +31,7 @@ from actions.forms import AskField, CustomerOptions, GuidedForm, spec_of
 from actions.services import ServiceAction
 from assistant.analytics import TRANSACTION as TRANSACTION_EVENT
 from assistant.backoffice.store import Refusal, pounds
+from assistant.chat_session import log_ref
 from assistant.conversation.forms import FORMS, Field
 from assistant.identity import Identity
 
@@ -441,7 +442,7 @@ class ActionCancelForm(ServiceAction, Action):
             try:
                 result = await validators()[form](self.services).turn(said, tracker, domain, reread="cancel")
             except Exception:  # cancelling never depends on anything else working
-                logger.exception("could not read a cancel as an answer in %s", tracker.sender_id)
+                logger.exception("could not read a cancel as an answer in %s", log_ref(tracker.sender_id))
                 result = {}
             if any(result.get(s) not in (None, "") for s in form_fields(domain, form)):
                 dispatcher.messages.extend(said.messages)

@@ -95,3 +95,9 @@ def verify(
     if max_age and current - issued > max_age:
         raise CredentialError("credential too old")
     return tag
+
+
+def log_ref(session_id: object) -> str:
+    """How logs name a conversation: a short hash, never the id itself (with the id and a log
+    line nobody could open the conversation, but ids stay out of logs and exports all the same)."""
+    return "conv-" + hashlib.sha256(str(session_id).encode()).hexdigest()[:12]

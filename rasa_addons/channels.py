@@ -21,7 +21,6 @@ Conversation ids and credentials are never logged; a short hash stands in for th
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -45,10 +44,6 @@ DEFAULT_TEXTS = {
     TOO_LARGE: "That message is too long for me to read. Could you say it in a few sentences?",
 }
 LOOPBACK = ("127.0.0.1", "::1")
-
-
-def _hashed(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()[:12]
 
 
 def allowed_origins(environ: dict[str, str] | None = None) -> list[str]:
@@ -175,8 +170,8 @@ class GuardedSocketIOInput(SocketIOInput):
             await sio.enter_room(sid, granted.session_id, namespace=namespace)
             if why and why != "new":
                 logger.warning(
-                    "conversation %s not joined (%s): a new one was given",
-                    _hashed(str(data.get("session_id"))),
+                    "%s not joined (%s): a new one was given",
+                    chat_session.log_ref(data.get("session_id")),
                     why,
                 )
             await sio.emit(
@@ -203,7 +198,7 @@ class GuardedSocketIOInput(SocketIOInput):
             if refusal is None and not isinstance(metadata, dict):
                 refusal = TOO_LARGE  # metadata is an object or nothing: anything else is not ours
             if refusal is not None:
-                logger.warning("message refused before NLU (%s), conversation %s", refusal, _hashed(sender))
+                logger.warning("message refused before NLU (%s), %s", refusal, chat_session.log_ref(sender))
                 await output.send_text_message(sender, self.texts[refusal])
                 return
             await on_new_message(
