@@ -54,6 +54,26 @@ def _free(port: int) -> bool:
     return True
 
 
+SECRETS_FILE = "tokens.env"
+SECRETS = {  # Stack field -> (environment variable, random bytes when neither it nor var/ has one)
+    "rasa_token": ("RASA_AUTH_TOKEN", 24),
+    "api_token": ("ASSISTANT_API_TOKEN", 24),
+    "identity_secret": ("ASSISTANT_IDENTITY_SECRET", 32),
+    "session_secret": ("ASSISTANT_SESSION_SECRET", 32),
+    "staff_password": ("ASSISTANT_DEMO_STAFF_PASSWORD", 12),
+}
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``NAME=value`` lines (as written by :meth:`Stack.save_secrets`); {} when there is none."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return {}
+    pairs = (line.partition("=") for line in lines if "=" in line and not line.startswith("#"))
+    return {name.strip(): value.strip() for name, _, value in pairs}
+
+
 @dataclass
 class Stack:
     root: Path = ROOT
@@ -65,24 +85,16 @@ class Stack:
     public_url: str = field(default_factory=lambda: os.environ.get("ASSISTANT_PUBLIC_URL", ""))
     public_host: str = field(default_factory=lambda: os.environ.get("ASSISTANT_PUBLIC_HOST", "0.0.0.0"))
     embed_origins: str = field(default_factory=lambda: os.environ.get("ASSISTANT_EMBED_ORIGINS", ""))
-    rasa_token: str = field(
-        default_factory=lambda: os.environ.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24)
-    )
-    api_token: str = field(
-        default_factory=lambda: os.environ.get("ASSISTANT_API_TOKEN") or secrets.token_urlsafe(24)
-    )
-    identity_secret: str = field(
-        default_factory=lambda: os.environ.get("ASSISTANT_IDENTITY_SECRET") or secrets.token_urlsafe(32)
-    )
-    session_secret: str = field(
-        default_factory=lambda: os.environ.get("ASSISTANT_SESSION_SECRET") or secrets.token_urlsafe(32)
-    )
+    # Secrets: from the environment, else the ones this var/ kept from the last run (so a restart
+    # signs nobody out and keeps every conversation's credential good), else new random ones.
+    rasa_token: str = ""
+    api_token: str = ""
+    identity_secret: str = ""
+    session_secret: str = ""
     demo_sign_in: bool = field(default_factory=lambda: os.environ.get("ASSISTANT_DEMO_SIGN_IN", "1") == "1")
     # Console accounts agent / lead / editor sharing one password (set it, or one is made up).
     demo_staff: bool = field(default_factory=lambda: os.environ.get("ASSISTANT_DEMO_STAFF", "1") == "1")
-    staff_password: str = field(
-        default_factory=lambda: os.environ.get("ASSISTANT_DEMO_STAFF_PASSWORD") or secrets.token_urlsafe(12)
-    )
+    staff_password: str = ""
     var_dir: Path | None = None
     model: str = "models"
     rasa_bin: Path | None = None
@@ -91,6 +103,12 @@ class Stack:
 
     def __post_init__(self) -> None:
         self.var_dir = Path(self.var_dir or self.root / "var")
+        saved = read_env_file(self.var_dir / SECRETS_FILE)
+        for name, (variable, size) in SECRETS.items():
+            if not getattr(self, name):
+                setattr(
+                    self, name, os.environ.get(variable) or saved.get(variable) or secrets.token_urlsafe(size)
+                )
         self.rasa_bin = self.rasa_bin or self.root / ".venv-rasa" / "bin" / "rasa"
         self.python_bin = self.python_bin or self.root / ".venv" / "bin" / "python"
         self.public_url = (self.public_url or f"http://localhost:{self.public_port}").rstrip("/")
@@ -111,6 +129,15 @@ class Stack:
     def database_url(self) -> str:
         assert self.var_dir is not None
         return os.environ.get("ASSISTANT_DB_URL", f"sqlite:///{self.var_dir / 'assistant.db'}")
+
+    def save_secrets(self) -> None:
+        assert self.var_dir is not None
+        path = self.var_dir / SECRETS_FILE
+        path.write_text(
+            "".join(f"{variable}={getattr(self, name)}\n" for name, (variable, _) in SECRETS.items()),
+            encoding="utf-8",
+        )
+        path.chmod(0o600)
 
     def seed_staff(self) -> None:
         """The demo console accounts (user names agent, lead and editor)."""
@@ -226,6 +253,7 @@ class Stack:
         ]
         if busy:
             raise RuntimeError(f"port(s) {busy} already in use: is the assistant already running?")
+        self.save_secrets()
         if self.demo_staff:
             self.seed_staff()
         self.services = self._services()
@@ -315,20 +343,11 @@ def main(argv: list[str] | None = None) -> int:
             f"  Rasa           {urls['rasa']}    (HTTP API token: $RASA_AUTH_TOKEN; REST channel for tests)\n"
             f"  action server  {urls['actions']}\n"
             f"  web app        {urls['web']}\n"
-            f"Tokens for this run are in {stack.var_dir}/tokens.env (set the variables to choose your own).\n"
+            f"Tokens are in {stack.var_dir}/tokens.env, kept across restarts"
+            " (set the variables to choose your own).\n"
             "Press Ctrl-C to stop everything.",
             flush=True,
         )
-        assert stack.var_dir is not None
-        tokens = stack.var_dir / "tokens.env"
-        tokens.write_text(
-            f"RASA_AUTH_TOKEN={stack.rasa_token}\nASSISTANT_API_TOKEN={stack.api_token}\n"
-            f"ASSISTANT_IDENTITY_SECRET={stack.identity_secret}\n"
-            f"ASSISTANT_SESSION_SECRET={stack.session_secret}\n"
-            + (f"ASSISTANT_DEMO_STAFF_PASSWORD={stack.staff_password}\n" if stack.demo_staff else ""),
-            encoding="utf-8",
-        )
-        tokens.chmod(0o600)
         while all(s.process is not None and s.process.poll() is None for s in stack.services):
             time.sleep(1)
         dead = [s.name for s in stack.services if s.process is not None and s.process.poll() is not None]
