@@ -20,6 +20,7 @@ from assistant.conversation.forms import FormSpec
 from assistant.guided.catalog import Catalog
 from assistant.guided.recommend import CaseBasedRecommender
 from assistant.guided.trees import TreeSet
+from assistant.handoff.service import HandoffService
 from assistant.handoff.store import HandoffStore
 from assistant.settings import Settings
 from assistant.staff.store import StaffStore
@@ -41,6 +42,12 @@ class Services:
     staff: StaffStore | None = None  # who is online to take a handoff
     forms: FormSpec | None = None  # what customers may say in the transaction forms
     account: AccountFacts | None = None  # answers from the signed-in customer's own account
+
+    @property
+    def handoff_service(self) -> HandoffService:
+        """Where a queued customer stands, computed as the web app and the widget do. Without a
+        Rasa client: the actions answer Rasa with events rather than calling it."""
+        return HandoffService(self.handoffs, self.content.handoff)
 
     @property
     def recommender(self) -> CaseBasedRecommender:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import asdict
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -18,6 +19,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import custom_payload, identity
 from actions.services import ServiceAction, Services
+from assistant.handoff.service import QueueStanding
 from assistant.handoff.store import HandoffRecord
 
 logger = logging.getLogger(__name__)
@@ -40,10 +42,14 @@ def queue_offer(services: Services, dispatcher: CollectingDispatcher, response: 
     )
 
 
-def place_in_queue(services: Services, record: HandoffRecord) -> tuple[int, int]:
-    """(position in the queue, estimated minutes to wait) for a queued handoff."""
-    position = services.handoffs.queue_position(record.id) or 1
-    return position, position * services.content.handoff.minutes_per_customer
+def place_in_queue(services: Services, record: HandoffRecord) -> QueueStanding:
+    """A queued handoff's place and estimated wait: the handoff service's one computation."""
+    return services.handoff_service.place_in_queue(record)
+
+
+def placeholders(standing: QueueStanding) -> dict[str, int]:
+    """The ``{position}`` and ``{wait}`` of the queue responses in the domain."""
+    return {"position": standing.position, "wait": standing.wait_minutes}
 
 
 def answer_if_waiting(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
@@ -56,8 +62,7 @@ def answer_if_waiting(services: Services, dispatcher: CollectingDispatcher, trac
         return False
     if record is None or record.status != "queued":
         return False
-    position, wait = place_in_queue(services, record)
-    queue_offer(services, dispatcher, "utter_still_queued", position=position, wait=wait)
+    queue_offer(services, dispatcher, "utter_still_queued", **placeholders(place_in_queue(services, record)))
     return True
 
 
@@ -65,14 +70,11 @@ def tell_position(
     dispatcher: CollectingDispatcher, services: Services, record: HandoffRecord, response: str
 ) -> None:
     """The customer's place in the queue and the estimated wait, as text and as a payload."""
-    position, wait = place_in_queue(services, record)
+    standing = place_in_queue(services, record)
     dispatcher.utter_message(
         response=response,
-        position=position,
-        wait=wait,
-        json_message=custom_payload(
-            handoff={"id": record.id, "status": "queued", "position": position, "wait_minutes": wait}
-        ),
+        **placeholders(standing),
+        json_message=custom_payload(handoff={"id": record.id, "status": "queued", **asdict(standing)}),
     )
 
 
@@ -90,8 +92,8 @@ class ActionWaitNotice(ServiceAction, Action):
         if record is None or record.status != "queued":
             # an agent took it meanwhile (or it ended): nothing to say, and the agent leads again
             return [ConversationPaused()] if record is not None else []
-        position, wait = place_in_queue(self.services, record)
-        queue_offer(self.services, dispatcher, "utter_long_wait", position=position, wait=wait)
+        standing = place_in_queue(self.services, record)
+        queue_offer(self.services, dispatcher, "utter_long_wait", **placeholders(standing))
         return leave_form() if tracker.active_loop_name else []
 
 

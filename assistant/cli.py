@@ -4,7 +4,7 @@ assistant kb build [--source DIR] [--index DIR]
 assistant kb search ["QUESTION"] [--json]      (no QUESTION: one question per stdin line)
 assistant validate                             (check articles, settings, trees, products, cases)
 assistant web                                  (the Sanic web app, port 8080)
-assistant handoff list | resume ID
+assistant handoff list [--limit N] | resume ID
 assistant token CUSTOMER [--name N --segment S --novice --ttl SECONDS]
 assistant backoffice [--reset]                 (demo customers, cards, payees, recent activity)
 assistant backoffice fail CUSTOMER KIND AMOUNT REASON [--what W]  (a failed operation, for demos)
@@ -18,9 +18,12 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.settings import Settings
+
+if TYPE_CHECKING:  # imported where used, so each command loads only what it needs
+    from assistant.handoff.store import HandoffStore
 
 
 def _encoder(settings: Settings) -> Any:
@@ -204,29 +207,36 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_handoff(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.handoff.store import HandoffStore
+    from assistant.handoff.store import LIST_LIMIT, HandoffError, HandoffStore, InvalidRequest
 
     store = HandoffStore(settings.database_url, redact=settings.redact_personal_data)
-    if args.handoff_cmd == "list":
-        for record in store.list():
-            print(json.dumps(record.to_dict(transcript=False)))
-        return 0
-    import asyncio
-
-    from assistant.rasa_client import RasaClient, RasaError
-
-    found = store.get(args.id)
-    if found is None:
-        print(f"error: no handoff {args.id}", file=sys.stderr)
-        return 1
-    record = found
-    client = RasaClient(settings.rasa_url, settings.rasa_token)
     try:
-        asyncio.run(client.resume(record.conversation_id))
-    except RasaError as exc:
+        if args.handoff_cmd == "list":
+            for record in store.list(limit=LIST_LIMIT if args.limit is None else args.limit):
+                print(json.dumps(record.to_dict(transcript=False)))
+            return 0
+        return _hand_back(store, args.id, settings)
+    except InvalidRequest as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except HandoffError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    store.finish(record.id, status="resumed", outcome="handed_back")
+    finally:
+        store.dispose()
+
+
+def _hand_back(store: HandoffStore, handoff_id: int, settings: Settings) -> int:
+    """As the console's hand back does (the whole transcript is kept), as a trusted tool."""
+    import asyncio
+
+    from assistant.content import load_content
+    from assistant.handoff.service import Actor, HandoffService
+    from assistant.rasa_client import RasaClient
+
+    rasa = RasaClient(settings.rasa_url, settings.rasa_token)
+    service = HandoffService(store, load_content(settings.content_path).handoff, rasa)
+    record = asyncio.run(service.hand_back(handoff_id, Actor("command line", trusted=True)))
     print(f"handoff {record.id}: conversation {record.conversation_id} handed back to the bot")
     return 0
 
@@ -265,7 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     handoff = sub.add_parser("handoff", help="handoff records")
     hsub = handoff.add_subparsers(dest="handoff_cmd", required=True)
-    hsub.add_parser("list", help="list handoffs, newest first")
+    listing = hsub.add_parser("list", help="list handoffs, newest first")
+    listing.add_argument("--limit", type=int, help="the newest N (default 200; at most 10000)")
     resume = hsub.add_parser("resume", help="hand a conversation back to the bot")
     resume.add_argument("id", type=int)
     handoff.set_defaults(func=cmd_handoff)

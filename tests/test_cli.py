@@ -161,3 +161,43 @@ def test_a_failed_operation_is_added_for_a_demo(tmp_path):
 
     office = BackOffice(env["ASSISTANT_BACKOFFICE_URL"])
     assert office.topups("cust-ava")[0].source == "Visa ending 0042"
+
+
+def run_handoff(tmp_path, *args: str):
+    env = {
+        "ASSISTANT_DB_URL": f"sqlite:///{tmp_path / 'handoffs.db'}",
+        "RASA_URL": "http://127.0.0.1:9",  # nothing listens: a command that needs Rasa says so
+        "PATH": "",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "handoff", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_handoffs_are_listed_newest_first_up_to_a_limit_and_refused_hand_backs_say_why(tmp_path):
+    import json
+
+    from assistant.handoff.store import HandoffStore
+
+    store = HandoffStore(f"sqlite:///{tmp_path / 'handoffs.db'}")
+    ids = [store.create(f"c{n}", reason="r", stage="s", transcript=[], slots={}).id for n in range(3)]
+    store.claim(ids[0], "sam")
+    store.finish(ids[0], status="closed", outcome="resolved")
+
+    listed = run_handoff(tmp_path, "list", "--limit", "2")
+    assert listed.returncode == 0, listed.stderr
+    assert [json.loads(line)["id"] for line in listed.stdout.splitlines()] == [ids[2], ids[1]]
+    assert run_handoff(tmp_path, "list", "--limit", "0").returncode == 2
+
+    missing = run_handoff(tmp_path, "resume", "999")
+    assert missing.returncode == 1 and "error: no handoff 999" in missing.stderr
+    closed = run_handoff(tmp_path, "resume", str(ids[0]))
+    assert closed.returncode == 1 and "already closed" in closed.stderr  # Rasa not even asked
+    unreachable = run_handoff(tmp_path, "resume", str(ids[1]))
+    assert unreachable.returncode == 1 and "unreachable" in unreachable.stderr
+    assert store.get(ids[1]).status == "queued"  # still waiting for a person
+    store.dispose()

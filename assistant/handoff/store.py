@@ -22,24 +22,73 @@ MAX_TAGS, MAX_TAG_CHARS, MAX_NOTE_CHARS = 12, 32, 4000
 TICKET_STATUSES = ("open", "done")
 
 
-class HandoffConflict(Exception):
+# Every list the store returns is bounded: a page of the review list by default, and never more
+# than an export's worth of rows, so no caller reads a whole table into memory by accident.
+LIST_LIMIT = 200  # the review list, the command line's list, a conversation's handoffs
+QUEUE_LIMIT = 500  # open handoffs shown to agents at once, and long waits told per round
+TICKET_LIMIT = 200  # tickets listed at once
+EXPORT_LIMIT = 10_000  # the most rows one export (or any list) returns: narrow the dates for more
+
+
+class HandoffError(Exception):
+    """A handoff operation refused. The web layer maps each kind to one HTTP status and the
+    command line prints it, so no caller has to inspect return values for failure."""
+
+
+class HandoffNotFound(HandoffError, KeyError):
+    """No such handoff (or ticket). A KeyError too, for callers that look records up by id."""
+
+    what = "handoff"
+
+    def __init__(self, record_id: int):
+        super().__init__(record_id)
+        self.record_id = record_id
+
+    def __str__(self) -> str:  # KeyError's own str() would quote the id
+        return f"no {self.what} {self.record_id}"
+
+
+class TicketNotFound(HandoffNotFound):
+    what = "ticket"
+
+
+class HandoffConflict(HandoffError):
     """The handoff is not in a state that allows this (claimed by someone else, already closed)."""
+
+
+class HandoffNotOpen(HandoffConflict):
+    """The customer is no longer waiting or with an agent: handed back, closed, or a ticket."""
+
+
+class NotYours(HandoffConflict):
+    """Another agent has the conversation."""
+
+
+class InvalidRequest(HandoffError, ValueError):
+    """What was asked is malformed: an unknown outcome or status, bad tags, an empty note."""
+
+
+def bounded(limit: int, maximum: int = EXPORT_LIMIT) -> int:
+    """``limit`` rows, at most ``maximum``: callers may ask for fewer, never for everything."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidRequest(f"limit must be 1 to {maximum}")
+    return min(limit, maximum)
 
 
 def _clean_tags(tags: list[str]) -> list[str]:
     clean: list[str] = []
     for tag in tags:
         if not isinstance(tag, str):
-            raise ValueError("tags are strings")
+            raise InvalidRequest("tags are strings")
         tag = " ".join(tag.strip().lower().split())
         if not tag:
             continue
         if len(tag) > MAX_TAG_CHARS:
-            raise ValueError(f"a tag has at most {MAX_TAG_CHARS} characters")
+            raise InvalidRequest(f"a tag has at most {MAX_TAG_CHARS} characters")
         if tag not in clean:
             clean.append(tag)
     if len(clean) > MAX_TAGS:
-        raise ValueError(f"at most {MAX_TAGS} tags")
+        raise InvalidRequest(f"at most {MAX_TAGS} tags")
     return clean
 
 
@@ -218,11 +267,11 @@ class HandoffStore:
         outcome: str | None = None,
         agent: str | None = None,
         tag: str | None = None,
-        limit: int | None = None,
+        limit: int = LIST_LIMIT,
     ) -> list[HandoffRecord]:
-        """Newest first, filtered by any of status, conversation, reason, stage, outcome, agent,
-        tag and date range."""
-        query = select(HandoffRecord).order_by(HandoffRecord.id.desc())
+        """The newest ``limit`` (at most EXPORT_LIMIT), filtered by any of status, conversation,
+        reason, stage, outcome, agent, tag and date range."""
+        query = select(HandoffRecord).order_by(HandoffRecord.id.desc()).limit(bounded(limit))
         for column, value in (
             (HandoffRecord.status, status),
             (HandoffRecord.conversation_id, conversation_id),
@@ -239,8 +288,6 @@ class HandoffStore:
                     select(HandoffTag.handoff_id).where(HandoffTag.tag == tag.strip().lower())
                 )
             )
-        if limit:
-            query = query.limit(limit)
         if since:
             query = query.where(HandoffRecord.created_at >= since)
         if until:
@@ -255,6 +302,7 @@ class HandoffStore:
             .where(HandoffRecord.conversation_id == conversation_id)
             .where(HandoffRecord.status.in_(("queued", "claimed")))
             .order_by(HandoffRecord.id.desc())
+            .limit(1)
         )
         with self._session() as session:
             return session.scalars(query).first()
@@ -289,20 +337,22 @@ class HandoffStore:
             )
             return int(ahead or 0) + 1
 
-    def queue(self) -> builtins.list[HandoffRecord]:
-        """Open handoffs in the order agents should take them: highest priority, then oldest;
-        the ones already claimed after those still waiting."""
+    def queue(self, limit: int = QUEUE_LIMIT) -> builtins.list[HandoffRecord]:
+        """The first ``limit`` (at most QUEUE_LIMIT) open handoffs in the order agents should take
+        them: highest priority, then oldest (as :meth:`queue_position` counts); the ones already
+        claimed after those still waiting."""
         query = (
             select(HandoffRecord)
             .where(HandoffRecord.status.in_(OPEN_STATUSES))
             .order_by((HandoffRecord.status == "claimed"), HandoffRecord.priority.desc(), HandoffRecord.id)
+            .limit(bounded(limit, QUEUE_LIMIT))
         )
         with self._session() as session:
             return list(session.scalars(query))
 
     def set_status(self, handoff_id: int, status: str) -> HandoffRecord:
         if status not in STATUSES:
-            raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+            raise InvalidRequest(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
         with self._session.begin() as session:
             record = self._require(session, handoff_id)
             record.status = status
@@ -313,7 +363,7 @@ class HandoffStore:
         # FOR UPDATE: two agents claiming at once on PostgreSQL take turns (SQLite locks anyway)
         record = session.get(HandoffRecord, handoff_id, with_for_update=True)
         if record is None:
-            raise KeyError(handoff_id)
+            raise HandoffNotFound(handoff_id)
         return record
 
     def claim(self, handoff_id: int, agent: str, agent_name: str = "") -> HandoffRecord:
@@ -322,9 +372,9 @@ class HandoffStore:
         with self._session.begin() as session:
             record = self._require(session, handoff_id)
             if record.status not in OPEN_STATUSES:
-                raise HandoffConflict(f"handoff {handoff_id} is already {record.status}")
+                raise HandoffNotOpen(f"handoff {handoff_id} is already {record.status}")
             if record.status == "claimed" and record.agent and record.agent != agent:
-                raise HandoffConflict(f"handoff {handoff_id} is with {record.agent_name or record.agent}")
+                raise NotYours(f"handoff {handoff_id} is with {record.agent_name or record.agent}")
             if record.status == "queued" or not record.agent:
                 record.status, record.agent = "claimed", agent
                 record.agent_name, record.claimed_at = agent_name or agent, utc_now()
@@ -343,16 +393,16 @@ class HandoffStore:
         """Hand back (status resumed) or close it, with an outcome and, optionally, tags and the
         whole transcript (with the agent's part) to keep for review."""
         if status not in ("resumed", "closed"):
-            raise ValueError("a handoff finishes as resumed or closed")
+            raise InvalidRequest("a handoff finishes as resumed or closed")
         if outcome not in OUTCOMES + AUTO_OUTCOMES:
-            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
+            raise InvalidRequest(f"outcome must be one of {', '.join(OUTCOMES)}")
         clean = _clean_tags(tags or [])
         with self._session.begin() as session:
             record = self._require(session, handoff_id)
             if record.status not in OPEN_STATUSES:
-                raise HandoffConflict(f"handoff {handoff_id} is already {record.status}")
+                raise HandoffNotOpen(f"handoff {handoff_id} is already {record.status}")
             if agent and record.status == "claimed" and record.agent and record.agent != agent:
-                raise HandoffConflict(f"handoff {handoff_id} is with {record.agent_name or record.agent}")
+                raise NotYours(f"handoff {handoff_id} is with {record.agent_name or record.agent}")
             record.status, record.outcome, record.closed_at = status, outcome, utc_now()
             if transcript is not None:
                 record.transcript = redact_transcript(transcript) if self.redact else transcript
@@ -374,7 +424,7 @@ class HandoffStore:
     def add_note(self, handoff_id: int, author: str, text: str) -> HandoffRecord:
         text = text.strip()
         if not text or len(text) > MAX_NOTE_CHARS:
-            raise ValueError(f"a note has 1 to {MAX_NOTE_CHARS} characters")
+            raise InvalidRequest(f"a note has 1 to {MAX_NOTE_CHARS} characters")
         if self.redact:
             text = redact_text(text)
         with self._session.begin() as session:
@@ -382,13 +432,19 @@ class HandoffStore:
             record.notes.append(HandoffNote(handoff_id=handoff_id, author=author, text=text))
         return self.get(handoff_id)  # type: ignore[return-value]
 
-    def waiting_too_long(self, minutes: int) -> builtins.list[HandoffRecord]:
-        """Queued handoffs older than ``minutes`` whose customer has not been told yet."""
+    def waiting_too_long(self, minutes: int, limit: int = QUEUE_LIMIT) -> builtins.list[HandoffRecord]:
+        """The oldest ``limit`` queued handoffs older than ``minutes`` whose customer has not
+        been told yet (the next round takes the rest)."""
         cutoff = utc_now() - dt.timedelta(minutes=minutes)
-        query = select(HandoffRecord).where(
-            HandoffRecord.status == "queued",
-            HandoffRecord.created_at <= cutoff,
-            HandoffRecord.wait_notified_at.is_(None),
+        query = (
+            select(HandoffRecord)
+            .where(
+                HandoffRecord.status == "queued",
+                HandoffRecord.created_at <= cutoff,
+                HandoffRecord.wait_notified_at.is_(None),
+            )
+            .order_by(HandoffRecord.id)
+            .limit(bounded(limit, QUEUE_LIMIT))
         )
         with self._session() as session:
             return list(session.scalars(query))
@@ -427,8 +483,9 @@ class HandoffStore:
                     record.status, record.outcome, record.closed_at = "closed", "ticket", utc_now()
         return ticket
 
-    def tickets(self, status: str | None = "open") -> builtins.list[Ticket]:
-        query = select(Ticket).order_by(Ticket.id)
+    def tickets(self, status: str | None = "open", limit: int = TICKET_LIMIT) -> builtins.list[Ticket]:
+        """The oldest ``limit`` (at most TICKET_LIMIT) tickets: the first to call back first."""
+        query = select(Ticket).order_by(Ticket.id).limit(bounded(limit, TICKET_LIMIT))
         if status:
             query = query.where(Ticket.status == status)
         with self._session() as session:
@@ -438,7 +495,7 @@ class HandoffStore:
         with self._session.begin() as session:
             ticket = session.get(Ticket, ticket_id)
             if ticket is None:
-                raise KeyError(ticket_id)
+                raise TicketNotFound(ticket_id)
             ticket.status, ticket.closed_by = "done", by
         return ticket
 

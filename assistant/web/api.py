@@ -18,13 +18,20 @@ from typing import Any
 from sanic import Blueprint, Request, response
 
 from assistant.db import as_utc, utc_now
+from assistant.handoff.service import Actor, ConversationUnreachable, HandoffService, QueueStanding
 from assistant.handoff.store import (
+    EXPORT_LIMIT,
+    LIST_LIMIT,
     OPEN_STATUSES,
     OUTCOMES,
     STATUSES,
+    TICKET_LIMIT,
     HandoffConflict,
+    HandoffError,
+    HandoffNotFound,
     HandoffRecord,
     HandoffStore,
+    InvalidRequest,
 )
 from assistant.handoff.transcript import transcript_from_events
 from assistant.rasa_client import RasaClient, RasaError
@@ -34,7 +41,6 @@ logger = logging.getLogger(__name__)
 
 api = Blueprint("api", url_prefix="/api")
 
-MAX_AGENT_MESSAGE = 2000
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,255}$")
 EXPORT_COLUMNS = (
     "id", "created_at", "conversation_id", "status", "reason", "stage", "priority", "customer_id",
@@ -46,12 +52,47 @@ def _store(request: Request) -> HandoffStore:
     return request.app.ctx.handoffs
 
 
+def _service(request: Request) -> HandoffService:
+    """The handoff life cycle over this app's store, queue settings and Rasa (a few references:
+    built per request so it always matches what the app holds)."""
+    ctx = request.app.ctx
+    return HandoffService(ctx.handoffs, ctx.handoff_settings, ctx.rasa)
+
+
 def _rasa(request: Request) -> RasaClient:
     return request.app.ctx.rasa
 
 
 def _who(request: Request) -> Principal:
     return request.ctx.principal
+
+
+def _actor(who: Principal) -> Actor:
+    """The signed-in agent; the API token acts as a trusted tool."""
+    return Actor(who.username, who.name, trusted=who.is_service)
+
+
+# Every refusal of a handoff operation, whichever layer raised it, becomes one HTTP status here.
+HTTP_STATUS: tuple[tuple[type[HandoffError], int], ...] = (
+    (HandoffNotFound, 404),
+    (HandoffConflict, 409),
+    (InvalidRequest, 400),
+    (ConversationUnreachable, 502),
+)
+
+
+def http_status(exc: HandoffError) -> int:
+    return next((status for kind, status in HTTP_STATUS if isinstance(exc, kind)), 500)
+
+
+@api.exception(HandoffError)
+async def handoff_refused(request: Request, exc: HandoffError) -> response.HTTPResponse:
+    """The API's JSON error for a refused handoff operation (404, 409, 400 or 502)."""
+    status = http_status(exc)
+    if status == 500:
+        logger.error("unmapped handoff error on %s: %r", request.path, exc)
+        return error(500, "internal error")
+    return error(status, str(exc))
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -88,16 +129,15 @@ async def me(request: Request) -> response.HTTPResponse:
 async def queue(request: Request) -> response.HTTPResponse:
     """Open handoffs, best first, with each waiting customer's position; open tickets; and how
     many agents are online. The console polls it, which keeps the agent online."""
-    store, staff = _store(request), request.app.ctx.staff
+    service, staff = _service(request), request.app.ctx.staff
 
     def read() -> dict[str, Any]:  # in a worker thread: the console polls this every few seconds
-        records = store.queue()  # the queued ones first, in queue order
         return {
             "handoffs": [
-                _view(r, position=n if r.status == "queued" else None) for n, r in enumerate(records, 1)
+                _view(r, position=standing.position if standing else None) for r, standing in service.queue()
             ],
             "agents_online": staff.agents_online() if staff is not None else 0,
-            "tickets": [t.to_dict() for t in store.tickets("open")],
+            "tickets": [t.to_dict() for t in service.store.tickets("open")],
         }
 
     return response.json(await asyncio.to_thread(read), headers={"Cache-Control": "no-store"})
@@ -106,25 +146,35 @@ async def queue(request: Request) -> response.HTTPResponse:
 # --------------------------------------------------------------------------- handoffs
 
 
-async def _filtered(
-    request: Request, *, limit: int | None = None
-) -> list[HandoffRecord] | response.HTTPResponse:
-    """Handoffs matching ?status=&conversation_id=&reason=&stage=&outcome=&agent=&tag=
-    &since=&until= (ISO dates or times; a date-only ``until`` includes that whole day)."""
+def _date(request: Request, name: str) -> dt.datetime | None:
+    """``?since=`` or ``?until=`` as an ISO date or time; a date-only ``until`` includes that day."""
+    value = request.args.get(name)
+    try:
+        parsed = dt.datetime.fromisoformat(value) if value else None
+    except ValueError:
+        raise InvalidRequest(f"{name} must be an ISO date, like 2026-11-24") from None
+    if parsed is not None and name == "until" and len(value or "") == 10:
+        parsed += dt.timedelta(days=1)
+    return as_utc(parsed) if parsed else None
+
+
+def _limit(request: Request, default: int, maximum: int) -> int:
+    try:
+        limit = int(request.args.get("limit", default))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= maximum:
+        raise InvalidRequest(f"limit must be 1 to {maximum}")
+    return limit
+
+
+async def _filtered(request: Request, *, limit: int) -> list[HandoffRecord]:
+    """The newest ``limit`` handoffs matching ?status=&conversation_id=&reason=&stage=&outcome=
+    &agent=&tag=&since=&until=."""
     args = request.args
     status = args.get("status")
     if status and status not in STATUSES:
-        return error(400, f"status must be one of {', '.join(STATUSES)}")
-    dates: dict[str, dt.datetime | None] = {}
-    for name in ("since", "until"):
-        value = args.get(name)
-        try:
-            parsed = dt.datetime.fromisoformat(value) if value else None
-        except ValueError:
-            return error(400, f"{name} must be an ISO date, like 2026-11-24")
-        if parsed is not None and name == "until" and len(value or "") == 10:
-            parsed += dt.timedelta(days=1)
-        dates[name] = as_utc(parsed) if parsed else None
+        raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}")
     return await asyncio.to_thread(
         _store(request).list,
         status=status,
@@ -134,28 +184,21 @@ async def _filtered(
         outcome=args.get("outcome"),
         agent=args.get("agent"),
         tag=args.get("tag"),
-        since=dates["since"],
-        until=dates["until"],
+        since=_date(request, "since"),
+        until=_date(request, "until"),
         limit=limit,
     )
 
 
-LIST_LIMIT, MAX_LIST_LIMIT = 200, 1000
+MAX_LIST_LIMIT = 1000
 
 
 @api.get("/handoffs")
 @require("review", "handle")
 async def list_handoffs(request: Request) -> response.HTTPResponse:
-    """The newest ``?limit=`` (200; at most 1000) matching handoffs; exports have them all."""
-    try:
-        limit = int(request.args.get("limit", LIST_LIMIT))
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_LIST_LIMIT:
-        return error(400, f"limit must be 1 to {MAX_LIST_LIMIT}")
+    """The newest ``?limit=`` (200; at most 1000) matching handoffs; exports have more."""
+    limit = _limit(request, LIST_LIMIT, MAX_LIST_LIMIT)
     records = await _filtered(request, limit=limit)
-    if isinstance(records, response.HTTPResponse):
-        return records
     who = _who(request)
     return response.json({"handoffs": [_view(r) for r in records if _visible(who, r)], "limit": limit})
 
@@ -171,12 +214,15 @@ def _csv_cell(value: Any) -> Any:
 @api.get("/handoffs/export.json", name="export_json")
 @require("export")
 async def export_handoffs(request: Request) -> response.HTTPResponse:
-    """The filtered handoffs for review: CSV (one row each) or JSON (with transcripts and notes)."""
+    """The filtered handoffs for review, newest first: CSV (one row each) or JSON (with
+    transcripts and notes). At most ``?limit=`` rows (EXPORT_LIMIT, 10,000, by default and at
+    most); ``X-Export-Truncated`` says the limit was reached: narrow the dates for the rest."""
     fmt = request.path.rsplit(".", 1)[-1]
-    records = await _filtered(request)
-    if isinstance(records, response.HTTPResponse):
-        return records
+    limit = _limit(request, EXPORT_LIMIT, EXPORT_LIMIT)
+    records = await _filtered(request, limit=limit)
     headers = {"Content-Disposition": f'attachment; filename="handoffs.{fmt}"', "Cache-Control": "no-store"}
+    if len(records) >= limit:
+        headers["X-Export-Truncated"] = str(limit)
     if fmt == "json":
         return response.json({"handoffs": [r.to_dict() for r in records]}, headers=headers)
     out = io.StringIO()
@@ -197,10 +243,11 @@ def _visible(who: Principal, record: HandoffRecord) -> bool:
     )
 
 
-async def _record(request: Request, handoff_id: int) -> HandoffRecord | response.HTTPResponse:
-    record = await asyncio.to_thread(_store(request).get, handoff_id)
-    if record is None or not _visible(_who(request), record):
-        return error(404, f"no handoff {handoff_id}")
+async def _record(request: Request, handoff_id: int) -> HandoffRecord:
+    """The handoff, if the caller may see it: one they may not is as good as missing."""
+    record = await asyncio.to_thread(_service(request).get, handoff_id)
+    if not _visible(_who(request), record):
+        raise HandoffNotFound(handoff_id)
     return record
 
 
@@ -208,15 +255,9 @@ async def _record(request: Request, handoff_id: int) -> HandoffRecord | response
 @require("review", "handle")
 async def get_handoff(request: Request, handoff_id: int) -> response.HTTPResponse:
     record = await _record(request, handoff_id)
-    if isinstance(record, response.HTTPResponse):
-        return record
-    return response.json(
-        _view(
-            record,
-            transcript=True,
-            position=await asyncio.to_thread(_store(request).queue_position, handoff_id),
-        )
-    )
+    standing = await asyncio.to_thread(_service(request).standing, record)
+    position = standing.position if isinstance(standing, QueueStanding) else None
+    return response.json(_view(record, transcript=True, position=position))
 
 
 @api.get("/handoffs/<handoff_id:int>/account")
@@ -225,11 +266,9 @@ async def customer_account(request: Request, handoff_id: int) -> response.HTTPRe
     """The signed-in customer's account facts, read-only, for the person taking the handoff:
     while it is open, or to the agent who had it. Anonymous customers have none."""
     record = await _record(request, handoff_id)
-    if isinstance(record, response.HTTPResponse):
-        return record
     who = _who(request)
     if not (who.is_service or record.status in OPEN_STATUSES or record.agent == who.username):
-        return error(404, f"no handoff {handoff_id}")
+        raise HandoffNotFound(handoff_id)
     facts = request.app.ctx.account
     if facts is None:
         return error(503, "the back office is not connected")
@@ -260,8 +299,6 @@ async def live_transcript(request: Request, handoff_id: int) -> response.HTTPRes
     """The whole conversation as it is now in Rasa, with what the customer typed after the
     handoff and the agent's own messages; the stored transcript if Rasa cannot be reached."""
     record = await _record(request, handoff_id)
-    if isinstance(record, response.HTTPResponse):
-        return record
     try:
         data = await _live(request, record.conversation_id)
     except RasaError as exc:
@@ -292,33 +329,29 @@ async def conversation_transcript(request: Request, conversation_id: str) -> res
     )
 
 
-async def _open(request: Request, handoff_id: int) -> HandoffRecord | response.HTTPResponse:
-    """The handoff if the customer is still waiting or with an agent, else a 404 or 409."""
-    record = await _record(request, handoff_id)
-    if not isinstance(record, response.HTTPResponse) and record.status not in OPEN_STATUSES:
-        return error(409, f"handoff {handoff_id} is already {record.status}")
-    return record
+async def _check_visible(request: Request, handoff_id: int) -> None:
+    """A 404 for a handoff the caller may not see, before the service decides the rest."""
+    await _record(request, handoff_id)
 
 
 @api.post("/handoffs/<handoff_id:int>/claim")
 @require("handle")
 async def claim(request: Request, handoff_id: int) -> response.HTTPResponse:
     """Take the conversation. The bot is paused (again) so only the agent answers from now on."""
-    record = await _open(request, handoff_id)
-    if isinstance(record, response.HTTPResponse):
-        return record
-    who, first = _who(request), record.status == "queued"
-    try:
-        record = await asyncio.to_thread(_store(request).claim, handoff_id, who.username, who.name)
-    except HandoffConflict as exc:
-        return error(409, str(exc))
-    try:
-        await _rasa(request).pause(record.conversation_id)
-        if first:
-            await _rasa(request).agent_joined(record.conversation_id, who.name)
-    except RasaError as exc:
-        logger.warning("could not pause %s or say who joined: %s", record.conversation_id, exc)
+    await _check_visible(request, handoff_id)
+    record = await _service(request).claim(handoff_id, _actor(_who(request)))
     return response.json(_view(record))
+
+
+def _replying_agent(request: Request, body: dict[str, Any]) -> Actor:
+    """A console user replies as themselves; an API-token caller names the agent."""
+    who = _who(request)
+    if not who.is_service:
+        return _actor(who)
+    agent = body.get("agent", "Agent")
+    if not isinstance(agent, str) or not agent.strip() or len(agent) > 64:
+        raise InvalidRequest("agent must be a name of 1 to 64 characters")
+    return Actor(agent.strip(), agent.strip(), trusted=True)
 
 
 @api.post("/handoffs/<handoff_id:int>/messages")
@@ -327,66 +360,10 @@ async def agent_message(request: Request, handoff_id: int) -> response.HTTPRespo
     """An agent's reply, ``{"text": "..."}``, delivered in the customer's chat as from a person.
     A console user replying to a queued handoff claims it; API-token callers name the agent
     with ``"agent"``."""
-    record = await _open(request, handoff_id)
-    if isinstance(record, response.HTTPResponse):
-        return record
-    body, who = _body(request), _who(request)
-    text = body.get("text")
-    if not isinstance(text, str) or not text.strip() or len(text) > MAX_AGENT_MESSAGE:
-        return error(400, f"text must be 1 to {MAX_AGENT_MESSAGE} characters")
-    agent, username = who.name, who.username
-    if who.is_service:
-        agent = body.get("agent", "Agent")
-        if not isinstance(agent, str) or not agent.strip() or len(agent) > 64:
-            return error(400, "agent must be a name of 1 to 64 characters")
-        username = agent.strip()
-    try:
-        record = await asyncio.to_thread(_store(request).claim, handoff_id, username, agent.strip())
-    except HandoffConflict as exc:
-        return error(409, str(exc))
-    try:
-        await _rasa(request).send_agent_message(record.conversation_id, text.strip(), agent.strip())
-    except RasaError as exc:
-        return error(502, str(exc))
-    return response.json(_view(record))
-
-
-async def _finish(request: Request, handoff_id: int, status: str, outcome: str, tags: Any) -> Any:
-    record = await _open(request, handoff_id)
-    if isinstance(record, response.HTTPResponse):
-        return record
-    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
-        return error(400, "tags must be a list of strings")
-    who = _who(request)
-    if not who.is_service and record.status == "claimed" and record.agent not in ("", who.username):
-        return error(409, f"handoff {handoff_id} is with {record.agent_name or record.agent}")
-    rasa = _rasa(request)
-    try:
-        # Keep the whole conversation, the agent's part too, for review.
-        events = (await rasa.tracker(record.conversation_id)).get("events") or []
-        transcript: list[dict[str, Any]] | None = transcript_from_events(events)
-    except RasaError as exc:
-        logger.warning("keeping the transcript from handoff time for %s: %s", handoff_id, exc)
-        transcript = None
-    try:
-        # The customer is never left with a paused bot: closing hands back too.
-        await rasa.resume(record.conversation_id)
-    except RasaError as exc:
-        return error(502, str(exc))
-    try:
-        record = await asyncio.to_thread(
-            _store(request).finish,
-            handoff_id,
-            status=status,
-            outcome=outcome,
-            tags=tags,
-            agent="" if who.is_service else who.username,
-            transcript=transcript or None,
-        )
-    except HandoffConflict as exc:
-        return error(409, str(exc))
-    except ValueError as exc:
-        return error(400, str(exc))
+    await _check_visible(request, handoff_id)
+    body = _body(request)
+    actor = _replying_agent(request, body)
+    record = await _service(request).reply(handoff_id, actor, body.get("text"))
     return response.json(_view(record))
 
 
@@ -394,8 +371,10 @@ async def _finish(request: Request, handoff_id: int, status: str, outcome: str, 
 @require("handle")
 async def resume_handoff(request: Request, handoff_id: int) -> response.HTTPResponse:
     """Hand back to the bot: it says so and carries on where it stopped (a form resumes)."""
-    body = _body(request)
-    return await _finish(request, handoff_id, "resumed", "handed_back", body.get("tags"))
+    await _check_visible(request, handoff_id)
+    tags = _body(request).get("tags")
+    record = await _service(request).hand_back(handoff_id, _actor(_who(request)), tags=tags)
+    return response.json(_view(record))
 
 
 @api.post("/handoffs/<handoff_id:int>/close")
@@ -403,10 +382,11 @@ async def resume_handoff(request: Request, handoff_id: int) -> response.HTTPResp
 async def close_handoff(request: Request, handoff_id: int) -> response.HTTPResponse:
     """Close with ``{"outcome": "resolved|follow_up|not_resolved|duplicate", "tags": [...]}``."""
     body = _body(request)
-    outcome = body.get("outcome")
-    if outcome not in OUTCOMES:
-        return error(400, f"outcome must be one of {', '.join(OUTCOMES)}")
-    return await _finish(request, handoff_id, "closed", outcome, body.get("tags"))
+    await _check_visible(request, handoff_id)
+    record = await _service(request).close(
+        handoff_id, _actor(_who(request)), body.get("outcome"), tags=body.get("tags")
+    )
+    return response.json(_view(record))
 
 
 @api.post("/handoffs/<handoff_id:int>/notes")
@@ -414,13 +394,8 @@ async def close_handoff(request: Request, handoff_id: int) -> response.HTTPRespo
 async def add_note(request: Request, handoff_id: int) -> response.HTTPResponse:
     text = _body(request).get("text")
     if not isinstance(text, str):
-        return error(400, "text is required")
-    try:
-        record = await asyncio.to_thread(_store(request).add_note, handoff_id, _who(request).name, text)
-    except KeyError:
-        return error(404, f"no handoff {handoff_id}")
-    except ValueError as exc:
-        return error(400, str(exc))
+        raise InvalidRequest("text is required")
+    record = await asyncio.to_thread(_store(request).add_note, handoff_id, _who(request).name, text)
     return response.json(_view(record))
 
 
@@ -429,13 +404,8 @@ async def add_note(request: Request, handoff_id: int) -> response.HTTPResponse:
 async def set_tags(request: Request, handoff_id: int) -> response.HTTPResponse:
     tags = _body(request).get("tags")
     if not isinstance(tags, list):
-        return error(400, "tags must be a list of strings")
-    try:
-        record = await asyncio.to_thread(_store(request).set_tags, handoff_id, tags)
-    except KeyError:
-        return error(404, f"no handoff {handoff_id}")
-    except ValueError as exc:
-        return error(400, str(exc))
+        raise InvalidRequest("tags must be a list of strings")
+    record = await asyncio.to_thread(_store(request).set_tags, handoff_id, tags)
     return response.json(_view(record))
 
 
@@ -445,20 +415,19 @@ async def set_tags(request: Request, handoff_id: int) -> response.HTTPResponse:
 @api.get("/tickets")
 @require("handle")  # tickets hold customers' contact details: people who call back only, not editors
 async def list_tickets(request: Request) -> response.HTTPResponse:
+    """The oldest ``?limit=`` (TICKET_LIMIT, 200; at most that) tickets of ``?status=``."""
     status = request.args.get("status", "open")
     if status not in ("open", "done", "all"):
-        return error(400, "status must be open, done or all")
-    tickets = await asyncio.to_thread(_store(request).tickets, None if status == "all" else status)
+        raise InvalidRequest("status must be open, done or all")
+    limit = _limit(request, TICKET_LIMIT, TICKET_LIMIT)
+    tickets = await asyncio.to_thread(_store(request).tickets, None if status == "all" else status, limit)
     return response.json({"tickets": [t.to_dict() for t in tickets]})
 
 
 @api.post("/tickets/<ticket_id:int>/close")
 @require("handle")
 async def close_ticket(request: Request, ticket_id: int) -> response.HTTPResponse:
-    try:
-        ticket = await asyncio.to_thread(_store(request).close_ticket, ticket_id, _who(request).username)
-    except KeyError:
-        return error(404, f"no ticket {ticket_id}")
+    ticket = await asyncio.to_thread(_store(request).close_ticket, ticket_id, _who(request).username)
     return response.json(ticket.to_dict())
 
 

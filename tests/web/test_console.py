@@ -397,3 +397,37 @@ async def test_sign_in_attempts_and_chat_calls_are_limited_per_address(app):
         _, resp = await app.asgi_client.get("/chat/queue/some-session")
         chat.append(resp.status)
     assert 429 not in chat[:3] and chat[3] == 429
+
+
+async def test_refusals_are_json_errors_with_one_status_each(app, staff, handoff_store):
+    from assistant.handoff.service import ConversationUnreachable
+    from assistant.handoff.store import HandoffNotOpen, InvalidRequest, NotYours, TicketNotFound
+    from assistant.web.api import http_status
+
+    refusals = (TicketNotFound(1), NotYours("x"), HandoffNotOpen("x"), InvalidRequest("x"))
+    assert [http_status(e) for e in refusals] == [404, 409, 409, 400]
+    assert http_status(ConversationUnreachable("x")) == 502
+    sam, lee = Client(app, staff, "sam"), Client(app, staff, "lee")
+    missing = await sam.post("/api/handoffs/999/claim")
+    assert (missing.status, missing.json) == (404, {"error": "no handoff 999"})
+    assert (await lee.post("/api/handoffs/999/notes", {"text": "hi"})).status == 404
+    assert (await sam.post("/api/tickets/999/close")).json == {"error": "no ticket 999"}
+    record = new_handoff(handoff_store)
+    assert (await lee.post(f"/api/handoffs/{record.id}/notes", {"text": " "})).status == 400
+    assert (await sam.get(f"/api/handoffs/{record.id}")).json["position"] == 1
+    await sam.post(f"/api/handoffs/{record.id}/claim")
+    assert (await sam.get(f"/api/handoffs/{record.id}")).json["position"] is None
+
+
+async def test_exports_and_ticket_lists_are_bounded(app, staff, handoff_store):
+    for n in range(3):
+        new_handoff(handoff_store, f"conv-{n}")
+        handoff_store.create_ticket(f"conv-t{n}", contact="+44 7700 900123", message="Call me please")
+    lee, sam = Client(app, staff, "lee"), Client(app, staff, "sam")
+    cut = await lee.get("/api/handoffs/export.csv?limit=2")
+    assert len(cut.text.splitlines()) == 3 and cut.headers["x-export-truncated"] == "2"  # header + 2
+    whole = await lee.get("/api/handoffs/export.json")
+    assert len(whole.json["handoffs"]) == 3 and "x-export-truncated" not in whole.headers
+    assert (await lee.get("/api/handoffs/export.csv?limit=10001")).status == 400
+    assert len((await sam.get("/api/tickets?limit=2")).json["tickets"]) == 2
+    assert (await sam.get("/api/tickets?limit=201")).status == 400
