@@ -93,17 +93,13 @@ async def queue_status(request: Request, session_id: str) -> response.HTTPRespon
     Like the history, the session id is the key; nothing personal is returned."""
     if not SESSION_ID.match(session_id):
         return error(400, "bad session id")
-    store = request.app.ctx.handoffs
-    record = await asyncio.to_thread(store.open_for, session_id)
-    body: dict[str, Any] = {}
-    if record is not None and record.status == "claimed":
-        body = {"agent": record.agent_name or "Agent"}
-    elif record is not None:
-        position = await asyncio.to_thread(store.queue_position, record.id) or 1
-        body = {
-            "position": position,
-            "wait_minutes": position * request.app.ctx.handoff_settings.minutes_per_customer,
-        }
+    from dataclasses import asdict
+
+    from assistant.handoff.service import HandoffService
+
+    service = HandoffService(request.app.ctx.handoffs, request.app.ctx.handoff_settings)
+    standing = await asyncio.to_thread(service.standing_for, session_id)  # the same as the bot says
+    body = asdict(standing) if standing is not None else {}
     return response.json(body, headers={"Cache-Control": "no-store"})
 
 
