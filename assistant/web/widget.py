@@ -14,7 +14,8 @@ from sanic import Blueprint, Request, response
 from assistant.rasa_client import RasaClient, RasaError
 from assistant.settings import Settings
 from assistant.web.auth import error
-from assistant.web.history import SESSION_ID, chat_history
+from assistant.web.chat_auth import owns_conversation
+from assistant.web.history import chat_history
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +60,9 @@ async def demo_host_page(request: Request) -> response.HTTPResponse:
 
 
 @widget.get("/chat/history/<session_id:str>")
+@owns_conversation()
 async def history(request: Request, session_id: str) -> response.HTTPResponse:
-    """The messages of one conversation. The session id is the widget's own random UUID: knowing
-    it is what makes it yours (it never appears in a URL the customer shares)."""
-    if not SESSION_ID.match(session_id):
-        return error(400, "bad session id")
+    """The messages of one conversation, for the client holding its credential."""
     client: RasaClient = request.app.ctx.rasa
     try:
         tracker = await client.tracker(session_id)
@@ -87,12 +86,11 @@ async def history(request: Request, session_id: str) -> response.HTTPResponse:
 
 
 @widget.get("/chat/queue/<session_id:str>")
+@owns_conversation()
 async def queue_status(request: Request, session_id: str) -> response.HTTPResponse:
     """Where a waiting customer stands, for the widget to keep the status line current:
     ``{"position", "wait_minutes"}`` while queued, ``{"agent"}`` once a person has it, else ``{}``.
-    Like the history, the session id is the key; nothing personal is returned."""
-    if not SESSION_ID.match(session_id):
-        return error(400, "bad session id")
+    Like the history, only for the conversation's credential; nothing personal is returned."""
     from dataclasses import asdict
 
     from assistant.handoff.service import HandoffService
@@ -104,13 +102,12 @@ async def queue_status(request: Request, session_id: str) -> response.HTTPRespon
 
 
 @widget.post("/chat/feedback")
+@owns_conversation(in_body=True)
 async def feedback(request: Request) -> response.HTTPResponse:
     body: Any = request.json if request.body else None
     if not isinstance(body, dict):
         return error(400, "expected a JSON object")
-    session_id, article_id, helpful = body.get("session_id"), body.get("article_id"), body.get("helpful")
-    if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
-        return error(400, "bad session id")
+    session_id, article_id, helpful = body["session_id"], body.get("article_id"), body.get("helpful")
     if not isinstance(article_id, str) or not ARTICLE_ID.match(article_id):
         return error(400, "bad article id")
     if not isinstance(helpful, bool):
