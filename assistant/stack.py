@@ -16,6 +16,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -40,6 +41,13 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    started_at: float = 0.0
+    restarts: int = 0  # in a row: reset once it has run for STEADY_SECONDS
+    restart_at: float | None = None  # when it died: the time it is due to be started again
+
+
+STEADY_SECONDS = 60.0  # a process that ran this long before dying is restarted at once
+MAX_BACKOFF_SECONDS = 30.0
 
 
 def _free(port: int) -> bool:
@@ -100,6 +108,7 @@ class Stack:
     rasa_bin: Path | None = None
     python_bin: Path | None = None
     services: list[Service] = field(default_factory=list)
+    stopping: bool = False
 
     def __post_init__(self) -> None:
         self.var_dir = Path(self.var_dir or self.root / "var")
@@ -259,20 +268,71 @@ class Stack:
         self.services = self._services()
         for service in self.services:
             service.log_path = self.var_dir / f"{service.name}.log"
-            log = service.log_path.open("ab")
-            env = {**os.environ, **service.env}
-            service.process = subprocess.Popen(
-                service.command,
-                cwd=self.root,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, so stop() reaches its children
-            )  # it inherits the private umask that start() set
-            log.close()
+            self._launch(service)
             if not quiet:
+                assert service.process is not None
                 print(f"started {service.name} (pid {service.process.pid}), log: {service.log_path}")
         self.wait_ready(timeout)
+
+    def _launch(self, service: Service) -> None:
+        assert service.log_path is not None
+        log = service.log_path.open("ab")
+        service.process = subprocess.Popen(
+            service.command,
+            cwd=self.root,
+            env={**os.environ, **service.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so stop() reaches its children
+        )  # it inherits the private umask that start() set
+        log.close()
+        service.started_at = time.monotonic()
+        service.restart_at = None
+
+    def supervise_once(self, now: float | None = None) -> list[str]:
+        """Start again every process that died: at once when it had run steadily, else after a
+        back-off that doubles (1 s, 2 s, 4 s … 30 s). Returns what it did, one line each."""
+        now = time.monotonic() if now is None else now
+        done: list[str] = []
+        if self.stopping:
+            return done
+        for service in self.services:
+            process = service.process
+            if process is None or process.poll() is None:
+                continue
+            if service.restart_at is None:
+                if now - service.started_at >= STEADY_SECONDS:
+                    service.restarts = 0
+                delay = (
+                    0.0 if service.restarts == 0 else min(MAX_BACKOFF_SECONDS, 2.0 ** (service.restarts - 1))
+                )
+                service.restart_at = now + delay
+                with contextlib.suppress(ProcessLookupError):  # its children too
+                    os.killpg(process.pid, signal.SIGKILL)
+                done.append(
+                    f"{service.name} exited with {process.returncode}; starting it again in {delay:.0f} s"
+                    f" (log: {service.log_path})"
+                )
+            if now >= service.restart_at:
+                service.restarts += 1
+                self._launch(service)
+                assert service.process is not None
+                done.append(
+                    f"{service.name} started again (pid {service.process.pid}, restart {service.restarts})"
+                )
+        return done
+
+    def supervise(self, stopping: threading.Event, every: float = 0.5) -> threading.Thread:
+        """Supervision in a background thread until ``stopping`` is set (the tests use this)."""
+
+        def loop() -> None:
+            while not stopping.wait(every):
+                for line in self.supervise_once():
+                    print(f"supervisor: {line}", file=sys.stderr, flush=True)
+
+        thread = threading.Thread(target=loop, name="supervisor", daemon=True)
+        thread.start()
+        return thread
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -297,6 +357,7 @@ class Stack:
                 time.sleep(0.5)
 
     def stop(self, grace: float = 15.0) -> None:
+        self.stopping = True  # the supervisor starts nothing again from here on
         running = [s for s in self.services if s.process is not None and s.process.poll() is None]
         for service in running:
             assert service.process is not None
@@ -348,11 +409,10 @@ def main(argv: list[str] | None = None) -> int:
             "Press Ctrl-C to stop everything.",
             flush=True,
         )
-        while all(s.process is not None and s.process.poll() is None for s in stack.services):
+        while True:  # a process that dies is started again (with back-off), never left dead
+            for line in stack.supervise_once():
+                print(f"supervisor: {line}", file=sys.stderr, flush=True)
             time.sleep(1)
-        dead = [s.name for s in stack.services if s.process is not None and s.process.poll() is not None]
-        print(f"stopping: {', '.join(dead)} exited (see its log in {stack.var_dir})", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("\nstopping…", flush=True)
         return 0

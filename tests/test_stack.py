@@ -30,3 +30,28 @@ def test_secrets_survive_a_restart_and_the_environment_wins(tmp_path, monkeypatc
     monkeypatch.setenv("ASSISTANT_SESSION_SECRET", "from-the-environment")
     assert Stack(var_dir=tmp_path).session_secret == "from-the-environment"
     assert Stack(var_dir=tmp_path / "elsewhere").identity_secret != first.identity_secret
+
+
+def test_a_process_that_dies_is_started_again_with_back_off(tmp_path):
+    from assistant.stack import Service
+
+    stack = Stack(rasa_token="r", api_token="a", var_dir=tmp_path)
+    dies = Service("dies", ["false"], "http://127.0.0.1:1/", log_path=tmp_path / "dies.log")
+    lives = Service("lives", ["sleep", "30"], "http://127.0.0.1:1/", log_path=tmp_path / "lives.log")
+    stack.services = [dies, lives]
+    for service in stack.services:
+        stack._launch(service)
+    assert dies.process is not None and lives.process is not None
+    dies.process.wait()
+    first_pid = dies.process.pid
+    now = dies.started_at + 1  # it died young, for the first time: started again at once
+    lines = stack.supervise_once(now)
+    assert "dies exited with 1" in lines[0] and dies.process.pid != first_pid and dies.restarts == 1
+    dies.process.wait()
+    assert stack.supervise_once(now + 0.5) and dies.restart_at == now + 1.5  # then 1 s, 2 s, …
+    second_pid = dies.process.pid
+    assert stack.supervise_once(now + 1.0) == [] and dies.process.pid == second_pid
+    assert "started again" in stack.supervise_once(now + 1.6)[0] and dies.restarts == 2
+    assert lives.process.poll() is None  # the others are left alone
+    stack.stop(grace=1)
+    assert stack.supervise_once() == [] and lives.process.poll() is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import threading
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,10 @@ def stack(tmp_path_factory):
         var_dir=var,
     )
     running.start(timeout=600, quiet=True)
+    stopping = threading.Event()
+    running.supervise(stopping)  # as `make run` does: a process that dies is started again
     yield running
+    stopping.set()
     running.stop()
 
 
