@@ -164,10 +164,10 @@ class GuardedSocketIOInput(SocketIOInput):
             session = await sio.get_session(sid, namespace=namespace)
             previous = session.get("conversation")
             if previous and previous != granted.session_id:
-                await sio.leave_room(sid, previous, namespace=namespace)
+                sio.leave_room(sid, previous, namespace=namespace)
             session["conversation"] = granted.session_id
             await sio.save_session(sid, session, namespace=namespace)
-            await sio.enter_room(sid, granted.session_id, namespace=namespace)
+            sio.enter_room(sid, granted.session_id, namespace=namespace)
             if why and why != "new":
                 logger.warning(
                     "%s not joined (%s): a new one was given",
