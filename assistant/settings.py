@@ -49,6 +49,7 @@ class Settings:
     session_secret: str = ""  # signs each conversation's credential (assistant.chat_session)
     public_url: str = "http://localhost:8080"  # where customers reach the assistant (the gateway)
     embed_origins: tuple[str, ...] = ()  # other sites allowed to embed the widget (CORS)
+    handoff_spool: Path = Path("var/handoff-spool.jsonl")  # requests for a person kept in an outage
     trusted_proxies: int = 0  # 1 behind the gateway: the client's address is in X-Forwarded-For
     demo_sign_in: bool = False
     redact_personal_data: bool = False
@@ -105,6 +106,7 @@ class Settings:
             backoffice_url=os.environ.get("ASSISTANT_BACKOFFICE_URL", f"sqlite:///{var / 'backoffice.db'}"),
             identity_secret=os.environ.get("ASSISTANT_IDENTITY_SECRET", ""),
             session_secret=os.environ.get("ASSISTANT_SESSION_SECRET", ""),
+            handoff_spool=_env_path("ASSISTANT_HANDOFF_SPOOL", var / "handoff-spool.jsonl"),
             trusted_proxies=_env_int("ASSISTANT_TRUSTED_PROXIES", 0),
             public_url=os.environ.get("ASSISTANT_PUBLIC_URL", "http://localhost:8080").rstrip("/"),
             embed_origins=tuple(

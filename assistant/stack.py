@@ -167,6 +167,7 @@ class Stack:
             ),
             "ASSISTANT_IDENTITY_SECRET": self.identity_secret,
             "ASSISTANT_SESSION_SECRET": self.session_secret,
+            "ASSISTANT_HANDOFF_SPOOL": str(self.var_dir / "handoff-spool.jsonl"),
             "ASSISTANT_PUBLIC_URL": self.public_url,
             "ASSISTANT_EMBED_ORIGINS": self.embed_origins,
             "RASA_AUTH_TOKEN": self.rasa_token,

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from rasa.core.channels.channel import UserMessage
@@ -33,16 +34,48 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from socketio import AsyncServer
 
-from assistant import chat_session
+from assistant import chat_session, handoff_spool
 from assistant.identity import TOKEN_KEY, IdentityError, verify
 from assistant.limits import BUSY, TOO_LARGE, LimitSettings, MessageLimiter
 
 logger = logging.getLogger(__name__)
 
+UNAVAILABLE, UNAVAILABLE_PERSON = "unavailable", "unavailable_person"
 DEFAULT_TEXTS = {
     BUSY: "You're sending messages faster than I can read them. Please wait a moment and try again.",
     TOO_LARGE: "That message is too long for me to read. Could you say it in a few sentences?",
+    UNAVAILABLE: "Sorry, something went wrong on my side. Please try again in a moment"
+    " (reference {reference}).",
+    UNAVAILABLE_PERSON: "Sorry, something went wrong on my side. I've noted that you'd like a person"
+    " (reference {reference}).",
 }
+DEFAULT_ACTION_TIMEOUT = 10  # seconds Rasa waits for the action server (Rasa's own default: 300)
+PERSON_INTENTS = ("request_human",)
+SPOOL_EVENTS = 30  # the last events kept with a spooled request, for the agent's transcript
+
+
+class CountingOutput(SocketIOOutput):
+    """Rasa's socket.io output, counting what it delivered in this turn."""
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.sent = 0
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        self.sent += 1
+        await super()._send_message(socket_id, response)
+
+
+def set_action_timeout(seconds: int) -> None:
+    """Rasa 3.6 reads its action-server time-out from a module constant (5 minutes): a hung
+    action server would hold the customer that long. Cut it to ``seconds``."""
+    import rasa.core.actions.action as rasa_action
+    import rasa.utils.endpoints as rasa_endpoints
+
+    rasa_action.DEFAULT_REQUEST_TIMEOUT = seconds
+    rasa_endpoints.DEFAULT_REQUEST_TIMEOUT = seconds
+
+
 LOOPBACK = ("127.0.0.1", "::1")
 
 
@@ -78,6 +111,8 @@ class GuardedSocketIOInput(SocketIOInput):
         limits = LimitSettings.from_credentials(credentials.pop("limits", None))
         texts = {**DEFAULT_TEXTS, **(credentials.pop("texts", None) or {})}
         max_age = int(credentials.pop("credential_max_age", chat_session.DEFAULT_MAX_AGE))
+        timeout = int(credentials.pop("action_timeout_seconds", DEFAULT_ACTION_TIMEOUT))
+        person_intents = tuple(credentials.pop("person_intents", PERSON_INTENTS))
         channel = super().from_credentials(credentials)
         assert isinstance(channel, GuardedSocketIOInput)
         channel.configure(
@@ -87,7 +122,14 @@ class GuardedSocketIOInput(SocketIOInput):
             identity_secret=os.environ.get("ASSISTANT_IDENTITY_SECRET", ""),
             origins=allowed_origins(),
             max_age=max_age,
+            spool=Path(os.environ["ASSISTANT_HANDOFF_SPOOL"])
+            if os.environ.get("ASSISTANT_HANDOFF_SPOOL")
+            else None,
+            person_intents=person_intents,
         )
+        if timeout < 1:
+            raise ValueError("action_timeout_seconds must be at least 1")
+        set_action_timeout(timeout)
         return channel
 
     def configure(
@@ -99,12 +141,16 @@ class GuardedSocketIOInput(SocketIOInput):
         identity_secret: str,
         origins: list[str],
         max_age: int = chat_session.DEFAULT_MAX_AGE,
+        spool: Path | None = None,
+        person_intents: tuple[str, ...] = PERSON_INTENTS,
     ) -> None:
         if not session_secret:
             raise ValueError("ASSISTANT_SESSION_SECRET is not set: the chat channel cannot issue credentials")
         self.limiter, self.texts = limiter, texts
         self.session_secret, self.identity_secret = session_secret, identity_secret
         self.origins, self.max_age = origins, max_age
+        self.spool, self.person_intents = spool, person_intents
+        self.app: Any = None  # Rasa's Sanic app, for the tracker store (set when the server starts)
         self.session_persistence = True  # a conversation outlives its socket: reconnects rejoin it
 
     # ------------------------------------------------------------------ sessions
@@ -148,6 +194,10 @@ class GuardedSocketIOInput(SocketIOInput):
         self.sio = sio
         namespace = self.namespace or "/"
 
+        @webhook.listener("after_server_start")
+        async def keep_app(app: Any, _loop: Any) -> None:
+            self.app = app
+
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> response.HTTPResponse:
             return response.json({"status": "ok"})
@@ -188,7 +238,7 @@ class GuardedSocketIOInput(SocketIOInput):
             sender = session.get("conversation")
             if not sender or not isinstance(data, dict):
                 return  # no session_request yet: nothing to write into (the widget always asks)
-            output = SocketIOOutput(sio, self.bot_message_evt)
+            output = CountingOutput(sio, self.bot_message_evt)
             metadata = data.get(self.metadata_key) or {}
             if isinstance(metadata, str) and len(metadata) <= self.limiter.settings.max_metadata_bytes:
                 with contextlib.suppress(ValueError):
@@ -201,8 +251,55 @@ class GuardedSocketIOInput(SocketIOInput):
                 logger.warning("message refused before NLU (%s), %s", refusal, chat_session.log_ref(sender))
                 await output.send_text_message(sender, self.texts[refusal])
                 return
-            await on_new_message(
-                UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata)
-            )
+            try:
+                await on_new_message(
+                    UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata)
+                )
+            except Exception:
+                logger.exception("the turn failed in %s", chat_session.log_ref(sender))
+            if output.sent == 0:
+                await self.degrade(sender, text, output)
 
         return webhook
+
+    # ------------------------------------------------------------------ degrading
+
+    async def _tracker(self, sender: str) -> Any:
+        agent = getattr(getattr(self.app, "ctx", None), "agent", None)
+        if agent is None or agent.tracker_store is None:
+            return None
+        try:
+            return await agent.tracker_store.retrieve(sender)
+        except Exception:
+            logger.exception("the tracker of %s could not be read", chat_session.log_ref(sender))
+            return None
+
+    async def degrade(self, sender: str, text: str, output: CountingOutput) -> None:
+        """A turn that answered nothing: never leave the customer talking to silence. A paused
+        conversation (a person has it) is quiet on purpose; otherwise the customer gets an
+        apology with a reference, and a request for a person is kept until it is recorded."""
+        tracker = await self._tracker(sender)
+        if tracker is not None and tracker.is_paused():
+            return
+        intent = ((tracker.latest_message.intent or {}).get("name") if tracker is not None else None) or ""
+        wants_person = intent in self.person_intents
+        reference = chat_session.log_ref(sender)
+        if wants_person and self.spool is not None:
+            events = (
+                [e.as_dict() for e in list(tracker.events)[-SPOOL_EVENTS:]] if tracker is not None else []
+            )
+            record = {
+                "conversation_id": sender,
+                "text": text[:1000],
+                "reference": reference,
+                "events": events,
+            }
+            try:
+                handoff_spool.append(self.spool, record)
+            except OSError:
+                logger.exception("the request for a person in %s could not be kept", reference)
+                wants_person = False
+        kept = ", request for a person kept" if wants_person else ""
+        logger.error("no answer in %s (intent %s): apology sent%s", reference, intent or "-", kept)
+        key = UNAVAILABLE_PERSON if wants_person else UNAVAILABLE
+        await output.send_text_message(sender, self.texts[key].format(reference=reference))

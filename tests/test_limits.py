@@ -69,4 +69,11 @@ def test_the_projects_credentials_use_the_guarded_channel():
     assert "socketio" not in channels  # the unguarded channel is not exposed
     guarded = channels["rasa_addons.channels.GuardedSocketIOInput"]
     LimitSettings.from_credentials(guarded["limits"])
-    assert set(guarded["texts"]) == {BUSY, TOO_LARGE}
+    assert set(guarded["texts"]) == {BUSY, TOO_LARGE, "unavailable", "unavailable_person"}
+    import string
+
+    for key in ("unavailable", "unavailable_person"):  # the one placeholder the channel fills
+        fields = {f for _, f, _, _ in string.Formatter().parse(guarded["texts"][key]) if f}
+        assert fields == {"reference"}, key
+    assert 1 <= guarded["action_timeout_seconds"] <= 30  # not Rasa's 300 s
+    assert "request_human" in guarded["person_intents"]

@@ -1,0 +1,48 @@
+"""Requests for a person kept on disk while the assistant was unavailable
+(:mod:`assistant.handoff_spool`), recorded as handoffs once the store can take them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from assistant import handoff_spool
+from assistant.chat_session import log_ref
+from assistant.handoff.store import HandoffStore
+from assistant.handoff.summary import summarise
+from assistant.handoff.transcript import transcript_from_events
+
+logger = logging.getLogger(__name__)
+
+REASON = "asked for a person while the assistant was unavailable"
+STAGE = "unavailable"
+
+
+def record_spooled(store: HandoffStore, record: dict[str, Any]) -> None:
+    """One spooled request as a queued handoff (once: not when the conversation has one open)."""
+    conversation = record["conversation_id"]
+    if store.open_for(conversation) is not None:
+        return
+    events = record.get("events") if isinstance(record.get("events"), list) else []
+    transcript = transcript_from_events(events) or [{"role": "user", "text": str(record.get("text", ""))}]
+    store.create(
+        conversation,
+        reason=REASON,
+        stage=STAGE,
+        transcript=transcript,
+        slots={},
+        summary=summarise(transcript, reason=REASON, stage=STAGE, slots={}),
+        priority=1,  # they met a failure on our side first
+    )
+    logger.info("request for a person in %s recorded after the outage", log_ref(conversation))
+
+
+async def drain_forever(store: HandoffStore, spool: Path, every: float = 5.0) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(handoff_spool.drain, spool, lambda r: record_spooled(store, r))
+        except Exception:  # keep draining whatever one round hit
+            logger.exception("the handoff spool could not be drained")
+        await asyncio.sleep(every)
