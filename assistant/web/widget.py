@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 widget = Blueprint("widget")
 ARTICLE_ID = re.compile(r"^[a-z0-9_-]{1,128}$")
+DEMO_TOKEN_TTL = 15 * 60  # short-lived: the host page refreshes it (demo.js every 10 minutes)
 
 
 def demo_identity(settings: Settings, customer: str | None) -> tuple[str, str]:
@@ -35,7 +36,7 @@ def demo_identity(settings: Settings, customer: str | None) -> tuple[str, str]:
     if known is None:
         return "", ""
     token = sign(
-        settings.identity_secret, known["id"], ttl=8 * 3600, name=known["name"], segment=known["plan"]
+        settings.identity_secret, known["id"], ttl=DEMO_TOKEN_TTL, name=known["name"], segment=known["plan"]
     )
     return token, str(known["name"])
 
@@ -50,6 +51,9 @@ async def demo_host_page(request: Request) -> response.HTTPResponse:
         request.app.ctx.demo_template.replace("{{SOCKET_URL}}", html.escape(socket, quote=True))
         .replace("{{CUSTOMER_TOKEN}}", html.escape(token, quote=True))
         .replace("{{CUSTOMER_NAME}}", html.escape(name or "Guest", quote=True))
+        .replace(
+            "{{CUSTOMER_ID}}", html.escape(request.args.get("customer", "") if token else "", quote=True)
+        )
     )
     ws = socket.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
     csp = (
@@ -57,6 +61,19 @@ async def demo_host_page(request: Request) -> response.HTTPResponse:
         f"connect-src 'self' {socket} {ws}; frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
     )
     return response.html(page, headers={"Content-Security-Policy": csp})
+
+
+@widget.get("/demo/token")
+async def demo_token(request: Request) -> response.HTTPResponse:
+    """A fresh customer token for the demo host page, as a bank's own site would issue for its
+    signed-in customer (same-origin, demo sign-in only): the widget is handed it before the
+    last one expires."""
+    token, _ = demo_identity(request.app.ctx.settings, request.args.get("customer"))
+    if not token:
+        return error(404, "no demo customer here")
+    return response.json(
+        {"token": token, "expires_in": DEMO_TOKEN_TTL}, headers={"Cache-Control": "no-store"}
+    )
 
 
 @widget.get("/chat/history/<session_id:str>")

@@ -113,7 +113,8 @@ def test_feedback_is_validated_then_recorded_and_returned_with_the_history(app) 
 def test_demo_page_embeds_the_widget_with_one_script_tag(app) -> None:
     _, resp = app.test_client.get("/demo?customer=<script>")
     assert resp.status == 200
-    assert resp.text.count("<script") == 1 and 'src="/static/widget.js"' in resp.text
+    # the widget is one tag; the other is the bank's own (demo.js keeps the token fresh)
+    assert resp.text.count("<script") == 2 and 'src="/static/widget.js"' in resp.text
     assert "script-src 'self'" in resp.headers["content-security-policy"]
 
 
@@ -188,3 +189,20 @@ def test_credentials_are_bound_to_their_session_and_customer() -> None:
         chat_session.verify(SECRET, issued.session_id, issued.credential, now=1000 + 31 * 86400)
     with pytest.raises(chat_session.CredentialError):
         chat_session.issue("", "s")
+
+
+def test_the_demo_host_page_refreshes_short_lived_tokens(tmp_path, handoff_store) -> None:
+    from assistant.identity import verify
+
+    settings = Settings(api_token="t", session_secret=SECRET, identity_secret="id-secret", demo_sign_in=True)
+    application = create_app(settings, handoff_store, FakeRasa(), name="demo_token_test")
+    _, resp = application.test_client.get("/demo/token?customer=cust-ava")
+    assert resp.status == 200 and resp.headers["cache-control"] == "no-store"
+    identity = verify("id-secret", resp.json["token"])
+    assert identity.customer_id == "cust-ava" and resp.json["expires_in"] == 15 * 60
+    _, resp = application.test_client.get("/demo/token?customer=cust-nobody")
+    assert resp.status == 404
+    _, page = application.test_client.get("/demo?customer=cust-ava")
+    assert 'src="/static/demo.js" data-customer="cust-ava"' in page.text
+    _, page = application.test_client.get('/demo?customer="><script>')
+    assert 'data-customer=""' in page.text
