@@ -52,12 +52,24 @@ async def test_chat_page_is_served_with_socket_url_and_csp(app):
     assert "/static/vendor/socket.io.min.js" in resp.text
     csp = resp.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "ws://localhost:5005" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert resp.headers["x-content-type-options"] == "nosniff"
 
 
+async def test_chat_page_is_the_widget_inline(app):
+    """One chat client: the page embeds widget.js in its inline mode, with no script of its own."""
+    _, resp = await app.asgi_client.get("/")
+    assert '<script src="/static/widget.js"' in resp.text and 'data-mode="inline"' in resp.text
+    assert 'data-max-chars="1000"' in resp.text
+    assert "chat.js" not in resp.text
+    assert "<script>" not in resp.text  # no inline script (the CSP would refuse it anyway)
+
+
 async def test_static_assets(app):
-    _, resp = await app.asgi_client.get("/static/chat.js")
+    _, resp = await app.asgi_client.get("/static/widget.js")
     assert resp.status == 200 and "session_request" in resp.text
+    _, resp = await app.asgi_client.get("/static/chat.js")
+    assert resp.status == 404
     _, resp = await app.asgi_client.get("/static/vendor/socket.io.min.js")
     assert resp.status == 200
 

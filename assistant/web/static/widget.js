@@ -6,7 +6,13 @@
  *           data-title="Help" data-color="#0b5d4b" data-greeting="Hi!"
  *           data-strings='{"send": "Envoyer"}'          (any of STRINGS below)
  *           data-customer-token="v1.…"                  (signed by the host for a signed-in customer)
- *           data-context='{"page": "travel", "product": "plus"}'></script>
+ *           data-customer-name="Ava Patel"              (shown in the status line: "signed in as")
+ *           data-max-chars="1000"                       (the longest message the input takes)
+ *           data-context='{"page": "travel", "product": "plus"}'></script>  (page: the path if not given)
+ *
+ * data-mode="inline" renders the panel in the page instead of a launcher and a floating panel:
+ * inside the element whose id is data-target, else where the script tag is. It fills that
+ * element (give it a height); data-heading="1" makes the title the page's h1 (default h2).
  *
  * Everything lives in a shadow root, so the host page's styles never reach it and its styles never
  * leak out. All text is set with textContent; links are built as elements, never as HTML.
@@ -23,6 +29,8 @@
     human: "Talk to a person",
     typing: "The assistant is typing",
     online: "Online",
+    signedIn: "Online · signed in as {name}",
+    tooLong: "That message is too long (the limit is {n} characters).",
     connecting: "Connecting…",
     offline: "Offline: your messages will be sent when you're back",
     you: "You",
@@ -54,11 +62,16 @@
   var server = attr("server", script ? new URL(script.src, window.location.href).origin : "");
   var config = {
     socketUrl: attr("socket-url", server),
+    inline: attr("mode", "") === "inline",
+    target: attr("target", "").replace(/^#/, ""),
+    heading: /^[1-6]$/.test(attr("heading", "")) ? "h" + attr("heading", "") : "h2",
     title: attr("title", "Help"),
     color: attr("color", "#0b5d4b"),
     greeting: attr("greeting", ""),
     token: attr("customer-token", ""),
-    context: json(attr("context", "{}"), {}),
+    name: attr("customer-name", ""),
+    maxChars: parseInt(attr("max-chars", ""), 10) > 0 ? parseInt(attr("max-chars", ""), 10) : 1000,
+    context: Object.assign({ page: window.location.pathname }, json(attr("context", "{}"), {})),
     strings: Object.assign({}, STRINGS, json(attr("strings", "{}"), {}))
   };
   var S = config.strings;
@@ -90,13 +103,14 @@
 
   var host = el("div");
   host.id = "kestrel-widget";
+  if (config.inline) host.setAttribute("data-mode", "inline");
   var shadow = host.attachShadow({ mode: "open" });
   var css = el("link");
   css.rel = "stylesheet";
   css.href = server + "/static/widget.css";
   shadow.appendChild(css);
 
-  var root = el("div", "kw");
+  var root = el("div", config.inline ? "kw kw--inline" : "kw");
   root.style.setProperty("--kw-accent", /^#[0-9a-fA-F]{3,8}$/.test(config.color) ? config.color : "#0b5d4b");
   var launcher = el("button", "kw-launcher", S.launcher);
   launcher.type = "button";
@@ -105,12 +119,12 @@
 
   var panel = el("section", "kw-panel");
   panel.id = "kw-panel";
-  panel.setAttribute("role", "dialog");
+  panel.setAttribute("role", config.inline ? "region" : "dialog");
   panel.setAttribute("aria-label", config.title);
-  panel.hidden = true;
+  panel.hidden = !config.inline;
 
   var header = el("header", "kw-header");
-  var title = el("h2", "kw-title", config.title);
+  var title = el(config.heading, "kw-title", config.title);
   var status = el("span", "kw-status", S.connecting);
   status.setAttribute("role", "status");
   var human = el("button", "kw-human", S.human);
@@ -121,7 +135,7 @@
   header.appendChild(title);
   header.appendChild(status);
   header.appendChild(human);
-  header.appendChild(close);
+  if (!config.inline) header.appendChild(close);
 
   var log = el("ol", "kw-log");
   log.setAttribute("role", "log");
@@ -144,7 +158,7 @@
   input.id = "kw-input";
   input.type = "text";
   input.autocomplete = "off";
-  input.maxLength = 1000;
+  input.maxLength = config.maxChars;
   input.placeholder = S.placeholder;
   var send = el("button", "kw-send", S.send);
   send.type = "submit";
@@ -158,11 +172,15 @@
   panel.appendChild(typing);
   panel.appendChild(form);
   root.appendChild(panel);
-  root.appendChild(launcher);
+  if (!config.inline) root.appendChild(launcher);
   shadow.appendChild(root);
-  document.body.appendChild(host);
+  var place = config.target && document.getElementById(config.target);
+  if (place) place.appendChild(host);
+  else if (config.inline && script && script.parentNode) script.parentNode.insertBefore(host, script);
+  else document.body.appendChild(host);
 
   function setOpen(open, focus) {
+    if (config.inline) return; // always open, in the page
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", String(open));
     launcher.textContent = open ? S.close : S.launcher;
@@ -174,7 +192,7 @@
   launcher.addEventListener("click", function () { setOpen(panel.hidden); });
   close.addEventListener("click", function () { setOpen(false); });
   panel.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") { event.preventDefault(); setOpen(false); }
+    if (event.key === "Escape" && !config.inline) { event.preventDefault(); setOpen(false); }
   });
 
   // ---------------------------------------------------------------- rendering
@@ -510,7 +528,7 @@
     socket.on("session_confirm", function () {
       restore().then(function (count) {
         confirmed = true;
-        status.textContent = S.online;
+        status.textContent = config.name ? S.signedIn.replace("{name}", config.name) : S.online;
         var pending = outbox;
         outbox = [];
         pending.forEach(emit);
@@ -548,6 +566,10 @@
     event.preventDefault();
     var text = input.value.trim();
     if (!text) return;
+    if (text.length > config.maxChars) {
+      addText(addItem("bot"), S.tooLong.replace("{n}", config.maxChars));
+      return;
+    }
     input.value = "";
     sendMessage(text, text);
   });
@@ -558,5 +580,6 @@
     close: function () { setOpen(false); },
     session: function () { return sessionId; }
   };
-  if (sessionStorage.getItem(OPEN_KEY) === "1") setOpen(true, false);
+  if (config.inline) start();
+  else if (sessionStorage.getItem(OPEN_KEY) === "1") setOpen(true, false);
 })();
