@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install gateway run test test-py test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console bench-conversations bench-intents clean browser
+.PHONY: help install gateway run test test-py test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console bench-conversations bench-intents bench-hostile clean browser
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -98,7 +98,12 @@ bench-intents: install train ## held-out customer phrasings against Rasa alone: 
 	$(PY) bench/intents_bench.py --out var/bench-intents.json
 	@echo "wrote var/bench-intents.json"
 
-bench: bench-widget bench-guided bench-console bench-conversations bench-intents bench-kb ## every benchmark (JSON)
+bench-hostile: install gateway train index ## 100 hostile 60 KB messages on each public entry through the gateway: outcomes, memory and reply time before/after (JSON, ~4 min)
+	@mkdir -p var
+	$(PY) bench/hostile_bench.py --out var/bench-hostile.json
+	@echo "wrote var/bench-hostile.json"
+
+bench: bench-widget bench-guided bench-console bench-conversations bench-intents bench-hostile bench-kb ## every benchmark (JSON)
 
 clean: ## remove built and runtime files (keeps the virtualenvs)
 	rm -rf kb_index models var .pytest_cache .mypy_cache .ruff_cache
