@@ -124,7 +124,7 @@ def sent_payloads() -> set[str]:
             found.add('/choose{"choice": "x"}')
         if "article_button(" in source:
             found.add('/show_article{"article_id": "x"}')
-    for name in ("widget.js", "chat.js"):  # the customer's clients (console.js talks to the API)
+    for name in ("widget.js",):  # the customer's clients (console.js talks to the API)
         source = (ROOT / "assistant" / "web" / "static" / name).read_text(encoding="utf-8")
         found |= {p for p in re.findall(r'"(/[a-z_]+)"', source) if not p.startswith(("/static", "/chat"))}
     for line in (ROOT / "tests" / "test_stories.yml").read_text(encoding="utf-8").splitlines():

@@ -578,7 +578,11 @@
   window.KestrelWidget = {
     open: function () { setOpen(true); },
     close: function () { setOpen(false); },
-    session: function () { return sessionId; }
+    session: function () { return sessionId; },
+    // The host page hands over a fresh signed customer token before the last one expires; the
+    // next message carries it. (Signing in or out is a new token for someone else: the page
+    // reloads and the server gives a new conversation.)
+    setCustomerToken: function (token) { if (typeof token === "string") config.token = token; }
   };
   if (config.inline) start();
   else if (sessionStorage.getItem(OPEN_KEY) === "1") setOpen(true, false);
