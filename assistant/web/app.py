@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sanic import Blueprint, Request, Sanic, response
-from sanic.exceptions import NotFound
+from sanic.exceptions import NotFound, SanicException
 
 from assistant.content import HandoffSettings
 from assistant.handoff.store import HandoffStore
@@ -24,8 +24,9 @@ from assistant.rasa_client import RasaClient, RasaError
 from assistant.settings import Settings
 from assistant.staff.store import StaffStore
 from assistant.web.api import api
-from assistant.web.auth import error
+from assistant.web.auth import error, json_errors
 from assistant.web.console import console
+from assistant.web.openapi import openapi
 from assistant.web.widget import demo_identity, widget
 
 logger = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ def create_app(
     app.blueprint(api)
     app.blueprint(console)
     app.blueprint(widget)
+    app.blueprint(openapi)  # GET /api/openapi.json, from the route table
     if watch_waits and handoff.long_wait_minutes > 0:
         minutes = handoff.long_wait_minutes
 
@@ -171,6 +173,8 @@ def create_app(
     async def security_headers(request: Request, resp: response.HTTPResponse) -> None:
         for key, value in SECURITY_HEADERS.items():
             resp.headers.setdefault(key, value)
+
+    app.exception(SanicException)(json_errors)  # JSON errors on /api/ and /chat/
 
     @app.exception(NotFound)
     async def not_found(request: Request, exc: Exception) -> response.HTTPResponse:

@@ -8,18 +8,23 @@ made with a cookie must echo the session's CSRF token in ``X-CSRF-Token`` (or a 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
+from http import HTTPStatus
 from typing import Any
 
 from sanic import Request, response
+from sanic.exceptions import SanicException
 
 from assistant.staff.store import PERMISSIONS, StaffStore
 
 COOKIE = "assistant_staff"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+JSON_PREFIXES = ("/api/", "/chat/")  # answered in JSON, errors too
+REQUIRED = "required_permissions"  # set by require() on the handlers it wraps
 ALL_PERMISSIONS = frozenset().union(*PERMISSIONS.values())
 
 Handler = Callable[..., Awaitable[Any]]
@@ -59,8 +64,10 @@ def _bearer(request: Request) -> str | None:
     return given.strip() if scheme.lower() == "bearer" else None
 
 
-def principal(request: Request, *, seen: bool = True) -> Principal | None:
-    """The caller, if authenticated: the API token first, then the session cookie."""
+async def principal(request: Request, *, seen: bool = True) -> Principal | None:
+    """The caller, if authenticated: the API token first, then the session cookie.
+
+    The session is read (and its last use written) in a worker thread, off the event loop."""
     given = _bearer(request)
     if given is not None:
         expected = request.app.ctx.settings.api_token
@@ -71,7 +78,7 @@ def principal(request: Request, *, seen: bool = True) -> Principal | None:
     token = request.cookies.get(COOKIE, "")
     if staff is None or not token:
         return None
-    live = staff.session(token, seen=seen)
+    live = await asyncio.to_thread(staff.session, token, seen=seen)
     if live is None:
         return None
     user = live.user
@@ -93,7 +100,7 @@ def require(*permissions: str, page: bool = False) -> Callable[[Handler], Handle
     def decorate(handler: Handler) -> Handler:
         @wraps(handler)
         async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
-            who = principal(request)
+            who = await principal(request)
             if who is None:
                 if page:
                     return response.redirect("/console/login")
@@ -113,6 +120,29 @@ def require(*permissions: str, page: bool = False) -> Callable[[Handler], Handle
             request.ctx.principal = who
             return await handler(request, *args, **kwargs)
 
+        wrapper.__dict__[REQUIRED] = frozenset(permissions)
         return wrapper
 
     return decorate
+
+
+def required_permissions(handler: Any) -> frozenset[str] | None:
+    """What :func:`require` asks of a handler's callers: any of these permissions (empty: any
+    signed-in caller), or None for a handler open to anyone."""
+    found = getattr(handler, "__dict__", {}).get(REQUIRED)
+    return frozenset(found) if found is not None else None
+
+
+async def json_errors(request: Request, exc: SanicException) -> response.HTTPResponse:
+    """Sanic's own refusals (a body that is not JSON, a wrong method, a payload too large) on
+    the JSON routes, ``/api/`` and ``/chat/``, answered like every other refusal there:
+    ``{"error": "..."}`` with the status, never a page or a traceback. Other paths keep Sanic's
+    default rendering."""
+    if not request.path.startswith(JSON_PREFIXES):
+        return request.app.error_handler.default(request, exc)
+    status = int(getattr(exc, "status_code", 500) or 500)
+    message = str(exc) if status < 500 and str(exc) else HTTPStatus(status).phrase
+    resp = error(status, message)
+    for key, value in (getattr(exc, "headers", None) or {}).items():
+        resp.headers[key] = value
+    return resp

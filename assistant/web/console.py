@@ -46,7 +46,7 @@ def _login_page(request: Request, error: str = "", status: int = 200) -> respons
 
 @console.get("/login")
 async def login_form(request: Request) -> response.HTTPResponse:
-    if principal(request, seen=False) is not None:
+    if await principal(request, seen=False) is not None:
         return response.redirect("/console")
     return _login_page(request)
 
