@@ -23,6 +23,7 @@ from assistant.handoff.store import HandoffStore
 from assistant.rasa_client import RasaClient, RasaError
 from assistant.settings import Settings
 from assistant.staff.store import StaffStore
+from assistant.web import cors
 from assistant.web.api import api
 from assistant.web.auth import error, json_errors
 from assistant.web.console import console
@@ -68,6 +69,11 @@ async def chat_page(request: Request) -> response.HTTPResponse:
 
 
 # --------------------------------------------------------------------------- factory
+
+
+def client_address(request: Request) -> str:
+    """The customer's address: the trusted proxy's X-Forwarded-For, else the peer."""
+    return str(request.remote_addr or request.ip or "")
 
 
 class RouteLimits:
@@ -156,23 +162,26 @@ def create_app(
 
     app.static("/static", str(STATIC_DIR), name="static")
     app.ctx.route_limits = RouteLimits()
+    # Behind the gateway the peer is the gateway: the customer's address is in X-Forwarded-For,
+    # which the gateway sets itself (never passed on from the client).
+    app.config.PROXIES_COUNT = settings.trusted_proxies
 
     @app.on_request
     async def rate_limit(request: Request) -> response.HTTPResponse | None:
         """Per client address: the customers' chat routes and the console's sign-in; answered
         with 429 and a plain reason, and logged without the address in clear."""
-        kind = app.ctx.route_limits.refused(request.path, request.method, request.ip or "")
+        address = client_address(request)
+        kind = app.ctx.route_limits.refused(request.path, request.method, address)
         if kind is None:
-            return None
-        logger.warning(
-            "rate limit on %s from %s", kind, hashlib.sha256((request.ip or "").encode()).hexdigest()[:12]
-        )
+            return cors.preflight(settings, request)
+        logger.warning("rate limit on %s from %s", kind, hashlib.sha256(address.encode()).hexdigest()[:12])
         return error(429, "Too many requests from here: please wait a minute and try again.")
 
     @app.on_response
     async def security_headers(request: Request, resp: response.HTTPResponse) -> None:
         for key, value in SECURITY_HEADERS.items():
             resp.headers.setdefault(key, value)
+        cors.grant(settings, request, resp)
 
     app.exception(SanicException)(json_errors)  # JSON errors on /api/ and /chat/
 
