@@ -33,7 +33,10 @@ def test_the_rendered_configuration_is_valid_for_nginx(tmp_path):
     assert to_rasa == ["/socket.io/"]
     assert "server 127.0.0.1:18997;" in text and "listen 127.0.0.1:18999;" in text
     # The customer's address is set by the gateway, never passed on from the client.
-    assert "proxy_set_header X-Forwarded-For $remote_addr;" in text
+    for path, body in locations:  # in every proxied location: nginx does not inherit them there
+        if "proxy_pass" in body:
+            for header in ("Host $http_host", "X-Forwarded-For $remote_addr", "X-Forwarded-Proto $scheme"):
+                assert f"proxy_set_header {header};" in body, (path, header)
     assert "client_max_body_size 64k;" in text
 
 

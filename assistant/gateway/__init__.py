@@ -9,8 +9,8 @@ addresses. ``make gateway`` installs nginx when it is missing.
 from __future__ import annotations
 
 import getpass
-import shutil
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 

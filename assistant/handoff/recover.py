@@ -25,7 +25,8 @@ def record_spooled(store: HandoffStore, record: dict[str, Any]) -> None:
     conversation = record["conversation_id"]
     if store.open_for(conversation) is not None:
         return
-    events = record.get("events") if isinstance(record.get("events"), list) else []
+    raw = record.get("events")
+    events: list[dict[str, Any]] = [e for e in raw if isinstance(e, dict)] if isinstance(raw, list) else []
     transcript = transcript_from_events(events) or [{"role": "user", "text": str(record.get("text", ""))}]
     store.create(
         conversation,

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from assistant.chat_session import log_ref
 from assistant.handoff.store import (
     OPEN_STATUSES,
     OUTCOMES,
@@ -198,7 +199,7 @@ class HandoffService:
             if first:
                 await self.conversations.agent_joined(record.conversation_id, record.agent_name)
         except RasaError as exc:
-            logger.warning("could not pause %s or say who joined: %s", record.conversation_id, exc)
+            logger.warning("could not pause %s or say who joined: %s", log_ref(record.conversation_id), exc)
         return record
 
     async def reply(self, handoff_id: int, actor: Actor, text: object) -> HandoffRecord:
@@ -261,18 +262,20 @@ class HandoffService:
             return None
         return transcript_from_events(events) or None
 
-    async def tell_long_waits(self, limit: int = QUEUE_LIMIT) -> int:
+    async def tell_long_waits(self, limit: int = QUEUE_LIMIT, *, minutes: int | None = None) -> int:
         """Tell each customer queued longer than ``long_wait_minutes`` (once) and offer to leave
-        a message; returns how many were told. Off when ``long_wait_minutes`` is 0."""
-        minutes = self.settings.long_wait_minutes
-        if minutes <= 0:
-            return 0
+        a message; returns how many were told. Off when ``long_wait_minutes`` is 0; ``minutes``
+        given overrides it (0: everyone queued now, as a lead's "tell them now")."""
+        if minutes is None:
+            minutes = self.settings.long_wait_minutes
+            if minutes <= 0:
+                return 0
         told = 0
         for record in await self._run(self.store.waiting_too_long, minutes, limit):
             try:
                 await self.conversations.notify_long_wait(record.conversation_id)
             except RasaError as exc:
-                logger.warning("could not tell %s about the wait: %s", record.conversation_id, exc)
+                logger.warning("could not tell %s about the wait: %s", log_ref(record.conversation_id), exc)
                 continue
             await self._run(self.store.mark_wait_notified, record.id)
             told += 1

@@ -30,6 +30,16 @@ TICKET_LIMIT = 200  # tickets listed at once
 EXPORT_LIMIT = 10_000  # the most rows one export (or any list) returns: narrow the dates for more
 
 
+
+MAX_KEY = 2**63 - 1  # the largest id a database integer key holds (SQLite and PostgreSQL BIGINT)
+
+
+def _key(value: int) -> int:
+    """An id for a primary-key lookup; one no database could hold matches nothing (0, never an
+    overflow error): a URL with 30 digits is a 404, not a 500."""
+    return value if 0 < value <= MAX_KEY else 0
+
+
 class HandoffError(Exception):
     """A handoff operation refused. The web layer maps each kind to one HTTP status and the
     command line prints it, so no caller has to inspect return values for failure."""
@@ -253,7 +263,7 @@ class HandoffStore:
 
     def get(self, handoff_id: int) -> HandoffRecord | None:
         with self._session() as session:
-            return session.get(HandoffRecord, handoff_id)
+            return session.get(HandoffRecord, _key(handoff_id))
 
     def list(
         self,
@@ -321,7 +331,7 @@ class HandoffStore:
         """1 for the next handoff an agent takes; None when this one is not queued. Higher
         priority goes first, then the oldest."""
         with self._session() as session:
-            record = session.get(HandoffRecord, handoff_id)
+            record = session.get(HandoffRecord, _key(handoff_id))
             if record is None or record.status != "queued":
                 return None
             ahead = session.scalar(
@@ -361,7 +371,7 @@ class HandoffStore:
     @staticmethod
     def _require(session: Any, handoff_id: int) -> HandoffRecord:
         # FOR UPDATE: two agents claiming at once on PostgreSQL take turns (SQLite locks anyway)
-        record = session.get(HandoffRecord, handoff_id, with_for_update=True)
+        record = session.get(HandoffRecord, _key(handoff_id), with_for_update=True)
         if record is None:
             raise HandoffNotFound(handoff_id)
         return record
@@ -478,7 +488,7 @@ class HandoffStore:
         with self._session.begin() as session:
             session.add(ticket)
             if handoff_id is not None:
-                record = session.get(HandoffRecord, handoff_id)
+                record = session.get(HandoffRecord, _key(handoff_id))
                 if record is not None and record.status in OPEN_STATUSES:
                     record.status, record.outcome, record.closed_at = "closed", "ticket", utc_now()
         return ticket
@@ -493,7 +503,7 @@ class HandoffStore:
 
     def close_ticket(self, ticket_id: int, by: str) -> Ticket:
         with self._session.begin() as session:
-            ticket = session.get(Ticket, ticket_id)
+            ticket = session.get(Ticket, _key(ticket_id))
             if ticket is None:
                 raise TicketNotFound(ticket_id)
             ticket.status, ticket.closed_by = "done", by

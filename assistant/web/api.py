@@ -17,6 +17,7 @@ from typing import Any
 
 from sanic import Blueprint, Request, response
 
+from assistant.chat_session import log_ref
 from assistant.db import as_utc, utc_now
 from assistant.handoff.service import Actor, ConversationUnreachable, HandoffService, QueueStanding
 from assistant.handoff.store import (
@@ -43,7 +44,7 @@ api = Blueprint("api", url_prefix="/api")
 
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,255}$")
 EXPORT_COLUMNS = (
-    "id", "created_at", "conversation_id", "status", "reason", "stage", "priority", "customer_id",
+    "id", "created_at", "conversation", "status", "reason", "stage", "priority", "customer_id",
     "agent", "outcome", "tags", "turns", "summary",
 )  # fmt: skip
 
@@ -224,13 +225,21 @@ async def export_handoffs(request: Request) -> response.HTTPResponse:
     if len(records) >= limit:
         headers["X-Export-Truncated"] = str(limit)
     if fmt == "json":
-        return response.json({"handoffs": [r.to_dict() for r in records]}, headers=headers)
+        return response.json({"handoffs": [_exported(r.to_dict()) for r in records]}, headers=headers)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for record in records:
-        writer.writerow({k: _csv_cell(v) for k, v in record.to_dict(transcript=False).items()})
+        writer.writerow({k: _csv_cell(v) for k, v in _exported(record.to_dict(transcript=False)).items()})
     return response.text(out.getvalue(), content_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _exported(row: dict[str, Any]) -> dict[str, Any]:
+    """An exported handoff names its conversation by the hash the logs use (``conv-…``), never
+    by its id: exports travel (spreadsheets, e-mail) and stay joinable with the logs."""
+    row = dict(row)
+    row["conversation"] = log_ref(row.pop("conversation_id", ""))
+    return row
 
 
 def _visible(who: Principal, record: HandoffRecord) -> bool:

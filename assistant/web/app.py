@@ -19,8 +19,9 @@ from sanic import Blueprint, Request, Sanic, response
 from sanic.exceptions import NotFound, SanicException
 
 from assistant.content import HandoffSettings
+from assistant.handoff.service import HandoffService
 from assistant.handoff.store import HandoffStore
-from assistant.rasa_client import RasaClient, RasaError
+from assistant.rasa_client import RasaClient
 from assistant.settings import Settings
 from assistant.staff.store import StaffStore
 from assistant.web import cors
@@ -95,24 +96,17 @@ class RouteLimits:
 
 
 async def tell_long_waits(handoffs: HandoffStore, rasa: RasaClient, minutes: int) -> int:
-    """Tell each customer queued for more than ``minutes`` (once) and offer to leave a message."""
-    told = 0
-    for record in handoffs.waiting_too_long(minutes):
-        try:
-            await rasa.notify_long_wait(record.conversation_id)
-        except RasaError as exc:
-            logger.warning("could not tell %s about the wait: %s", record.conversation_id, exc)
-            continue
-        handoffs.mark_wait_notified(record.id)
-        told += 1
-    return told
+    """Tell each customer queued for more than ``minutes`` (once) and offer to leave a message:
+    the handoff service does it, as it does everything else in a handoff's life."""
+    return await HandoffService(handoffs, HandoffSettings(), rasa).tell_long_waits(minutes=minutes)
 
 
-async def _watch_waits(app: Sanic, minutes: int, every: float) -> None:
+async def _watch_waits(app: Sanic, every: float) -> None:
+    service = HandoffService(app.ctx.handoffs, app.ctx.handoff_settings, app.ctx.rasa)
     while True:
         await asyncio.sleep(every)
         try:
-            await tell_long_waits(app.ctx.handoffs, app.ctx.rasa, minutes)
+            await service.tell_long_waits()
         except Exception:  # keep watching whatever one round hit
             logger.exception("long-wait check failed")
 
@@ -154,11 +148,10 @@ def create_app(
     app.blueprint(widget)
     app.blueprint(openapi)  # GET /api/openapi.json, from the route table
     if watch_waits and handoff.long_wait_minutes > 0:
-        minutes = handoff.long_wait_minutes
 
         @app.after_server_start
         async def start_wait_watch(app: Sanic) -> None:
-            app.add_task(_watch_waits(app, minutes, every=30.0), name="long_waits")
+            app.add_task(_watch_waits(app, every=30.0), name="long_waits")
 
     app.static("/static", str(STATIC_DIR), name="static")
     app.ctx.route_limits = RouteLimits()

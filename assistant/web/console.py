@@ -81,9 +81,9 @@ async def login(request: Request) -> response.HTTPResponse:
 async def logout(request: Request) -> response.HTTPResponse:
     staff: StaffStore = request.app.ctx.staff
     who: Principal = request.ctx.principal
-    staff.end_session(request.cookies.get(COOKIE) or "")
+    await asyncio.to_thread(staff.end_session, request.cookies.get(COOKIE) or "")
     if who.user_id is not None:
-        staff.mark_away(who.user_id)
+        await asyncio.to_thread(staff.mark_away, who.user_id)
     resp = response.redirect("/console/login")
     resp.delete_cookie(COOKIE, path="/")
     return resp

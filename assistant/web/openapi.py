@@ -178,7 +178,16 @@ FILTERS = (
     Query("since", _TEXT, "ISO date or time, like 2026-11-24"),
     Query("until", _TEXT, "ISO date or time; a date includes that whole day"),
 )
-EXPORT = _object(("handoffs",), handoffs={"type": "array", "items": _ref("HandoffRecord")})
+def _exported(record: dict[str, Any]) -> dict[str, Any]:
+    """A handoff in an export: its conversation named by the logs' hash, never by its id."""
+    properties = {k: v for k, v in record["properties"].items() if k != "conversation_id"}
+    properties["conversation"] = {"type": "string", "description": "conv- and a hash, as in the logs"}
+    required = ["conversation" if r == "conversation_id" else r for r in record["required"]]
+    return {**record, "description": "a handoff in an export", "required": required, "properties": properties}
+
+
+SCHEMAS["ExportedHandoff"] = _exported(SCHEMAS["HandoffRecord"])
+EXPORT = _object(("handoffs",), handoffs={"type": "array", "items": _ref("ExportedHandoff")})
 HANDOFF = _ref("Handoff")
 
 OPERATIONS: dict[str, Operation] = {

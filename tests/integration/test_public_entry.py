@@ -170,3 +170,23 @@ def test_only_allowlisted_sites_may_embed_the_widget(stack, http):
         "GET", f"http://127.0.0.1:{stack.public_port}/api/health", {"Origin": EMBED_ORIGIN}
     )
     assert status == 200 and "Access-Control-Allow-Origin" not in headers
+
+
+def test_the_apps_behind_the_gateway_see_each_customers_own_address(stack):
+    """Per-address limits count each customer, not the gateway: a flood from one address is
+    refused while another address is still served."""
+    import http.client
+
+    def status_from(source: str) -> int:
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", stack.public_port, timeout=30, source_address=(source, 0)
+        )
+        try:
+            conn.request("GET", "/chat/queue/abcdefgh12345678")
+            return conn.getresponse().status
+        finally:
+            conn.close()
+
+    statuses = [status_from("127.0.0.5") for _ in range(125)]
+    assert statuses[0] == 403 and statuses[-1] == 429  # no credential; then too many from there
+    assert status_from("127.0.0.6") == 403  # someone else is not held back

@@ -143,10 +143,15 @@ async def test_filters_and_exports_for_review(app, handoff_store):
     _, resp = await app.asgi_client.get("/api/handoffs/export.csv", headers=auth())
     assert resp.status == 200 and resp.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(resp.text)))
-    assert [r["conversation_id"] for r in rows] == ["c2", "c1"]
+    from assistant.chat_session import log_ref
+
+    # exports name conversations as the logs do, never by their id
+    assert [r["conversation"] for r in rows] == [log_ref("c2"), log_ref("c1")]
+    assert "conversation_id" not in rows[0] and "c2" not in resp.text.replace(log_ref("c2"), "")
     assert rows[0]["summary"] == "'=HYPERLINK(evil)"  # never a formula in a spreadsheet
     _, resp = await app.asgi_client.get("/api/handoffs/export.json?reason=tree_unresolved", headers=auth())
     assert resp.json["handoffs"][0]["transcript"] == [{"role": "user", "text": "x"}]
+    assert "conversation_id" not in resp.json["handoffs"][0]
     _, resp = await app.asgi_client.get("/api/handoffs/export.csv")
     assert resp.status == 401
 

@@ -539,10 +539,6 @@ async def test_unknown_api_paths_and_methods_are_json_errors(web, security_app):
     assert refusal_problem(method) is None and method.status == 405
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect in assistant/web/api.py: an id past 64 bits reaches SQLite (OverflowError, a 500)",
-)
 async def test_ids_beyond_64_bits_are_404_not_500(web, security_app):
     auth, wrong = {"Authorization": f"Bearer {API_TOKEN}"}, []
     for route, method in routes(security_app):
