@@ -13,3 +13,12 @@ def report(results: dict[str, Any], out: str | Path | None = None, *, indent: in
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(text + "\n", encoding="utf-8")
     print(text, flush=True)
+
+
+def build_missing(root: Path) -> str | None:
+    """Why a benchmark that starts the real stack cannot run yet (no model, no index), or None."""
+    if not list((root / "models").glob("*.tar.gz")):
+        return "no trained model in models/: run `make train`"
+    if not (root / "kb_index" / "CURRENT").is_file():
+        return "no knowledge-base index: run `make index`"
+    return None

@@ -50,7 +50,7 @@ ACCOUNT_SCRIPTS = (
     ROOT / "bench" / "account_conversations.yml",
     ROOT / "bench" / "account_conversations_2.yml",
 )
-DEFAULT_PORTS = (25005, 25055, 28080)  # never make run's (5005...) nor the tests' (15005...)
+DEFAULT_PORTS = (25005, 25055, 28081, 28080)  # never make run's (5005...) nor the tests' (15005...)
 ASK_LIMIT = 4  # stop when one field has been asked this many times
 TURN_SLACK = 8  # at most minimum_turns + this many customer messages
 VISITOR = {"visits": 3, "returning": True}  # a returning visitor: articles shown, not guided trees
@@ -672,7 +672,7 @@ def play(client: Client, script: dict[str, Any], sender: str, metadata: dict[str
 class Live:
     """The stack and its stores, for one benchmark run."""
 
-    def __init__(self, var: Path, ports: tuple[int, int, int]):
+    def __init__(self, var: Path, ports: tuple[int, int, int, int]):
         from assistant.stack import Stack
 
         # Our own databases only: never reset a back office named in the environment.
@@ -682,6 +682,7 @@ class Live:
             rasa_port=ports[0],
             action_port=ports[1],
             web_port=ports[2],
+            public_port=ports[3],
             rasa_token=secrets.token_urlsafe(16),
             api_token=secrets.token_urlsafe(16),
             identity_secret=secrets.token_urlsafe(32),
@@ -842,7 +843,7 @@ def score(script: dict[str, Any], sender: str, ev: dict[str, Any]) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant.benchout import report
+    from assistant.benchout import build_missing, report
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="also write the JSON here")
@@ -850,7 +851,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ports",
         default=",".join(map(str, DEFAULT_PORTS)),
-        help="RASA,ACTIONS,WEB ports (default %(default)s)",
+        help="RASA,ACTIONS,WEB,PUBLIC ports (default %(default)s)",
     )
     parser.add_argument(
         "--scripts", type=Path, action="append", help="a script file (repeatable; default: both in bench/)"
@@ -862,13 +863,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     ports = tuple(int(p) for p in args.ports.split(","))
-    if len(ports) != 3:
-        parser.error("--ports takes three ports: RASA,ACTIONS,WEB")
-    if not list((ROOT / "models").glob("*.tar.gz")):
-        print("no trained model in models/: run `make train`", file=sys.stderr)
-        return 1
-    if not (ROOT / "kb_index" / "CURRENT").is_file():
-        print("no knowledge-base index: run `make index`", file=sys.stderr)
+    if len(ports) != 4:
+        parser.error("--ports takes four ports: RASA,ACTIONS,WEB,PUBLIC")
+    missing = build_missing(ROOT)
+    if missing:
+        print(missing, file=sys.stderr)
         return 1
     scripts = load_scripts(*(args.scripts or ()))
     if args.only:
@@ -887,7 +886,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.var is not None and args.var.exists() and any(args.var.iterdir()):
         parser.error(f"--var {args.var} is not empty: the back office in it would be reset")
     with tempfile.TemporaryDirectory(prefix="bench-conversations-") as tmp:
-        live = Live((args.var or Path(tmp)).resolve(), (ports[0], ports[1], ports[2]))
+        live = Live((args.var or Path(tmp)).resolve(), (ports[0], ports[1], ports[2], ports[3]))
         try:
             live.start()
             startup = time.perf_counter() - started

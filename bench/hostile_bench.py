@@ -559,7 +559,7 @@ async def run(live: Live) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant.benchout import report
+    from assistant.benchout import build_missing, report
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="also write the JSON here")
@@ -573,11 +573,9 @@ def main(argv: list[str] | None = None) -> int:
     ports = tuple(int(p) for p in args.ports.split(","))
     if len(ports) != 4:
         parser.error("--ports takes four ports: RASA,ACTIONS,WEB,PUBLIC")
-    if not list((ROOT / "models").glob("*.tar.gz")):
-        print("no trained model in models/: run `make train`", file=sys.stderr)
-        return 1
-    if not (ROOT / "kb_index" / "CURRENT").is_file():
-        print("no knowledge-base index: run `make index`", file=sys.stderr)
+    missing = build_missing(ROOT)
+    if missing:
+        print(missing, file=sys.stderr)
         return 1
     if args.var is not None and args.var.exists() and any(args.var.iterdir()):
         parser.error(f"--var {args.var} is not empty")
