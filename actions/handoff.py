@@ -12,11 +12,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import custom_payload, identity
 from actions.services import ServiceAction
 from actions.tickets import leave_form, queue_offer, tell_position
+from assistant import handoff_spool
 from assistant.chat_session import log_ref
 from assistant.handoff.summary import priority, summarise
 from assistant.handoff.transcript import transcript_from_events
 
 logger = logging.getLogger(__name__)
+SPOOL_EVENTS = 60  # the last events kept with a request for later, for the agent's transcript
 
 DEFAULT_REASON = "customer_request"
 INTENT_REASONS = {"request_sales": "sales", "request_human": DEFAULT_REASON}
@@ -38,6 +40,34 @@ def handoff_reason(tracker: Tracker) -> str:
 class ActionHandoff(ServiceAction, Action):
     def name(self) -> str:
         return "action_handoff"
+
+    def _keep_for_later(
+        self,
+        tracker: Tracker,
+        reason: str,
+        stage: str,
+        slots: dict[str, Any],
+        transcript: list[dict[str, Any]],
+    ) -> bool:
+        """The store refused the handoff (locked, down): keep the request on disk; the web app
+        records it as soon as the store takes it. False when there is nowhere to keep it."""
+        path = self.services.settings.handoff_spool
+        if path is None:
+            return False
+        record = {
+            "conversation_id": tracker.sender_id,
+            "reason": reason,
+            "stage": stage,
+            "slots": slots,
+            "priority": priority(transcript, reason=reason, slots=slots),
+            "events": list(tracker.events)[-SPOOL_EVENTS:],
+        }
+        try:
+            handoff_spool.append(path, record)
+        except (OSError, TypeError, ValueError):
+            logger.exception("could not keep the handoff of %s for later", log_ref(tracker.sender_id))
+            return False
+        return True
 
     def _nobody_online(self) -> bool:
         services = self.services
@@ -103,8 +133,9 @@ class ActionHandoff(ServiceAction, Action):
             )
         except Exception:
             logger.exception("could not record the handoff for %s", log_ref(tracker.sender_id))
-            dispatcher.utter_message(response="utter_handoff_failed")
-            return []
+            kept = self._keep_for_later(tracker, reason, stage, slots, transcript)
+            dispatcher.utter_message(response="utter_handoff_kept" if kept else "utter_handoff_failed")
+            return [SlotSet("handoff_reason", None)] if kept else []
         logger.info("handoff %s for %s (%s, stage %s)", record.id, log_ref(tracker.sender_id), reason, stage)
         if self._nobody_online():
             # Offer a message rather than a queue no one is watching; the customer may still wait.

@@ -49,7 +49,7 @@ class Settings:
     session_secret: str = ""  # signs each conversation's credential (assistant.chat_session)
     public_url: str = "http://localhost:8080"  # where customers reach the assistant (the gateway)
     embed_origins: tuple[str, ...] = ()  # other sites allowed to embed the widget (CORS)
-    handoff_spool: Path = Path("var/handoff-spool.jsonl")  # requests for a person kept in an outage
+    handoff_spool: Path | None = None  # requests for a person kept in an outage (var/handoff-spool.jsonl)
     trusted_proxies: int = 0  # 1 behind the gateway: the client's address is in X-Forwarded-For
     demo_sign_in: bool = False
     redact_personal_data: bool = False

@@ -21,21 +21,27 @@ STAGE = "unavailable"
 
 
 def record_spooled(store: HandoffStore, record: dict[str, Any]) -> None:
-    """One spooled request as a queued handoff (once: not when the conversation has one open)."""
+    """One spooled request as a queued handoff (once: not when the conversation has one open).
+    The channel keeps only the conversation and its last events; the handoff action, when the
+    store refused it, keeps its reason, stage, slots and priority too."""
     conversation = record["conversation_id"]
     if store.open_for(conversation) is not None:
         return
     raw = record.get("events")
     events: list[dict[str, Any]] = [e for e in raw if isinstance(e, dict)] if isinstance(raw, list) else []
     transcript = transcript_from_events(events) or [{"role": "user", "text": str(record.get("text", ""))}]
+    reason, stage = str(record.get("reason") or REASON), str(record.get("stage") or STAGE)
+    given = record.get("slots")
+    slots: dict[str, Any] = given if isinstance(given, dict) else {}
     store.create(
         conversation,
-        reason=REASON,
-        stage=STAGE,
+        reason=reason,
+        stage=stage,
         transcript=transcript,
-        slots={},
-        summary=summarise(transcript, reason=REASON, stage=STAGE, slots={}),
-        priority=1,  # they met a failure on our side first
+        slots=slots,
+        summary=summarise(transcript, reason=reason, stage=stage, slots=slots),
+        priority=max(1, int(record.get("priority") or 0)),  # they met a failure on our side first
+        customer_id=str(slots.get("customer_id", "")),
     )
     logger.info("request for a person in %s recorded after the outage", log_ref(conversation))
 

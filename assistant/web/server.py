@@ -52,12 +52,13 @@ def serve(settings: Settings) -> None:
         handoff=content.handoff,
         watch_waits=True,
     )
-    store = app.ctx.handoffs
+    store, spool = app.ctx.handoffs, settings.handoff_spool
 
     @app.after_server_start
     async def drain_handoff_spool(app: Any) -> None:
         from assistant.handoff.recover import drain_forever
 
-        app.add_task(drain_forever(store, settings.handoff_spool), name="handoff_spool")
+        if spool is not None:
+            app.add_task(drain_forever(store, spool), name="handoff_spool")
 
     app.run(host=settings.web_host, port=settings.web_port, single_process=True, access_log=False)

@@ -125,3 +125,31 @@ async def test_a_conversation_opening_handoff_after_handoff_is_limited_per_hour(
         other, make_tracker("human", intent="request_human", sender_id="calm"), {}
     )
     assert other.messages[0]["response"] == "utter_handoff_queued"
+
+
+async def test_a_handoff_the_store_refuses_is_kept_and_recorded_once_it_takes_it(
+    services, dispatcher, tmp_path
+):
+    import dataclasses
+
+    from assistant.handoff import HandoffStore
+    from assistant.handoff.recover import record_spooled
+    from assistant.handoff.store import Base
+    from assistant.handoff_spool import drain
+
+    spool = tmp_path / "handoff-spool.jsonl"
+    kept = dataclasses.replace(services, settings=dataclasses.replace(services.settings, handoff_spool=spool))
+    url = services.handoffs.engine.url
+    Base.metadata.drop_all(services.handoffs.engine)  # the database refuses every write
+    tracker = make_tracker("I want a person", intent="request_human")
+    events = await ActionHandoff(kept).run(dispatcher, tracker, {})
+    assert dispatcher.messages[0]["response"] == "utter_handoff_kept"
+    assert {"event": "slot", "name": "handoff_reason", "value": None} in [
+        {k: e.get(k) for k in ("event", "name", "value")} for e in events
+    ]
+    store = HandoffStore(str(url))  # the database is back (the table created again)
+    assert drain(spool, lambda r: record_spooled(store, r), settle=0) == 1
+    [record] = store.list(conversation_id=tracker.sender_id)
+    assert record.reason == "customer_request" and record.status == "queued"
+    assert any(t["text"] == "I want a person" for t in record.transcript)
+    store.dispose()
