@@ -561,6 +561,14 @@
     status.textContent = S.connecting;
     if (socket && !socket.connected) socket.connect();
   });
+  // A message waiting in the outbox is never left behind: a reconnect the browser or the server
+  // cut short (socket.io does not retry after those) is tried again, and a connection that never
+  // got its session confirmed asks again.
+  setInterval(function () {
+    if (!socket || !outbox.length || navigator.onLine === false) return;
+    if (!socket.connected) socket.connect();
+    else if (!confirmed) socket.emit("session_request", { session_id: sessionId, credential: credential, customer_token: config.token });
+  }, 3000);
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
