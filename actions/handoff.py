@@ -18,7 +18,6 @@ from assistant.handoff.summary import priority, summarise
 from assistant.handoff.transcript import transcript_from_events
 
 logger = logging.getLogger(__name__)
-SPOOL_EVENTS = 60  # the last events kept with a request for later, for the agent's transcript
 
 DEFAULT_REASON = "customer_request"
 INTENT_REASONS = {"request_sales": "sales", "request_human": DEFAULT_REASON}
@@ -60,7 +59,7 @@ class ActionHandoff(ServiceAction, Action):
             "stage": stage,
             "slots": slots,
             "priority": priority(transcript, reason=reason, slots=slots),
-            "events": list(tracker.events)[-SPOOL_EVENTS:],
+            "events": list(tracker.events),  # the newest that fit are kept
         }
         try:
             handoff_spool.append(path, record)

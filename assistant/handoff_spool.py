@@ -21,9 +21,27 @@ MAX_LINE_BYTES = 16 * 1024  # a conversation id, a reason and the customer's las
 SETTLE_SECONDS = 0.5  # a writer that opened the file just before it was taken finishes meanwhile
 
 
+KEEP_EVENTS = 60  # the last tracker events kept with a request, for the agent's transcript
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    """The record as one JSON line of at most MAX_LINE_BYTES: the oldest events are left out
+    until it fits (a line cut short would be unreadable, and the request lost)."""
+    record = {**record, "at": record.get("at", time.time())}
+    events = list(record.get("events") or [])[-KEEP_EVENTS:]
+    while True:
+        data = json.dumps({**record, "events": events}, separators=(",", ":")).encode() + b"\n"
+        if len(data) <= MAX_LINE_BYTES or not events:
+            break
+        events = events[len(events) // 2 + 1 :] if len(events) > 1 else []
+    if len(data) > MAX_LINE_BYTES:  # still too long without events: the customer's words, shorter
+        record["text"] = str(record.get("text", ""))[:1000]
+        data = json.dumps({**record, "events": []}, separators=(",", ":")).encode() + b"\n"
+    return data
+
+
 def append(path: Path, record: dict[str, Any]) -> None:
-    line = json.dumps({**record, "at": record.get("at", time.time())}, separators=(",", ":"))
-    data = (line[: MAX_LINE_BYTES - 1] if len(line) >= MAX_LINE_BYTES else line).encode() + b"\n"
+    data = _line(record)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:

@@ -51,7 +51,6 @@ DEFAULT_TEXTS = {
 }
 DEFAULT_ACTION_TIMEOUT = 10  # seconds Rasa waits for the action server (Rasa's own default: 300)
 PERSON_INTENTS = ("request_human",)
-SPOOL_EVENTS = 30  # the last events kept with a spooled request, for the agent's transcript
 
 
 class CountingOutput(SocketIOOutput):
@@ -286,7 +285,9 @@ class GuardedSocketIOInput(SocketIOInput):
         reference = chat_session.log_ref(sender)
         if wants_person and self.spool is not None:
             events = (
-                [e.as_dict() for e in list(tracker.events)[-SPOOL_EVENTS:]] if tracker is not None else []
+                [e.as_dict() for e in list(tracker.events)[-handoff_spool.KEEP_EVENTS :]]
+                if tracker is not None
+                else []
             )
             record = {
                 "conversation_id": sender,

@@ -56,3 +56,17 @@ def test_a_store_that_is_still_down_keeps_the_requests_for_the_next_round(tmp_pa
     assert handoff_spool.drain(spool, lambda r: record_spooled(handoff_store, r), settle=0) == 1
     assert handoff_store.open_for("conv-three-03") is not None
     assert handoff_spool.drain(spool, down, settle=0) == 0  # nothing left: nothing to do
+
+
+def test_a_request_with_a_long_history_is_kept_whole_and_readable(tmp_path, handoff_store):
+    spool = tmp_path / "handoff-spool.jsonl"
+    many = [{"event": "user", "timestamp": float(i), "text": f"message {i} " + "x" * 400} for i in range(200)]
+    handoff_spool.append(
+        spool, {"conversation_id": "conv-long-001", "text": "a person please", "events": many}
+    )
+    line = spool.read_bytes()
+    assert len(line) <= handoff_spool.MAX_LINE_BYTES and line.endswith(b"\n")
+    kept = json.loads(line)["events"]
+    assert kept and kept[-1]["text"].startswith("message 199")  # the newest are the ones kept
+    assert handoff_spool.drain(spool, lambda r: record_spooled(handoff_store, r), settle=0) == 1
+    assert handoff_store.open_for("conv-long-001") is not None
