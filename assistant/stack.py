@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,16 @@ def read_env_file(path: Path) -> dict[str, str]:
     return {name.strip(): value.strip() for name, _, value in pairs}
 
 
+def share_sqlite(path: Path) -> None:
+    """Write-ahead logging on a SQLite database several processes use (Rasa's tracker store):
+    readers never wait for a writer, and a writer waits its turn instead of failing. The mode
+    is kept in the file."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+
+
 @dataclass
 class Stack:
     root: Path = ROOT
@@ -93,6 +104,12 @@ class Stack:
     public_url: str = field(default_factory=lambda: os.environ.get("ASSISTANT_PUBLIC_URL", ""))
     public_host: str = field(default_factory=lambda: os.environ.get("ASSISTANT_PUBLIC_HOST", "0.0.0.0"))
     embed_origins: str = field(default_factory=lambda: os.environ.get("ASSISTANT_EMBED_ORIGINS", ""))
+    # Rasa processes sharing the customers (one per core, say), on rasa_port, rasa_port + 1, ...
+    # More than one needs Redis (ASSISTANT_REDIS_URL) for Rasa's lock store, so two processes
+    # never work on one conversation at once, and for socket.io, so a reply made in one process
+    # reaches a customer connected to another.
+    rasa_processes: int = field(default_factory=lambda: int(os.environ.get("ASSISTANT_RASA_PROCESSES", "1")))
+    redis_url: str = field(default_factory=lambda: os.environ.get("ASSISTANT_REDIS_URL", ""))
     # Secrets: from the environment, else the ones this var/ kept from the last run (so a restart
     # signs nobody out and keeps every conversation's credential good), else new random ones.
     rasa_token: str = ""
@@ -121,6 +138,42 @@ class Stack:
         self.rasa_bin = self.rasa_bin or self.root / ".venv-rasa" / "bin" / "rasa"
         self.python_bin = self.python_bin or self.root / ".venv" / "bin" / "python"
         self.public_url = (self.public_url or f"http://localhost:{self.public_port}").rstrip("/")
+        if self.rasa_processes < 1:
+            raise ValueError("ASSISTANT_RASA_PROCESSES must be at least 1")
+        if self.rasa_processes > 1 and not self.redis_url:
+            raise ValueError(
+                "more than one Rasa process needs a lock store: set ASSISTANT_REDIS_URL"
+                " (redis://127.0.0.1:6379/0, say)"
+            )
+
+    @property
+    def rasa_ports(self) -> list[int]:
+        return [self.rasa_port + i for i in range(self.rasa_processes)]
+
+    def lock_store_config(self) -> str:
+        """endpoints.yml's lock store: Redis when there is one (its password stays in the
+        environment: Rasa reads ``${ASSISTANT_REDIS_PASSWORD}``), else Rasa's in-memory one."""
+        if not self.redis_url:
+            return ""
+        url = urllib.parse.urlsplit(self.redis_url)
+        if url.scheme not in ("redis", "rediss") or not url.hostname:
+            raise ValueError(f"ASSISTANT_REDIS_URL must be redis://host:port/db, got {url.scheme}://...")
+        db = url.path.strip("/") or "0"
+        lines = [
+            "lock_store:",
+            "  type: redis",
+            f'  url: "{url.hostname}"',
+            f"  port: {url.port or 6379}",
+            f"  db: {int(db)}",
+            "  key_prefix: kestrel",
+        ]
+        if url.username:
+            lines.append(f'  username: "{url.username}"')
+        if url.password:
+            lines.append("  password: ${ASSISTANT_REDIS_PASSWORD}")
+        if url.scheme == "rediss":
+            lines.append("  use_ssl: true")
+        return "\n".join(lines) + "\n"
 
     @property
     def urls(self) -> dict[str, str]:
@@ -180,7 +233,7 @@ class Stack:
             gateway.GatewaySettings(
                 listen=f"{self.public_host}:{self.public_port}",
                 web_address=f"127.0.0.1:{self.web_port}",
-                rasa_address=f"127.0.0.1:{self.rasa_port}",
+                rasa_addresses=tuple(f"127.0.0.1:{port}" for port in self.rasa_ports),
                 state_dir=self.var_dir / "gateway",
             )
         )
@@ -192,9 +245,13 @@ class Stack:
             "tracker_store:\n"
             "  type: SQL\n"
             '  dialect: "sqlite"\n'
-            f'  db: "{self.var_dir / "rasa-tracker.db"}"\n',
+            f'  db: "{self.var_dir / "rasa-tracker.db"}"\n' + self.lock_store_config(),
             encoding="utf-8",
         )
+        redis = {}
+        if self.redis_url:
+            redis["ASSISTANT_REDIS_URL"] = self.redis_url
+            redis["ASSISTANT_REDIS_PASSWORD"] = urllib.parse.urlsplit(self.redis_url).password or ""
         return [
             Service(
                 "actions",
@@ -202,35 +259,7 @@ class Stack:
                 f"http://127.0.0.1:{self.action_port}/health",
                 {**common, "ASSISTANT_ACTION_PORT": str(self.action_port), "OMP_NUM_THREADS": "1"},
             ),
-            Service(
-                "rasa",
-                [
-                    str(self.rasa_bin),
-                    "run",
-                    "--model",
-                    self.model,
-                    "--port",
-                    str(self.rasa_port),
-                    "--interface",
-                    "127.0.0.1",
-                    "--enable-api",
-                    f"--auth-token={self.rasa_token}",  # one argument: a token may start with "-"
-                    "--credentials",
-                    str(self.root / "credentials.yml"),
-                    "--endpoints",
-                    str(endpoints),
-                ],
-                f"http://127.0.0.1:{self.rasa_port}/status?token={self.rasa_token}",
-                {
-                    **common,
-                    "OMP_NUM_THREADS": "1",
-                    "TF_CPP_MIN_LOG_LEVEL": "2",
-                    # Rasa's Sanic takes these from the environment: no request body (webhooks,
-                    # socket.io polling) or websocket frame above this size is read at all.
-                    "SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_BODY_BYTES),
-                    "SANIC_WEBSOCKET_MAX_SIZE": str(RASA_MAX_BODY_BYTES),
-                },
-            ),
+            *(self._rasa(i, port, common | redis, endpoints) for i, port in enumerate(self.rasa_ports)),
             Service(
                 "web",
                 [str(self.python_bin), "-m", "assistant.cli", "web"],
@@ -252,6 +281,38 @@ class Stack:
             ),
         ]
 
+    def _rasa(self, index: int, port: int, env: dict[str, str], endpoints: Path) -> Service:
+        """The ``index``-th Rasa process ("rasa", "rasa-2", ...), on ``port``."""
+        return Service(
+            "rasa" if index == 0 else f"rasa-{index + 1}",
+            [
+                str(self.rasa_bin),
+                "run",
+                "--model",
+                self.model,
+                "--port",
+                str(port),
+                "--interface",
+                "127.0.0.1",
+                "--enable-api",
+                f"--auth-token={self.rasa_token}",  # one argument: a token may start with "-"
+                "--credentials",
+                str(self.root / "credentials.yml"),
+                "--endpoints",
+                str(endpoints),
+            ],
+            f"http://127.0.0.1:{port}/status?token={self.rasa_token}",
+            {
+                **env,
+                "OMP_NUM_THREADS": "1",
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+                # Rasa's Sanic takes these from the environment: no request body (webhooks,
+                # socket.io polling) or websocket frame above this size is read at all.
+                "SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_BODY_BYTES),
+                "SANIC_WEBSOCKET_MAX_SIZE": str(RASA_MAX_BODY_BYTES),
+            },
+        )
+
     def start(self, *, timeout: float = 300.0, quiet: bool = False) -> None:
         assert self.var_dir is not None
         # var/ holds databases, logs and tokens: readable by this user only (0700, files 0600).
@@ -259,11 +320,12 @@ class Stack:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.var_dir.chmod(0o700)
         busy = [
-            p for p in (self.rasa_port, self.action_port, self.web_port, self.public_port) if not _free(p)
+            p for p in (*self.rasa_ports, self.action_port, self.web_port, self.public_port) if not _free(p)
         ]
         if busy:
             raise RuntimeError(f"port(s) {busy} already in use: is the assistant already running?")
         self.save_secrets()
+        share_sqlite(self.var_dir / "rasa-tracker.db")
         if self.demo_staff:
             self.seed_staff()
         self.services = self._services()

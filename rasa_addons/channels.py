@@ -11,6 +11,15 @@
   address) is answered politely and never reaches NLU.
 - **Origins**: only the public origin and the embedding origins in the allowlist may connect
   (``ASSISTANT_PUBLIC_URL``, ``ASSISTANT_EMBED_ORIGINS``).
+- **In line, not timed out** (:mod:`rasa_addons.admission`): a few turns run at once; past that,
+  messages wait their turn and a customer whose wait is noticeable is told their place in line.
+- **Several Rasa processes**: with ``ASSISTANT_REDIS_URL`` set, a reply (or a person's message
+  from the console) reaches the customer's socket whichever process it was made in.
+- **Quiet logs**: a websocket that closes is not an error (Sanic logged "Invalid response type
+  None" for each one).
+
+:class:`SteadyRestInput` is Rasa's REST channel whose turns run to the end, recorded and
+answered, even when the client stops waiting (Rasa's own cancels the turn with the request).
 
 credentials.yml names it ``rasa_addons.channels.GuardedSocketIOInput`` with the usual socket.io
 settings, plus ``limits:`` and the ``texts:`` customers may see. Secrets come from the
@@ -20,6 +29,7 @@ Conversation ids and credentials are never logged; a short hash stands in for th
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -28,20 +38,26 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from sanic import Blueprint, response
 from sanic.request import Request
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
 from assistant import chat_session, handoff_spool
 from assistant.identity import TOKEN_KEY, IdentityError, verify
 from assistant.limits import BUSY, TOO_LARGE, LimitSettings, MessageLimiter
+from rasa_addons.admission import Admission, AdmissionSettings, ServerBusy
 
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE, UNAVAILABLE_PERSON = "unavailable", "unavailable_person"
+IN_LINE, FULL = "in_line", "full"
 DEFAULT_TEXTS = {
+    IN_LINE: "Lots of customers are talking to me right now: you're number {position} in line."
+    " I'll answer in about {seconds} seconds.",
+    FULL: "Sorry, I'm too busy to take your message right now. Please send it again in a minute.",
     BUSY: "You're sending messages faster than I can read them. Please wait a moment and try again.",
     TOO_LARGE: "That message is too long for me to read. Could you say it in a few sentences?",
     UNAVAILABLE: "Sorry, something went wrong on my side. Please try again in a moment"
@@ -63,6 +79,29 @@ class CountingOutput(SocketIOOutput):
     async def _send_message(self, socket_id: str, response: Any) -> None:
         self.sent += 1
         await super()._send_message(socket_id, response)
+
+
+_admission: Admission | None = None
+
+
+def process_admission(settings: AdmissionSettings | None = None) -> Admission:
+    """The one line of this Rasa process, shared by its channels (the first settings given win)."""
+    global _admission
+    if _admission is None:
+        _admission = Admission(settings)
+    return _admission
+
+
+def quiet_websocket_close(sio: AsyncServer) -> None:
+    """engine.io's Sanic route returns nothing once a websocket closes, and Sanic 21.12 logs
+    "Invalid response type None" for it unless the handler is marked as a websocket one."""
+    original = sio.eio.handle_request
+
+    async def handle_request(*args: Any, **kwargs: Any) -> Any:
+        return await original(*args, **kwargs)
+
+    handle_request.is_websocket = True  # type: ignore[attr-defined]
+    sio.eio.handle_request = handle_request  # type: ignore[method-assign]
 
 
 def set_action_timeout(seconds: int) -> None:
@@ -97,7 +136,68 @@ def client_address(environ: dict[str, Any]) -> str:
     return peer
 
 
-class GuardedSocketIOInput(SocketIOInput):
+class Degrading:
+    """What a channel does with a turn that answered nothing (the action server down or hung,
+    the tracker store failing): never leave the customer talking to silence."""
+
+    texts: dict[str, str]
+    spool: Path | None
+    person_intents: tuple[str, ...]
+    app: Any  # Rasa's Sanic app, for the tracker store (set when the server starts)
+
+    def configure_degrading(self, credentials: dict[str, Any]) -> None:
+        """Take ``texts`` and ``person_intents`` out of the channel's credentials; the spool
+        from ``ASSISTANT_HANDOFF_SPOOL``."""
+        self.texts = {**DEFAULT_TEXTS, **(credentials.pop("texts", None) or {})}
+        self.person_intents = tuple(credentials.pop("person_intents", PERSON_INTENTS))
+        spool = os.environ.get("ASSISTANT_HANDOFF_SPOOL")
+        self.spool = Path(spool) if spool else None
+        self.app = None
+
+    async def _tracker(self, sender: str) -> Any:
+        agent = getattr(getattr(self.app, "ctx", None), "agent", None)
+        if agent is None or agent.tracker_store is None:
+            return None
+        try:
+            return await agent.tracker_store.retrieve(sender)
+        except Exception:
+            logger.exception("the tracker of %s could not be read", chat_session.log_ref(sender))
+            return None
+
+    async def degrade(self, sender: str, text: str, output: OutputChannel) -> None:
+        """A turn that answered nothing: never leave the customer talking to silence. A paused
+        conversation (a person has it) is quiet on purpose; otherwise the customer gets an
+        apology with a reference, and a request for a person is kept until it is recorded."""
+        tracker = await self._tracker(sender)
+        if tracker is not None and tracker.is_paused():
+            return
+        intent = ((tracker.latest_message.intent or {}).get("name") if tracker is not None else None) or ""
+        wants_person = intent in self.person_intents
+        reference = chat_session.log_ref(sender)
+        if wants_person and self.spool is not None:
+            events = (
+                [e.as_dict() for e in list(tracker.events)[-handoff_spool.KEEP_EVENTS :]]
+                if tracker is not None
+                else []
+            )
+            record = {
+                "conversation_id": sender,
+                "text": text[:1000],
+                "reference": reference,
+                "events": events,
+            }
+            try:
+                handoff_spool.append(self.spool, record)
+            except OSError:
+                logger.exception("the request for a person in %s could not be kept", reference)
+                wants_person = False
+        kept = ", request for a person kept" if wants_person else ""
+        logger.error("no answer in %s (intent %s): apology sent%s", reference, intent or "-", kept)
+        key = UNAVAILABLE_PERSON if wants_person else UNAVAILABLE
+        await output.send_text_message(sender, self.texts[key].format(reference=reference))
+
+
+class GuardedSocketIOInput(Degrading, SocketIOInput):
     limiter: MessageLimiter
     texts: dict[str, str]
     session_secret: str
@@ -108,23 +208,24 @@ class GuardedSocketIOInput(SocketIOInput):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> GuardedSocketIOInput:
         credentials = dict(credentials or {})
         limits = LimitSettings.from_credentials(credentials.pop("limits", None))
-        texts = {**DEFAULT_TEXTS, **(credentials.pop("texts", None) or {})}
+        degrading = Degrading()
+        degrading.configure_degrading(credentials)
         max_age = int(credentials.pop("credential_max_age", chat_session.DEFAULT_MAX_AGE))
         timeout = int(credentials.pop("action_timeout_seconds", DEFAULT_ACTION_TIMEOUT))
-        person_intents = tuple(credentials.pop("person_intents", PERSON_INTENTS))
+        admission = process_admission(AdmissionSettings.from_mapping(credentials.pop("admission", None)))
         channel = super().from_credentials(credentials)
         assert isinstance(channel, GuardedSocketIOInput)
         channel.configure(
             limiter=MessageLimiter(limits),
-            texts=texts,
+            texts=degrading.texts,
             session_secret=os.environ.get("ASSISTANT_SESSION_SECRET", ""),
             identity_secret=os.environ.get("ASSISTANT_IDENTITY_SECRET", ""),
             origins=allowed_origins(),
             max_age=max_age,
-            spool=Path(os.environ["ASSISTANT_HANDOFF_SPOOL"])
-            if os.environ.get("ASSISTANT_HANDOFF_SPOOL")
-            else None,
-            person_intents=person_intents,
+            spool=degrading.spool,
+            person_intents=degrading.person_intents,
+            admission=admission,
+            redis_url=os.environ.get("ASSISTANT_REDIS_URL", ""),
         )
         if timeout < 1:
             raise ValueError("action_timeout_seconds must be at least 1")
@@ -142,6 +243,8 @@ class GuardedSocketIOInput(SocketIOInput):
         max_age: int = chat_session.DEFAULT_MAX_AGE,
         spool: Path | None = None,
         person_intents: tuple[str, ...] = PERSON_INTENTS,
+        admission: Admission | None = None,
+        redis_url: str = "",
     ) -> None:
         if not session_secret:
             raise ValueError("ASSISTANT_SESSION_SECRET is not set: the chat channel cannot issue credentials")
@@ -149,7 +252,9 @@ class GuardedSocketIOInput(SocketIOInput):
         self.session_secret, self.identity_secret = session_secret, identity_secret
         self.origins, self.max_age = origins, max_age
         self.spool, self.person_intents = spool, person_intents
-        self.app: Any = None  # Rasa's Sanic app, for the tracker store (set when the server starts)
+        self.admission = admission or Admission()
+        self.redis_url = redis_url
+        self.app = None  # set when the server starts
         self.session_persistence = True  # a conversation outlives its socket: reconnects rejoin it
 
     # ------------------------------------------------------------------ sessions
@@ -188,7 +293,12 @@ class GuardedSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # Origins the browser may connect from; an empty allowlist means same origin only.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.origins or None)
+        # With Redis, an emit to a conversation's room reaches its socket in any Rasa process.
+        manager = AsyncRedisManager(self.redis_url, channel="kestrel-socketio") if self.redis_url else None
+        sio = AsyncServer(
+            async_mode="sanic", cors_allowed_origins=self.origins or None, client_manager=manager
+        )
+        quiet_websocket_close(sio)
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         namespace = self.namespace or "/"
@@ -250,10 +360,21 @@ class GuardedSocketIOInput(SocketIOInput):
                 logger.warning("message refused before NLU (%s), %s", refusal, chat_session.log_ref(sender))
                 await output.send_text_message(sender, self.texts[refusal])
                 return
+            notice = SocketIOOutput(sio, self.bot_message_evt)  # not counted: it is no answer
+
+            async def tell_place(position: int, seconds: int) -> None:
+                line = self.texts[IN_LINE].format(position=position, seconds=seconds)
+                await notice.send_text_message(sender, line)
+
             try:
-                await on_new_message(
-                    UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata)
-                )
+                async with self.admission.turn(tell_place):
+                    await on_new_message(
+                        UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata)
+                    )
+            except ServerBusy:
+                logger.error("line full: message refused in %s", chat_session.log_ref(sender))
+                await output.send_text_message(sender, self.texts[FULL])
+                return
             except Exception:
                 logger.exception("the turn failed in %s", chat_session.log_ref(sender))
             if output.sent == 0:
@@ -261,46 +382,64 @@ class GuardedSocketIOInput(SocketIOInput):
 
         return webhook
 
-    # ------------------------------------------------------------------ degrading
 
-    async def _tracker(self, sender: str) -> Any:
-        agent = getattr(getattr(self.app, "ctx", None), "agent", None)
-        if agent is None or agent.tracker_store is None:
-            return None
-        try:
-            return await agent.tracker_store.retrieve(sender)
-        except Exception:
-            logger.exception("the tracker of %s could not be read", chat_session.log_ref(sender))
-            return None
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("a REST turn failed", exc_info=task.exception())
 
-    async def degrade(self, sender: str, text: str, output: CountingOutput) -> None:
-        """A turn that answered nothing: never leave the customer talking to silence. A paused
-        conversation (a person has it) is quiet on purpose; otherwise the customer gets an
-        apology with a reference, and a request for a person is kept until it is recorded."""
-        tracker = await self._tracker(sender)
-        if tracker is not None and tracker.is_paused():
-            return
-        intent = ((tracker.latest_message.intent or {}).get("name") if tracker is not None else None) or ""
-        wants_person = intent in self.person_intents
-        reference = chat_session.log_ref(sender)
-        if wants_person and self.spool is not None:
-            events = (
-                [e.as_dict() for e in list(tracker.events)[-handoff_spool.KEEP_EVENTS :]]
-                if tracker is not None
-                else []
-            )
-            record = {
-                "conversation_id": sender,
-                "text": text[:1000],
-                "reference": reference,
-                "events": events,
-            }
+
+class SteadyRestInput(Degrading, RestInput):
+    """Rasa's REST channel (``/webhooks/rest/webhook``), with three changes: a turn runs to its
+    end even when the client stops waiting (it is recorded in the tracker and answered; Rasa's
+    own channel cancels it halfway, so the customer's message was lost); turns wait in the
+    process's line (:func:`process_admission`) instead of all running at once; and a turn that
+    answered nothing gets the apology the socket.io channel gives (:class:`Degrading`)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> SteadyRestInput:
+        credentials = dict(credentials or {})
+        channel = cls()
+        channel.configure_degrading(credentials)
+        if credentials:
+            raise ValueError(f"unknown settings for the REST channel: {sorted(credentials)}")
+        return channel
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.configure_degrading({})
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        admission = process_admission()
+        running: set[asyncio.Task[Any]] = set()
+
+        async def turn(message: UserMessage) -> None:
             try:
-                handoff_spool.append(self.spool, record)
-            except OSError:
-                logger.exception("the request for a person in %s could not be kept", reference)
-                wants_person = False
-        kept = ", request for a person kept" if wants_person else ""
-        logger.error("no answer in %s (intent %s): apology sent%s", reference, intent or "-", kept)
-        key = UNAVAILABLE_PERSON if wants_person else UNAVAILABLE
-        await output.send_text_message(sender, self.texts[key].format(reference=reference))
+                async with admission.turn():
+                    await on_new_message(message)
+            except ServerBusy:
+                await message.output_channel.send_text_message(message.sender_id, self.texts[FULL])
+                return
+            except Exception:
+                logger.exception("the turn failed in %s", chat_session.log_ref(message.sender_id))
+            output = message.output_channel
+            if isinstance(output, CollectingOutputChannel) and not output.messages:
+                await self.degrade(message.sender_id, message.text or "", output)
+
+        async def steady(message: UserMessage) -> None:
+            task = asyncio.ensure_future(turn(message))
+            running.add(task)  # a strong reference until it is done
+            task.add_done_callback(running.discard)
+            task.add_done_callback(_log_failure)
+            await asyncio.shield(task)  # a cancelled request leaves the turn running
+
+        webhook = super().blueprint(steady)
+
+        @webhook.listener("after_server_start")
+        async def keep_app(app: Any, _loop: Any) -> None:
+            self.app = app
+
+        return webhook

@@ -15,7 +15,7 @@ def settings(tmp_path: Path, **changes: object) -> gateway.GatewaySettings:
     values: dict[str, object] = {
         "listen": "127.0.0.1:18999",
         "web_address": "127.0.0.1:18998",
-        "rasa_address": "127.0.0.1:18997",
+        "rasa_addresses": ("127.0.0.1:18997",),
         "state_dir": tmp_path / "gateway",
         **changes,
     }
@@ -52,7 +52,8 @@ def test_a_broken_configuration_is_reported_before_anything_starts(tmp_path):
     [
         {"listen": "8080"},
         {"web_address": "127.0.0.1:0"},
-        {"rasa_address": "host:http"},
+        {"rasa_addresses": ("host:http",)},
+        {"rasa_addresses": ()},
         {"max_connections_per_address": 0},
     ],
 )

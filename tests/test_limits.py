@@ -69,11 +69,18 @@ def test_the_projects_credentials_use_the_guarded_channel():
     assert "socketio" not in channels  # the unguarded channel is not exposed
     guarded = channels["rasa_addons.channels.GuardedSocketIOInput"]
     LimitSettings.from_credentials(guarded["limits"])
-    assert set(guarded["texts"]) == {BUSY, TOO_LARGE, "unavailable", "unavailable_person"}
+    assert set(guarded["texts"]) == {BUSY, TOO_LARGE, "unavailable", "unavailable_person", "in_line", "full"}
     import string
 
-    for key in ("unavailable", "unavailable_person"):  # the one placeholder the channel fills
-        fields = {f for _, f, _, _ in string.Formatter().parse(guarded["texts"][key]) if f}
-        assert fields == {"reference"}, key
+    from rasa_addons.admission import AdmissionSettings
+
+    placeholders = {"unavailable": {"reference"}, "unavailable_person": {"reference"}}
+    placeholders["in_line"] = {"position", "seconds"}
+    for key, text in guarded["texts"].items():  # only the placeholders the channel fills
+        fields = {f for _, f, _, _ in string.Formatter().parse(text) if f}
+        assert fields == placeholders.get(key, set()), key
+    AdmissionSettings.from_mapping(guarded["admission"])
+    rest = channels["rasa_addons.channels.SteadyRestInput"]  # the REST channel says the same
+    assert rest["texts"] == guarded["texts"] and rest["person_intents"] == guarded["person_intents"]
     assert 1 <= guarded["action_timeout_seconds"] <= 30  # not Rasa's 300 s
     assert "request_human" in guarded["person_intents"]

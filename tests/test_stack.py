@@ -55,3 +55,48 @@ def test_a_process_that_dies_is_started_again_with_back_off(tmp_path):
     assert lives.process.poll() is None  # the others are left alone
     stack.stop(grace=1)
     assert stack.supervise_once() == [] and lives.process.poll() is not None
+
+
+def test_one_rasa_process_by_default_with_no_lock_store(tmp_path, monkeypatch):
+    monkeypatch.delenv("ASSISTANT_RASA_PROCESSES", raising=False)
+    monkeypatch.delenv("ASSISTANT_REDIS_URL", raising=False)
+    stack = Stack(rasa_token="r", api_token="a", var_dir=tmp_path)
+    names = [s.name for s in stack._services()]
+    assert names.count("rasa") == 1 and "rasa-2" not in names
+    assert "lock_store" not in (tmp_path / "endpoints.yml").read_text()
+
+
+def test_several_rasa_processes_need_redis(tmp_path):
+    import pytest
+
+    with pytest.raises(ValueError, match="ASSISTANT_REDIS_URL"):
+        Stack(rasa_token="r", api_token="a", var_dir=tmp_path, rasa_processes=2, redis_url="")
+    with pytest.raises(ValueError, match="at least 1"):
+        Stack(rasa_token="r", api_token="a", var_dir=tmp_path, rasa_processes=0)
+
+
+def test_several_rasa_processes_share_a_redis_lock_store_and_the_gateway(tmp_path):
+    import yaml
+
+    stack = Stack(
+        rasa_token="r",
+        api_token="a",
+        var_dir=tmp_path,
+        rasa_port=17005,
+        rasa_processes=2,
+        redis_url="redis://:s3cret@127.0.0.1:6379/3",
+    )
+    services = {s.name: s for s in stack._services()}
+    assert {"rasa", "rasa-2"} <= set(services)
+    second = services["rasa-2"]
+    assert second.command[second.command.index("--port") + 1] == "17006"
+    assert second.env["ASSISTANT_REDIS_URL"] == "redis://:s3cret@127.0.0.1:6379/3"
+    assert second.env["ASSISTANT_REDIS_PASSWORD"] == "s3cret"
+    endpoints = (tmp_path / "endpoints.yml").read_text()
+    assert "s3cret" not in endpoints  # Rasa reads the password from its environment
+    lock = yaml.safe_load(endpoints)["lock_store"]
+    assert (lock["type"], lock["url"], lock["port"], lock["db"]) == ("redis", "127.0.0.1", 6379, 3)
+    assert lock["password"] == "${ASSISTANT_REDIS_PASSWORD}"
+    gateway = (tmp_path / "gateway" / "nginx.conf").read_text()
+    assert "server 127.0.0.1:17005;" in gateway and "server 127.0.0.1:17006;" in gateway
+    assert "hash $arg_sticky consistent;" in gateway

@@ -28,16 +28,19 @@ class GatewayError(RuntimeError):
 class GatewaySettings:
     listen: str  # "0.0.0.0:8080", or "127.0.0.1:8080" to keep it on this machine
     web_address: str  # the web app's internal address, "127.0.0.1:8081"
-    rasa_address: str  # Rasa's internal address, for /socket.io/ only
+    rasa_addresses: tuple[str, ...]  # Rasa's internal addresses (one per process), for /socket.io/ only
     state_dir: Path  # var/gateway: the rendered config, pid, temp files, logs
     max_body: str = "64k"  # the largest request body; the web app's JSON is far smaller
     max_connections_per_address: int = 200
 
     def __post_init__(self) -> None:
-        for name in ("listen", "web_address", "rasa_address"):
-            host, _, port = getattr(self, name).rpartition(":")
+        if not self.rasa_addresses:
+            raise GatewayError("rasa_addresses must name at least one Rasa process")
+        named = [("listen", self.listen), ("web_address", self.web_address)]
+        for name, address in [*named, *(("rasa_addresses", a) for a in self.rasa_addresses)]:
+            host, _, port = address.rpartition(":")
             if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise GatewayError(f"{name} must be host:port, got {getattr(self, name)!r}")
+                raise GatewayError(f"{name} must be host:port, got {address!r}")
         if self.max_connections_per_address < 1:
             raise GatewayError("max_connections_per_address must be at least 1")
 
@@ -61,7 +64,7 @@ def render(settings: GatewaySettings) -> Path:
         MAX_BODY=settings.max_body,
         MAX_CONNECTIONS_PER_ADDRESS=str(settings.max_connections_per_address),
         WEB_ADDRESS=settings.web_address,
-        RASA_ADDRESS=settings.rasa_address,
+        RASA_SERVERS="\n        ".join(f"server {a};" for a in settings.rasa_addresses),
         LISTEN=settings.listen,
         STATIC=str(STATIC),
     )

@@ -514,7 +514,11 @@
   }
 
   function connect() {
-    socket = window.io(config.socketUrl, { transports: ["websocket", "polling"], reconnectionDelayMax: 3000 });
+    // `sticky`: with several Rasa processes, the gateway keeps this connection on one of them.
+    var sticky = Math.random().toString(36).slice(2, 10);
+    socket = window.io(config.socketUrl, {
+      transports: ["websocket", "polling"], reconnectionDelayMax: 3000, query: { sticky: sticky }
+    });
     socket.on("connect", function () {
       socket.emit("session_request", { session_id: sessionId, credential: credential, customer_token: config.token });
     });
