@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install gateway run test test-py test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console bench-conversations bench-intents bench-hostile clean browser
+.PHONY: help install gateway run test test-py test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console bench-conversations bench-intents bench-hostile bench-load bench-faults clean browser
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -103,7 +103,19 @@ bench-hostile: install gateway train index ## 100 hostile 60 KB messages on each
 	$(PY) bench/hostile_bench.py --out var/bench-hostile.json
 	@echo "wrote var/bench-hostile.json"
 
-bench: bench-widget bench-guided bench-console bench-conversations bench-intents bench-hostile bench-kb ## every benchmark (JSON)
+# Two Rasa processes (both cores) need Redis: make bench-load LOAD_ARGS="--rasa-processes 2 --redis-url redis://127.0.0.1:6379/0"
+LOAD_ARGS ?=
+bench-load: install gateway train index ## simulated customers over socket.io (and REST) at 50-400 customers and at the ceiling: turns/s, p50/p95/p99 per kind of turn, lost messages, memory (JSON, ~15 min)
+	@mkdir -p var
+	$(PY) bench/load_bench.py --out var/bench-load.json $(LOAD_ARGS)
+	@echo "wrote var/bench-load.json"
+
+bench-faults: install gateway train index ## the action server, Rasa and the web app killed, the database locked, clients gone mid-turn, under customers: what they received, recovery, losses (JSON, ~6 min)
+	@mkdir -p var
+	$(PY) bench/faults_bench.py --out var/bench-faults.json
+	@echo "wrote var/bench-faults.json"
+
+bench: bench-widget bench-guided bench-console bench-conversations bench-intents bench-hostile bench-load bench-faults bench-kb ## every benchmark (JSON)
 
 clean: ## remove built and runtime files (keeps the virtualenvs)
 	rm -rf kb_index models var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,430 @@
+"""A busy morning: ``make bench-load`` prints one JSON object.
+
+Starts its own stack (as ``make run`` does: gateway, web app, Rasa, action server) on its own
+ports with its own databases in a temporary folder, so simulated customers never reach the real
+analytics or reorder the top tasks. Then, step by step, simulated customers talk to it over
+socket.io through the gateway, as the widget does (a websocket, ``session_request``, then
+``user_uttered``), each from its own loopback address (127.0.x.y) as real customers come from
+their own; a few steps go over Rasa's internal REST webhook for comparison.
+
+Each customer has a five-turn conversation: a greeting, a knowledge-base question, the start of
+the product-comparison form, an answer to its first question (a form step), and another
+question. Between a reply and the next message it waits as a person would: 10-20 s in the
+"typing" steps (50, 100, 200, 400 customers), 1-3 s in the "ceiling" steps that look for the
+most customers served at p95 <= 1 s. Customers arrive spread over ``RAMP`` seconds.
+
+Measured per step: turns per second, the time to the answer (p50 / p95 / p99, in all and per
+kind of turn), errors, time-outs (no answer within ``TURN_TIMEOUT``), lost messages (read back
+from the tracker: a message sent but not recorded, or answered in the tracker but never
+delivered to the customer), "you're in line" notices, connect times (websocket open to
+``session_confirm``), and the memory (RSS) of every process before and after the run.
+
+``--rasa-processes 2 --redis-url redis://127.0.0.1:6379/0`` runs two Rasa processes (both cores)
+behind the gateway, sharing Redis's lock store. Targets are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+# rasa (and rasa + 1 ...), actions, web, public: apart from make run's, the tests' and the other
+# benchmarks' ports
+DEFAULT_PORTS = (27005, 27055, 28281, 28280)
+RAMP = 10.0  # seconds over which a step's customers arrive
+TURN_TIMEOUT = 30.0  # seconds a customer waits for an answer, as the widget's user might
+CONNECT_TIMEOUT = 30.0
+QUIET = 0.4  # seconds without a message after an answer: the bot's turn is over
+TYPING_STEPS = (50, 100, 200, 400)
+CEILING_STEPS = (10, 25, 50, 100)
+REST_STEPS = (25, 50)
+TARGET_CUSTOMERS, TARGET_P95 = 200, 1.0
+BASELINE = {"customers_at_p95_1s": 25, "turns_per_second": 10.0, "measured": "issue 13, one Rasa process"}
+
+GREETINGS = ["hi", "hello there", "good morning", "hey"]
+QUESTIONS = [
+    "how long does a transfer abroad take",
+    "what fees do you charge for cash machines",
+    "my card payment was declined, why",
+    "can I change the pin on my card",
+    "how do I close my account",
+    "is there a limit on how much I can send",
+    "what happens if I lose my phone",
+    "do you charge for exchanging currency at weekends",
+]
+FORM_START = "can you help me pick the right account"
+FORM_STEP = "mostly for spending abroad"
+SCRIPT = [
+    ("greeting", GREETINGS),
+    ("kb", QUESTIONS),
+    ("form", [FORM_START]),
+    ("form", [FORM_STEP]),
+    ("kb", QUESTIONS),
+]
+
+
+def percentile(samples: list[float], q: float) -> float | None:
+    if not samples:
+        return None
+    ordered = sorted(samples)
+    k = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return round(ordered[k], 3)
+
+
+def latency(samples: list[float]) -> dict[str, Any]:
+    return {
+        "n": len(samples),
+        "p50": percentile(samples, 50),
+        "p95": percentile(samples, 95),
+        "p99": percentile(samples, 99),
+    }
+
+
+@dataclass
+class Customer:
+    sender: str = ""
+    sent: list[str] = field(default_factory=list)
+    answered: int = 0  # messages that got an answer on the customer's side
+    turns: list[tuple[str, float]] = field(default_factory=list)  # (kind, seconds to answer)
+    timeouts: int = 0
+    errors: list[str] = field(default_factory=list)
+    connect_seconds: float | None = None
+    in_line: int = 0
+
+
+@dataclass
+class Step:
+    name: str
+    channel: str
+    customers: int
+    gap: tuple[float, float]
+    results: list[Customer] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def summarise_step(step: Step, lost: dict[str, int]) -> dict[str, Any]:
+    turns = [t for c in step.results for _, t in c.turns]
+    kinds = sorted({k for c in step.results for k, _ in c.turns})
+    connects = [c.connect_seconds for c in step.results if c.connect_seconds is not None]
+    errors = [e for c in step.results for e in c.errors]
+    summary = {
+        "channel": step.channel,
+        "customers": step.customers,
+        "gap_seconds": list(step.gap),
+        "seconds": round(step.seconds, 1),
+        "turns": len(turns),
+        "turns_per_second": round(len(turns) / step.seconds, 2) if step.seconds else None,
+        "answer_seconds": latency(turns),
+        "by_kind": {k: latency([t for c in step.results for kk, t in c.turns if kk == k]) for k in kinds},
+        "timeouts": sum(c.timeouts for c in step.results),
+        "errors": len(errors),
+        "error_examples": sorted(set(errors))[:5],
+        "lost": lost,
+        "in_line_notices": sum(c.in_line for c in step.results),
+        "connect_seconds": latency(connects) if step.channel == "socketio" else None,
+    }
+    p95 = summary["answer_seconds"]["p95"]
+    summary["meets_p95_1s"] = bool(
+        p95 is not None and p95 <= TARGET_P95 and not summary["timeouts"] and not summary["errors"]
+    )
+    return summary
+
+
+class Load:
+    def __init__(self, var: Path, ports: tuple[int, int, int, int], processes: int, redis_url: str):
+        from assistant.stack import Stack
+
+        for name in ("ASSISTANT_DB_URL", "ASSISTANT_BACKOFFICE_URL"):  # our own databases only
+            os.environ.pop(name, None)
+        rasa, actions, web, public = ports
+        self.stack = Stack(
+            rasa_port=rasa,
+            action_port=actions,
+            web_port=web,
+            public_port=public,
+            public_url=f"http://localhost:{public}",
+            public_host="127.0.0.1",
+            embed_origins="",
+            rasa_token=secrets.token_urlsafe(16),
+            api_token=secrets.token_urlsafe(16),
+            identity_secret=secrets.token_urlsafe(32),
+            session_secret=secrets.token_urlsafe(32),
+            var_dir=var,
+            rasa_processes=processes,
+            redis_url=redis_url,
+        )
+        self.public = f"http://127.0.0.1:{public}"
+        self.in_line_prefix = in_line_prefix()
+        self.next_address = 0
+
+    def address(self) -> str:
+        n = self.next_address
+        self.next_address += 1
+        return f"127.0.{(n // 250) % 250 + 1}.{n % 250 + 2}"
+
+    def memory(self) -> dict[str, Any]:
+        from hostile_bench import MB, group_rss
+
+        found = {}
+        for service in self.stack.services:
+            assert service.process is not None
+            rss, _ = group_rss(service.process.pid)
+            found[service.name] = {"rss_mb": round(rss / MB, 1), "alive": service.process.poll() is None}
+        return found
+
+    # -- one customer over socket.io
+    async def socket_customer(self, step: Step, delay: float) -> Customer:
+        from hostile_bench import SocketIO
+
+        customer = Customer()
+        await asyncio.sleep(delay)
+        client = SocketIO(self.public, self.stack.public_url, self.address())
+        started = time.monotonic()
+        try:
+            await client.connect(CONNECT_TIMEOUT)
+            granted = await client.new_conversation(CONNECT_TIMEOUT)
+            customer.sender = str(granted["session_id"])
+            customer.connect_seconds = time.monotonic() - started
+            await client.drain(0.2, 1.0)
+            for kind, choices in SCRIPT:
+                text = random.choice(choices)
+                customer.sent.append(text)
+                sent_at = time.monotonic()
+                await client.emit("user_uttered", {"message": text, "metadata": {}})
+                answered_at = await self._answer(client, customer)
+                if answered_at is not None:
+                    customer.answered += 1
+                    customer.turns.append((kind, answered_at - sent_at))
+                else:
+                    customer.timeouts += 1
+                await asyncio.sleep(random.uniform(*step.gap))
+        except Exception as exc:  # a broken conversation is a result, not a crash
+            customer.errors.append(f"{type(exc).__name__}: {str(exc)[:80]}")
+        finally:
+            await client.close()
+        return customer
+
+    async def _answer(self, client: Any, customer: Customer) -> float | None:
+        """When the first answer came (a "you're in line" notice is no answer), or None."""
+        deadline = time.monotonic() + TURN_TIMEOUT
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                event, data = await client.event(left)
+            except TimeoutError:
+                return None
+            if event != "bot_uttered":
+                continue
+            if str((data or {}).get("text", "")).startswith(self.in_line_prefix):
+                customer.in_line += 1
+                continue
+            answered_at = time.monotonic()
+            await client.drain(QUIET, 10.0)  # the rest of the turn (buttons, a second bubble)
+            return answered_at
+
+    # -- one customer over REST
+    async def rest_customer(self, step: Step, delay: float, http: Any) -> Customer:
+        customer = Customer(sender=f"bench-load-{secrets.token_hex(8)}")
+        await asyncio.sleep(delay)
+        url = f"http://127.0.0.1:{self.stack.rasa_port}/webhooks/rest/webhook"
+        for kind, choices in SCRIPT:
+            text = random.choice(choices)
+            customer.sent.append(text)
+            sent_at = time.monotonic()
+            try:
+                body = {"sender": customer.sender, "message": text}
+                resp = await http.post(url, json=body, timeout=TURN_TIMEOUT)
+                if resp.status_code == 200 and resp.json():
+                    customer.answered += 1
+                    customer.turns.append((kind, time.monotonic() - sent_at))
+                else:
+                    customer.errors.append(f"HTTP {resp.status_code}")
+            except Exception as exc:
+                if "Timeout" in type(exc).__name__:
+                    customer.timeouts += 1
+                else:
+                    customer.errors.append(f"{type(exc).__name__}: {str(exc)[:80]}")
+            await asyncio.sleep(random.uniform(*step.gap))
+        return customer
+
+    async def run_step(self, step: Step) -> None:
+        import httpx
+
+        delays = [RAMP * i / max(1, step.customers) for i in range(step.customers)]
+        started = time.monotonic()
+        limits = httpx.Limits(max_connections=step.customers + 10, max_keepalive_connections=step.customers)
+        async with httpx.AsyncClient(limits=limits) as http:
+            if step.channel == "socketio":
+                jobs = [self.socket_customer(step, d) for d in delays]
+            else:
+                jobs = [self.rest_customer(step, d, http) for d in delays]
+            step.results = list(await asyncio.gather(*jobs))
+        step.seconds = time.monotonic() - started
+
+    async def lost(self, step: Step) -> dict[str, int]:
+        """Read every conversation back from the tracker: a message sent but not recorded, or
+        answered in the tracker but never delivered (the customer saw nothing)."""
+        import httpx
+
+        await asyncio.sleep(3)  # turns the customers gave up on may still be finishing
+        not_recorded = answered_not_delivered = 0
+        async with httpx.AsyncClient(timeout=30) as http:
+            for customer in step.results:
+                if not customer.sender:
+                    continue
+                url = f"http://127.0.0.1:{self.stack.rasa_port}/conversations/{customer.sender}/tracker"
+                resp = await http.get(url, params={"token": self.stack.rasa_token})
+                events = resp.json().get("events", []) if resp.status_code == 200 else []
+                users = [i for i, e in enumerate(events) if typed(e)]
+                not_recorded += max(0, len(customer.sent) - len(users))
+                replies = [events[i + 1 : next_user(events, i)] for i in users]
+                answered = sum(1 for after in replies if any(x.get("event") == "bot" for x in after))
+                answered_not_delivered += max(0, answered - customer.answered)
+        return {"sent_not_recorded": not_recorded, "answered_not_delivered": answered_not_delivered}
+
+
+def typed(event: dict[str, Any]) -> bool:
+    return event.get("event") == "user" and not str(event.get("text", "")).startswith("/")
+
+
+def next_user(events: list[dict[str, Any]], i: int) -> int:
+    for j in range(i + 1, len(events)):
+        if events[j].get("event") == "user":
+            return j
+    return len(events)
+
+
+def in_line_prefix() -> str:
+    import yaml
+
+    credentials = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
+    texts = credentials["rasa_addons.channels.GuardedSocketIOInput"].get("texts", {})
+    return str(texts.get("in_line", "Lots of customers")).split("{")[0][:30]
+
+
+def steps(quick: bool) -> list[Step]:
+    if quick:
+        return [Step("typing-20", "socketio", 20, (10, 20)), Step("ceiling-10", "socketio", 10, (1, 3))]
+    out = [Step(f"typing-{n}", "socketio", n, (10, 20)) for n in TYPING_STEPS]
+    out += [Step(f"ceiling-{n}", "socketio", n, (1, 3)) for n in CEILING_STEPS]
+    out += [Step(f"rest-ceiling-{n}", "rest", n, (1, 3)) for n in REST_STEPS]
+    return out
+
+
+async def run(load: Load, plan: list[Step]) -> dict[str, Any]:
+    before = load.memory()
+    out: dict[str, Any] = {}
+    for step in plan:
+        print(f"[bench] {step.name}…", file=sys.stderr, flush=True)
+        await load.run_step(step)
+        out[step.name] = summarise_step(step, await load.lost(step))
+        figures = json.dumps(out[step.name]["answer_seconds"])
+        print(f"[bench] {step.name}: {figures}", file=sys.stderr, flush=True)
+        await asyncio.sleep(2)
+    return {"steps": out, "memory_mb": {"before": before, "after": load.memory()}}
+
+
+def targets(steps_out: dict[str, Any]) -> dict[str, Any]:
+    typing = steps_out.get(f"typing-{TARGET_CUSTOMERS}")
+    ceiling = [s for name, s in steps_out.items() if name.startswith("ceiling-") and s["meets_p95_1s"]]
+    best = max(ceiling, key=lambda s: s["customers"], default=None)
+    lost_any = sum(sum(s["lost"].values()) for s in steps_out.values())
+    return {
+        f"{TARGET_CUSTOMERS}_typing_customers": {
+            "errors": typing["errors"] if typing else None,
+            "timeouts": typing["timeouts"] if typing else None,
+            "p95_seconds": typing["answer_seconds"]["p95"] if typing else None,
+            "met": bool(typing and typing["meets_p95_1s"] and not sum(typing["lost"].values())),
+        },
+        "ceiling": {
+            "customers_at_p95_1s": best["customers"] if best else 0,
+            "turns_per_second": best["turns_per_second"] if best else None,
+            "baseline": BASELINE,
+            "raised": bool(best and best["customers"] > BASELINE["customers_at_p95_1s"]),
+        },
+        "nothing_lost": lost_any == 0,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    from assistant.benchout import build_missing, report
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    parser.add_argument("--ports", default=",".join(map(str, DEFAULT_PORTS)), help="RASA,ACTIONS,WEB,PUBLIC")
+    parser.add_argument("--rasa-processes", type=int, default=1)
+    parser.add_argument("--redis-url", default=os.environ.get("ASSISTANT_REDIS_URL", ""))
+    parser.add_argument("--quick", action="store_true", help="two small steps, to check the benchmark itself")
+    parser.add_argument("--only", help="comma-separated step names to run (e.g. typing-200,ceiling-50)")
+    args = parser.parse_args(argv)
+    ports = tuple(int(p) for p in args.ports.split(","))
+    if len(ports) != 4:
+        parser.error("--ports takes four ports: RASA,ACTIONS,WEB,PUBLIC")
+    missing = build_missing(ROOT)
+    if missing:
+        print(missing, file=sys.stderr)
+        return 1
+    plan = steps(args.quick)
+    if args.only:
+        wanted = set(args.only.split(","))
+        plan = [s for s in plan if s.name in wanted]
+
+    def on_signal(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    random.seed(13)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        load = Load(Path(tmp), (ports[0], ports[1], ports[2], ports[3]), args.rasa_processes, args.redis_url)
+        try:
+            load.stack.start(timeout=900, quiet=True)
+            startup = time.perf_counter() - started
+            result = asyncio.run(run(load, plan))
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+        finally:
+            load.stack.stop()
+    from conversations_bench import provenance
+
+    summary = {
+        "benchmark": "load",
+        "rasa_processes": args.rasa_processes,
+        "lock_store": "redis" if args.redis_url else "in-memory",
+        **result,
+        "targets": targets(result["steps"]),
+        "settings": {
+            "ports": dict(zip(("rasa", "actions", "web", "public"), ports, strict=True)),
+            "ramp_seconds": RAMP,
+            "turn_timeout_seconds": TURN_TIMEOUT,
+            "script": [kind for kind, _ in SCRIPT],
+            "cores": os.cpu_count(),
+            "client": "the simulated customers run on the same machine (they take CPU too)",
+        },
+        "provenance": provenance(),
+        "startup_seconds": round(startup, 1),
+        "elapsed_seconds": round(time.perf_counter() - started, 1),
+    }
+    report(summary, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
