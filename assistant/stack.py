@@ -305,6 +305,10 @@ class Stack:
             {
                 **env,
                 "OMP_NUM_THREADS": "1",
+                # One thread per TensorFlow pool: a turn's small matrices gain nothing from more,
+                # and each Rasa process keeps to its core.
+                "TF_INTER_OP_PARALLELISM_THREADS": "1",
+                "TF_INTRA_OP_PARALLELISM_THREADS": "1",
                 "TF_CPP_MIN_LOG_LEVEL": "2",
                 # Rasa's Sanic takes these from the environment: no request body (webhooks,
                 # socket.io polling) or websocket frame above this size is read at all.

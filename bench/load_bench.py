@@ -9,7 +9,7 @@ their own; a few steps go over Rasa's internal REST webhook for comparison.
 
 Each customer has a five-turn conversation: a greeting, a knowledge-base question, the start of
 the product-comparison form, an answer to its first question (a form step), and another
-question. Between a reply and the next message it waits as a person would: 10-20 s in the
+question. Before each message (the first too) it waits as a person would: 10-20 s in the
 "typing" steps (50, 100, 200, 400 customers), 1-3 s in the "ceiling" steps that look for the
 most customers served at p95 <= 1 s. Customers arrive spread over ``RAMP`` seconds.
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -49,6 +50,7 @@ RAMP = 10.0  # seconds over which a step's customers arrive
 TURN_TIMEOUT = 30.0  # seconds a customer waits for an answer, as the widget's user might
 CONNECT_TIMEOUT = 30.0
 QUIET = 0.4  # seconds without a message after an answer: the bot's turn is over
+LINGER = 5.0  # seconds a customer stays connected after everyone is done, for late answers
 TYPING_STEPS = (50, 100, 200, 400)
 CEILING_STEPS = (10, 25, 50, 100)
 REST_STEPS = (25, 50)
@@ -85,6 +87,26 @@ def percentile(samples: list[float], q: float) -> float | None:
     return round(ordered[k], 3)
 
 
+def cpu_seconds(pid: int, proc: Path = Path("/proc")) -> float:
+    """CPU time (user + system) of one process, 0 when it is gone."""
+    try:
+        stat = (proc / str(pid) / "stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu(pgid: int, proc: Path = Path("/proc")) -> float:
+    from hostile_bench import process_group
+
+    return sum(
+        cpu_seconds(int(e.name), proc)
+        for e in proc.iterdir()
+        if e.name.isdigit() and process_group(int(e.name), proc) == pgid
+    )
+
+
 def latency(samples: list[float]) -> dict[str, Any]:
     return {
         "n": len(samples),
@@ -104,6 +126,7 @@ class Customer:
     errors: list[str] = field(default_factory=list)
     connect_seconds: float | None = None
     in_line: int = 0
+    bot_messages: int = 0  # every bot message delivered to this customer (notices aside)
 
 
 @dataclass
@@ -114,6 +137,9 @@ class Step:
     gap: tuple[float, float]
     results: list[Customer] = field(default_factory=list)
     seconds: float = 0.0
+    scripts_left: int = 0
+    scripts_done: asyncio.Event = field(default_factory=asyncio.Event)
+    cpu: dict[str, float] = field(default_factory=dict)  # share of one core per process, over the step
 
 
 def summarise_step(step: Step, lost: dict[str, int]) -> dict[str, Any]:
@@ -136,6 +162,7 @@ def summarise_step(step: Step, lost: dict[str, int]) -> dict[str, Any]:
         "lost": lost,
         "in_line_notices": sum(c.in_line for c in step.results),
         "connect_seconds": latency(connects) if step.channel == "socketio" else None,
+        "cpu_cores": step.cpu,
     }
     p95 = summary["answer_seconds"]["p95"]
     summary["meets_p95_1s"] = bool(
@@ -200,6 +227,7 @@ class Load:
             customer.sender = str(granted["session_id"])
             customer.connect_seconds = time.monotonic() - started
             await client.drain(0.2, 1.0)
+            await asyncio.sleep(random.uniform(*step.gap))  # a person reads, then types
             for kind, choices in SCRIPT:
                 text = random.choice(choices)
                 customer.sent.append(text)
@@ -215,8 +243,25 @@ class Load:
         except Exception as exc:  # a broken conversation is a result, not a crash
             customer.errors.append(f"{type(exc).__name__}: {str(exc)[:80]}")
         finally:
+            self.script_done(step)
+        try:  # stay connected until everyone is done: a late answer still counts as delivered
+            await self._linger(client, customer, step)
+        finally:
             await client.close()
         return customer
+
+    def script_done(self, step: Step) -> None:
+        step.scripts_left -= 1
+        if step.scripts_left <= 0:
+            step.scripts_done.set()
+
+    async def _linger(self, client: Any, customer: Customer, step: Step) -> None:
+        with contextlib.suppress(Exception):
+            while not step.scripts_done.is_set():
+                with contextlib.suppress(TimeoutError):
+                    event, data = await client.event(1.0)
+                    self._count(event, data, customer)
+            await client.drain(LINGER, LINGER)
 
     async def _answer(self, client: Any, customer: Customer) -> float | None:
         """When the first answer came (a "you're in line" notice is no answer), or None."""
@@ -229,19 +274,30 @@ class Load:
                 event, data = await client.event(left)
             except TimeoutError:
                 return None
-            if event != "bot_uttered":
-                continue
-            if str((data or {}).get("text", "")).startswith(self.in_line_prefix):
-                customer.in_line += 1
+            if not self._count(event, data, customer):
                 continue
             answered_at = time.monotonic()
-            await client.drain(QUIET, 10.0)  # the rest of the turn (buttons, a second bubble)
-            return answered_at
+            while True:  # the rest of the turn (buttons, a second bubble)
+                try:
+                    event, data = await client.event(QUIET)
+                except TimeoutError:
+                    return answered_at
+                self._count(event, data, customer)
+
+    def _count(self, event: str, data: Any, customer: Customer) -> bool:
+        """Count a bot message; True when it is one (a "you're in line" notice is not)."""
+        if event != "bot_uttered":
+            return False
+        if str((data or {}).get("text", "")).startswith(self.in_line_prefix):
+            customer.in_line += 1
+            return False
+        customer.bot_messages += 1
+        return True
 
     # -- one customer over REST
     async def rest_customer(self, step: Step, delay: float, http: Any) -> Customer:
         customer = Customer(sender=f"bench-load-{secrets.token_hex(8)}")
-        await asyncio.sleep(delay)
+        await asyncio.sleep(delay + random.uniform(*step.gap))
         url = f"http://127.0.0.1:{self.stack.rasa_port}/webhooks/rest/webhook"
         for kind, choices in SCRIPT:
             text = random.choice(choices)
@@ -252,6 +308,7 @@ class Load:
                 resp = await http.post(url, json=body, timeout=TURN_TIMEOUT)
                 if resp.status_code == 200 and resp.json():
                     customer.answered += 1
+                    customer.bot_messages += len(resp.json())
                     customer.turns.append((kind, time.monotonic() - sent_at))
                 else:
                     customer.errors.append(f"HTTP {resp.status_code}")
@@ -261,12 +318,20 @@ class Load:
                 else:
                     customer.errors.append(f"{type(exc).__name__}: {str(exc)[:80]}")
             await asyncio.sleep(random.uniform(*step.gap))
+        self.script_done(step)
         return customer
+
+    def cpu(self) -> dict[str, float]:
+        found = {s.name: group_cpu(s.process.pid) for s in self.stack.services if s.process is not None}
+        found["simulated customers"] = cpu_seconds(os.getpid())
+        return found
 
     async def run_step(self, step: Step) -> None:
         import httpx
 
+        cpu_before = self.cpu()
         delays = [RAMP * i / max(1, step.customers) for i in range(step.customers)]
+        step.scripts_left = step.customers
         started = time.monotonic()
         limits = httpx.Limits(max_connections=step.customers + 10, max_keepalive_connections=step.customers)
         async with httpx.AsyncClient(limits=limits) as http:
@@ -276,27 +341,33 @@ class Load:
                 jobs = [self.rest_customer(step, d, http) for d in delays]
             step.results = list(await asyncio.gather(*jobs))
         step.seconds = time.monotonic() - started
+        used = self.cpu()
+        step.cpu = {n: round((t - cpu_before.get(n, 0.0)) / step.seconds, 2) for n, t in used.items()}
 
     async def lost(self, step: Step) -> dict[str, int]:
-        """Read every conversation back from the tracker: a message sent but not recorded, or
-        answered in the tracker but never delivered (the customer saw nothing)."""
+        """Read every conversation back from the tracker, once the backlog is worked off (the
+        counts stop changing): a message sent but not recorded, or a bot message recorded but
+        never delivered to the customer."""
         import httpx
 
-        await asyncio.sleep(3)  # turns the customers gave up on may still be finishing
-        not_recorded = answered_not_delivered = 0
+        previous: tuple[int, int] | None = None
         async with httpx.AsyncClient(timeout=30) as http:
-            for customer in step.results:
-                if not customer.sender:
-                    continue
-                url = f"http://127.0.0.1:{self.stack.rasa_port}/conversations/{customer.sender}/tracker"
-                resp = await http.get(url, params={"token": self.stack.rasa_token})
-                events = resp.json().get("events", []) if resp.status_code == 200 else []
-                users = [i for i, e in enumerate(events) if typed(e)]
-                not_recorded += max(0, len(customer.sent) - len(users))
-                replies = [events[i + 1 : next_user(events, i)] for i in users]
-                answered = sum(1 for after in replies if any(x.get("event") == "bot" for x in after))
-                answered_not_delivered += max(0, answered - customer.answered)
-        return {"sent_not_recorded": not_recorded, "answered_not_delivered": answered_not_delivered}
+            for _ in range(12):
+                not_recorded = undelivered = 0
+                for customer in step.results:
+                    if not customer.sender:
+                        continue
+                    url = f"http://127.0.0.1:{self.stack.rasa_port}/conversations/{customer.sender}/tracker"
+                    resp = await http.get(url, params={"token": self.stack.rasa_token})
+                    events = resp.json().get("events", []) if resp.status_code == 200 else []
+                    not_recorded += max(0, len(customer.sent) - sum(1 for e in events if typed(e)))
+                    bots = sum(1 for e in events if e.get("event") == "bot")
+                    undelivered += max(0, bots - customer.bot_messages)
+                if (not_recorded, undelivered) == previous or not not_recorded:
+                    break
+                previous = (not_recorded, undelivered)
+                await asyncio.sleep(5)
+        return {"sent_not_recorded": not_recorded, "bot_messages_not_delivered": undelivered}
 
 
 def typed(event: dict[str, Any]) -> bool:
