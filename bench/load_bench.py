@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import random
 import secrets
@@ -83,7 +84,7 @@ def percentile(samples: list[float], q: float) -> float | None:
     if not samples:
         return None
     ordered = sorted(samples)
-    k = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    k = max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))  # nearest rank
     return round(ordered[k], 3)
 
 
@@ -411,6 +412,25 @@ async def run(load: Load, plan: list[Step]) -> dict[str, Any]:
     return {"steps": out, "memory_mb": {"before": before, "after": load.memory()}}
 
 
+def log_problems(stack: Any) -> dict[str, Any]:
+    """Lines at ERROR (or worse) in each process's log over the whole run, with a few examples:
+    a busy morning should log real problems only (no line per closed websocket)."""
+    import re
+
+    found: dict[str, Any] = {}
+    for service in stack.services:
+        if service.log_path is None or not service.log_path.exists():
+            continue
+        lines = service.log_path.read_text(errors="replace").splitlines()
+        bad = [line for line in lines if re.search(r"\b(ERROR|CRITICAL|Traceback)\b", line)]
+        found[service.name] = {
+            "error_lines": len(bad),
+            "invalid_response_type_none": sum("Invalid response type None" in line for line in lines),
+            "examples": sorted({line[-160:] for line in bad})[:3],
+        }
+    return found
+
+
 def targets(steps_out: dict[str, Any]) -> dict[str, Any]:
     typing = steps_out.get(f"typing-{TARGET_CUSTOMERS}")
     ceiling = [s for name, s in steps_out.items() if name.startswith("ceiling-") and s["meets_p95_1s"]]
@@ -443,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", default=os.environ.get("ASSISTANT_REDIS_URL", ""))
     parser.add_argument("--quick", action="store_true", help="two small steps, to check the benchmark itself")
     parser.add_argument("--only", help="comma-separated step names to run (e.g. typing-200,ceiling-50)")
+    parser.add_argument("--var", type=Path, help="keep the stack's databases and logs in this new folder")
     args = parser.parse_args(argv)
     ports = tuple(int(p) for p in args.ports.split(","))
     if len(ports) != 4:
@@ -451,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(missing, file=sys.stderr)
         return 1
+    if args.var is not None and args.var.exists() and any(args.var.iterdir()):
+        parser.error(f"--var {args.var} is not empty")
     plan = steps(args.quick)
     if args.only:
         wanted = set(args.only.split(","))
@@ -463,7 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     random.seed(13)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-        load = Load(Path(tmp), (ports[0], ports[1], ports[2], ports[3]), args.rasa_processes, args.redis_url)
+        four = (ports[0], ports[1], ports[2], ports[3])
+        load = Load((args.var or Path(tmp)).resolve(), four, args.rasa_processes, args.redis_url)
         try:
             load.stack.start(timeout=900, quiet=True)
             startup = time.perf_counter() - started
@@ -473,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         finally:
             load.stack.stop()
+        result["logs"] = log_problems(load.stack)
     from conversations_bench import provenance
 
     summary = {

@@ -136,6 +136,10 @@ def validate_action_results_cheaply() -> None:
     _validated_once = True
 
 
+def _is_ping(task: asyncio.Task[Any]) -> bool:
+    return getattr(task.get_coro(), "__qualname__", "").endswith("schedule_ping.<locals>.send_ping")
+
+
 def set_action_timeout(seconds: int) -> None:
     """Rasa 3.6 reads its action-server time-out from a module constant (5 minutes): a hung
     action server would hold the customer that long. Cut it to ``seconds``."""
@@ -339,6 +343,15 @@ class GuardedSocketIOInput(Degrading, SocketIOInput):
         @webhook.listener("after_server_start")
         async def keep_app(app: Any, _loop: Any) -> None:
             self.app = app
+
+        @webhook.listener("before_server_stop")
+        async def stop_pings(_app: Any, _loop: Any) -> None:
+            # engine.io leaves each socket's 25 s ping timer running after the socket closes;
+            # a restart would log "Task was destroyed but it is pending!" for every one.
+            pings = [t for t in asyncio.all_tasks() if _is_ping(t)]
+            for task in pings:
+                task.cancel()
+            await asyncio.gather(*pings, return_exceptions=True)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> response.HTTPResponse:
