@@ -22,6 +22,12 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"environment variable {name} must be an integer, got {value!r}") from exc
 
 
+def parse_origins(text: str) -> tuple[str, ...]:
+    """``ASSISTANT_EMBED_ORIGINS``: origins separated by commas or spaces, without a trailing
+    slash, each once (the web app and Rasa's socket.io channel read it the same way)."""
+    return tuple(dict.fromkeys(o.rstrip("/") for o in text.replace(",", " ").split()))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Process-wide settings. Build with :meth:`from_env`; tests build them directly."""
@@ -109,9 +115,7 @@ class Settings:
             handoff_spool=_env_path("ASSISTANT_HANDOFF_SPOOL", var / "handoff-spool.jsonl"),
             trusted_proxies=_env_int("ASSISTANT_TRUSTED_PROXIES", 0),
             public_url=os.environ.get("ASSISTANT_PUBLIC_URL", "http://localhost:8080").rstrip("/"),
-            embed_origins=tuple(
-                o.rstrip("/") for o in os.environ.get("ASSISTANT_EMBED_ORIGINS", "").replace(",", " ").split()
-            ),
+            embed_origins=parse_origins(os.environ.get("ASSISTANT_EMBED_ORIGINS", "")),
             demo_sign_in=os.environ.get("ASSISTANT_DEMO_SIGN_IN", "0") in ("1", "true", "yes"),
             redact_personal_data=os.environ.get("ASSISTANT_REDACT", "0") in ("1", "true", "yes"),
         )

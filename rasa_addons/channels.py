@@ -48,6 +48,7 @@ from socketio import AsyncRedisManager, AsyncServer
 from assistant import chat_session, handoff_spool
 from assistant.identity import TOKEN_KEY, IdentityError, verify
 from assistant.limits import BUSY, TOO_LARGE, LimitSettings, MessageLimiter
+from assistant.settings import parse_origins
 from rasa_addons.admission import Admission, AdmissionSettings, ServerBusy
 
 logger = logging.getLogger(__name__)
@@ -154,12 +155,10 @@ LOOPBACK = ("127.0.0.1", "::1")
 
 
 def allowed_origins(environ: dict[str, str] | None = None) -> list[str]:
-    """The public origin and the embedding allowlist (comma- or space-separated origins)."""
+    """The public origin and the embedding allowlist (:func:`assistant.settings.parse_origins`)."""
     environ = dict(os.environ if environ is None else environ)
-    public = (environ.get("ASSISTANT_PUBLIC_URL") or "").strip().rstrip("/")
-    listed = (environ.get("ASSISTANT_EMBED_ORIGINS") or "").replace(",", " ").split()
-    origins = [o.rstrip("/") for o in [public, *listed] if o]
-    return list(dict.fromkeys(origins))
+    public = (environ.get("ASSISTANT_PUBLIC_URL") or "").strip()
+    return list(parse_origins(" ".join([public, environ.get("ASSISTANT_EMBED_ORIGINS") or ""])))
 
 
 def client_address(environ: dict[str, Any]) -> str:

@@ -100,3 +100,13 @@ def test_several_rasa_processes_share_a_redis_lock_store_and_the_gateway(tmp_pat
     gateway = (tmp_path / "gateway" / "nginx.conf").read_text()
     assert "server 127.0.0.1:17005;" in gateway and "server 127.0.0.1:17006;" in gateway
     assert "hash $arg_sticky consistent;" in gateway
+
+
+def test_embedding_origins_are_read_one_way_for_the_web_app_and_rasa():
+    from assistant.settings import parse_origins
+
+    assert parse_origins("https://a.example/, https://b.example  https://a.example") == (
+        "https://a.example",
+        "https://b.example",
+    )
+    assert parse_origins("") == ()
