@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -22,3 +23,26 @@ def build_missing(root: Path) -> str | None:
     if not (root / "kb_index" / "CURRENT").is_file():
         return "no knowledge-base index: run `make index`"
     return None
+
+
+Ports = tuple[int, int, int, int]
+
+
+def ports_arg(text: str) -> Ports:
+    """argparse type of ``--ports RASA,ACTIONS,WEB,PUBLIC`` (the benchmarks that start a stack)."""
+    try:
+        values = tuple(int(p) for p in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4 or not all(0 < p < 65536 for p in values):
+        raise argparse.ArgumentTypeError(f"four ports RASA,ACTIONS,WEB,PUBLIC, got {text!r}")
+    return values[0], values[1], values[2], values[3]
+
+
+def add_ports_argument(parser: argparse.ArgumentParser, default: Ports) -> None:
+    parser.add_argument(
+        "--ports",
+        type=ports_arg,
+        default=default,
+        help=f"RASA,ACTIONS,WEB,PUBLIC ports (default {','.join(map(str, default))})",
+    )

@@ -843,16 +843,12 @@ def score(script: dict[str, Any], sender: str, ev: dict[str, Any]) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant.benchout import build_missing, report
+    from assistant.benchout import add_ports_argument, build_missing, report
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     parser.add_argument("--only", action="append", metavar="ID", help="run only this script (repeatable)")
-    parser.add_argument(
-        "--ports",
-        default=",".join(map(str, DEFAULT_PORTS)),
-        help="RASA,ACTIONS,WEB,PUBLIC ports (default %(default)s)",
-    )
+    add_ports_argument(parser, DEFAULT_PORTS)
     parser.add_argument(
         "--scripts", type=Path, action="append", help="a script file (repeatable; default: both in bench/)"
     )
@@ -862,9 +858,7 @@ def main(argv: list[str] | None = None) -> int:
         help="keep the stack's databases and logs in this new folder (default: a temporary one)",
     )
     args = parser.parse_args(argv)
-    ports = tuple(int(p) for p in args.ports.split(","))
-    if len(ports) != 4:
-        parser.error("--ports takes four ports: RASA,ACTIONS,WEB,PUBLIC")
+    ports = args.ports
     missing = build_missing(ROOT)
     if missing:
         print(missing, file=sys.stderr)
@@ -886,7 +880,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.var is not None and args.var.exists() and any(args.var.iterdir()):
         parser.error(f"--var {args.var} is not empty: the back office in it would be reset")
     with tempfile.TemporaryDirectory(prefix="bench-conversations-") as tmp:
-        live = Live((args.var or Path(tmp)).resolve(), (ports[0], ports[1], ports[2], ports[3]))
+        live = Live((args.var or Path(tmp)).resolve(), ports)
         try:
             live.start()
             startup = time.perf_counter() - started

@@ -289,15 +289,13 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant.benchout import build_missing, report
+    from assistant.benchout import add_ports_argument, build_missing, report
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="also write the JSON here")
-    parser.add_argument("--ports", default=",".join(map(str, DEFAULT_PORTS)), help="RASA,ACTIONS,WEB,PUBLIC")
+    add_ports_argument(parser, DEFAULT_PORTS)
     args = parser.parse_args(argv)
-    ports = tuple(int(p) for p in args.ports.split(","))
-    if len(ports) != 4:
-        parser.error("--ports takes four ports: RASA,ACTIONS,WEB,PUBLIC")
+    ports = args.ports
     missing = build_missing(ROOT)
     if missing:
         print(missing, file=sys.stderr)
@@ -310,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     stopping = threading.Event()
     with tempfile.TemporaryDirectory(prefix="bench-faults-") as tmp:
-        faults = Faults(Path(tmp), (ports[0], ports[1], ports[2], ports[3]))
+        faults = Faults(Path(tmp), ports)
         try:
             faults.stack.start(timeout=900, quiet=True)
             faults.stack.supervise(stopping)  # as make run does

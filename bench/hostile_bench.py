@@ -559,20 +559,14 @@ async def run(live: Live) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant.benchout import build_missing, report
+    from assistant.benchout import add_ports_argument, build_missing, report
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="also write the JSON here")
-    parser.add_argument(
-        "--ports",
-        default=",".join(map(str, DEFAULT_PORTS)),
-        help="RASA,ACTIONS,WEB,PUBLIC ports (default %(default)s)",
-    )
+    add_ports_argument(parser, DEFAULT_PORTS)
     parser.add_argument("--var", type=Path, help="keep the stack's databases and logs in this new folder")
     args = parser.parse_args(argv)
-    ports = tuple(int(p) for p in args.ports.split(","))
-    if len(ports) != 4:
-        parser.error("--ports takes four ports: RASA,ACTIONS,WEB,PUBLIC")
+    ports = args.ports
     missing = build_missing(ROOT)
     if missing:
         print(missing, file=sys.stderr)
@@ -586,7 +580,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-hostile-") as tmp:
-        live = Live((args.var or Path(tmp)).resolve(), (ports[0], ports[1], ports[2], ports[3]))
+        live = Live((args.var or Path(tmp)).resolve(), ports)
         try:
             live.stack.start(timeout=900, quiet=True)
             startup = time.perf_counter() - started

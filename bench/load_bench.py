@@ -454,20 +454,18 @@ def targets(steps_out: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant.benchout import build_missing, report
+    from assistant.benchout import add_ports_argument, build_missing, report
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="also write the JSON here")
-    parser.add_argument("--ports", default=",".join(map(str, DEFAULT_PORTS)), help="RASA,ACTIONS,WEB,PUBLIC")
+    add_ports_argument(parser, DEFAULT_PORTS)
     parser.add_argument("--rasa-processes", type=int, default=1)
     parser.add_argument("--redis-url", default=os.environ.get("ASSISTANT_REDIS_URL", ""))
     parser.add_argument("--quick", action="store_true", help="two small steps, to check the benchmark itself")
     parser.add_argument("--only", help="comma-separated step names to run (e.g. typing-200,ceiling-50)")
     parser.add_argument("--var", type=Path, help="keep the stack's databases and logs in this new folder")
     args = parser.parse_args(argv)
-    ports = tuple(int(p) for p in args.ports.split(","))
-    if len(ports) != 4:
-        parser.error("--ports takes four ports: RASA,ACTIONS,WEB,PUBLIC")
+    ports = args.ports
     missing = build_missing(ROOT)
     if missing:
         print(missing, file=sys.stderr)
@@ -486,8 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     random.seed(13)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-        four = (ports[0], ports[1], ports[2], ports[3])
-        load = Load((args.var or Path(tmp)).resolve(), four, args.rasa_processes, args.redis_url)
+        load = Load((args.var or Path(tmp)).resolve(), ports, args.rasa_processes, args.redis_url)
         try:
             load.stack.start(timeout=900, quiet=True)
             startup = time.perf_counter() - started
