@@ -161,7 +161,7 @@ class Stack:
         db = url.path.strip("/") or "0"
         lines = [
             "lock_store:",
-            "  type: redis",
+            "  type: rasa_addons.lock_store.AtomicRedisLockStore",
             f'  url: "{url.hostname}"',
             f"  port: {url.port or 6379}",
             f"  db: {int(db)}",

@@ -53,7 +53,7 @@ CONNECT_TIMEOUT = 30.0
 QUIET = 0.4  # seconds without a message after an answer: the bot's turn is over
 LINGER = 5.0  # seconds a customer stays connected after everyone is done, for late answers
 TYPING_STEPS = (50, 100, 200, 400)
-CEILING_STEPS = (10, 25, 50, 100)
+CEILING_STEPS = (10, 25, 50, 75, 100)
 REST_STEPS = (25, 50)
 TARGET_CUSTOMERS, TARGET_P95 = 200, 1.0
 BASELINE = {"customers_at_p95_1s": 25, "turns_per_second": 10.0, "measured": "issue 13, one Rasa process"}
@@ -128,6 +128,8 @@ class Customer:
     connect_seconds: float | None = None
     in_line: int = 0
     bot_messages: int = 0  # every bot message delivered to this customer (notices aside)
+    first_sent: float | None = None  # monotonic time of the first message sent
+    last_answer: float | None = None  # ... and of the last answer received
 
 
 @dataclass
@@ -148,6 +150,9 @@ def summarise_step(step: Step, lost: dict[str, int]) -> dict[str, Any]:
     kinds = sorted({k for c in step.results for k, _ in c.turns})
     connects = [c.connect_seconds for c in step.results if c.connect_seconds is not None]
     errors = [e for c in step.results for e in c.errors]
+    starts = [c.first_sent for c in step.results if c.first_sent is not None]
+    ends = [c.last_answer for c in step.results if c.last_answer is not None]
+    busy = (max(ends) - min(starts)) if starts and ends else 0.0
     summary = {
         "channel": step.channel,
         "customers": step.customers,
@@ -155,6 +160,8 @@ def summarise_step(step: Step, lost: dict[str, int]) -> dict[str, Any]:
         "seconds": round(step.seconds, 1),
         "turns": len(turns),
         "turns_per_second": round(len(turns) / step.seconds, 2) if step.seconds else None,
+        # the same over the busy window only (first message sent to last answer received)
+        "busy_turns_per_second": round(len(turns) / busy, 2) if busy > 0 else None,
         "answer_seconds": latency(turns),
         "by_kind": {k: latency([t for c in step.results for kk, t in c.turns if kk == k]) for k in kinds},
         "timeouts": sum(c.timeouts for c in step.results),
@@ -234,10 +241,12 @@ class Load:
                 customer.sent.append(text)
                 sent_at = time.monotonic()
                 await client.emit("user_uttered", {"message": text, "metadata": {}})
+                customer.first_sent = customer.first_sent or sent_at
                 answered_at = await self._answer(client, customer)
                 if answered_at is not None:
                     customer.answered += 1
                     customer.turns.append((kind, answered_at - sent_at))
+                    customer.last_answer = answered_at
                 else:
                     customer.timeouts += 1
                 await asyncio.sleep(random.uniform(*step.gap))
@@ -307,10 +316,12 @@ class Load:
             try:
                 body = {"sender": customer.sender, "message": text}
                 resp = await http.post(url, json=body, timeout=TURN_TIMEOUT)
+                customer.first_sent = customer.first_sent or sent_at
                 if resp.status_code == 200 and resp.json():
                     customer.answered += 1
                     customer.bot_messages += len(resp.json())
-                    customer.turns.append((kind, time.monotonic() - sent_at))
+                    customer.last_answer = time.monotonic()
+                    customer.turns.append((kind, customer.last_answer - sent_at))
                 else:
                     customer.errors.append(f"HTTP {resp.status_code}")
             except Exception as exc:

@@ -95,7 +95,8 @@ def test_several_rasa_processes_share_a_redis_lock_store_and_the_gateway(tmp_pat
     endpoints = (tmp_path / "endpoints.yml").read_text()
     assert "s3cret" not in endpoints  # Rasa reads the password from its environment
     lock = yaml.safe_load(endpoints)["lock_store"]
-    assert (lock["type"], lock["url"], lock["port"], lock["db"]) == ("redis", "127.0.0.1", 6379, 3)
+    assert lock["type"] == "rasa_addons.lock_store.AtomicRedisLockStore"
+    assert (lock["url"], lock["port"], lock["db"]) == ("127.0.0.1", 6379, 3)
     assert lock["password"] == "${ASSISTANT_REDIS_PASSWORD}"
     gateway = (tmp_path / "gateway" / "nginx.conf").read_text()
     assert "server 127.0.0.1:17005;" in gateway and "server 127.0.0.1:17006;" in gateway
