@@ -30,6 +30,8 @@ def open_database(url: str, metadata: MetaData) -> tuple[Engine, sessionmaker[Se
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True)
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        share_sqlite_file(engine)
     for attempt in range(3):
         try:
             metadata.create_all(engine)
@@ -41,6 +43,19 @@ def open_database(url: str, metadata: MetaData) -> tuple[Engine, sessionmaker[Se
                 raise
             time.sleep(0.2 * (attempt + 1))
     return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+def share_sqlite_file(engine: Engine) -> None:
+    """Write-ahead logging for a SQLite file the web app and the action server share: a reader
+    never waits for a writer (a locked database still answers questions and history), and
+    writers take turns. The mode is kept in the file."""
+    for attempt in range(3):
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            return
+        except OperationalError:  # locked by another process just now: it will be set next time
+            time.sleep(0.2 * (attempt + 1))
 
 
 def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:

@@ -148,14 +148,18 @@ class Faults:
         return []
 
     async def handoffs(self, sender: str) -> int:
+        """Handoffs recorded for the conversation; -1 when the staff API does not answer."""
         import httpx
 
         async with httpx.AsyncClient(timeout=30) as http:
-            resp = await http.get(
-                f"{self.public}/api/handoffs",
-                params={"conversation_id": sender},
-                headers={"Authorization": f"Bearer {self.stack.api_token}"},
-            )
+            try:
+                resp = await http.get(
+                    f"{self.public}/api/handoffs",
+                    params={"conversation_id": sender},
+                    headers={"Authorization": f"Bearer {self.stack.api_token}"},
+                )
+            except httpx.HTTPError:
+                return -1
             return len(resp.json().get("handoffs", [])) if resp.status_code == 200 else -1
 
     async def outcome(
@@ -178,9 +182,9 @@ class Faults:
         if person is not None:
             sender = (results[person].get("granted") or {}).get("session_id")
             count = 0
-            for _ in range(30):  # the spool is drained every few seconds
+            for _ in range(30):  # the spool is drained every few seconds; the web app may be restarting
                 count = await self.handoffs(sender) if sender else 0
-                if count:
+                if count > 0:
                     break
                 await asyncio.sleep(2)
             out["handoffs_recorded"] = count

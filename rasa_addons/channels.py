@@ -137,6 +137,31 @@ def validate_action_results_cheaply() -> None:
     _validated_once = True
 
 
+CLOSED_GRACE = 30.0  # seconds a closed socket's conversation is remembered, for its last message
+
+
+class PatientServer(AsyncServer):
+    """python-socketio drops an event that arrives together with its socket's close: a customer
+    who sends a message and closes the tab at once lost it. Here such an event (one of
+    ``late_events``) still reaches its handler, for a socket closed in the last CLOSED_GRACE
+    seconds (``recently_closed``: engine.io sid -> socket.io sid, kept by the channel)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.late_events: set[str] = set()
+        self.recently_closed: dict[str, str] = {}
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: Any, data: Any) -> Any:
+        ns = namespace or "/"
+        sid = self.manager.sid_from_eio_sid(eio_sid, ns)
+        closed = sid is None or not self.manager.is_connected(sid, ns)
+        late = self.recently_closed.get(eio_sid) if closed else None
+        if late is not None and isinstance(data, list) and data and data[0] in self.late_events:
+            self.start_background_task(self._trigger_event, data[0], ns, late, *data[1:])
+            return None
+        return await super()._handle_event(eio_sid, namespace, id, data)
+
+
 def _is_ping(task: asyncio.Task[Any]) -> bool:
     return getattr(task.get_coro(), "__qualname__", "").endswith("schedule_ping.<locals>.send_ping")
 
@@ -331,9 +356,10 @@ class GuardedSocketIOInput(Degrading, SocketIOInput):
         # Origins the browser may connect from; an empty allowlist means same origin only.
         # With Redis, an emit to a conversation's room reaches its socket in any Rasa process.
         manager = AsyncRedisManager(self.redis_url, channel="kestrel-socketio") if self.redis_url else None
-        sio = AsyncServer(
+        sio = PatientServer(
             async_mode="sanic", cors_allowed_origins=self.origins or None, client_manager=manager
         )
+        sio.late_events = {self.user_message_evt}
         quiet_websocket_close(sio)
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
@@ -356,21 +382,43 @@ class GuardedSocketIOInput(Degrading, SocketIOInput):
         async def health(_: Request) -> response.HTTPResponse:
             return response.json({"status": "ok"})
 
+        # Each socket's conversation and address, kept CLOSED_GRACE seconds after it closes: a
+        # message that arrived with the close (sent, then the tab closed) is still answered.
+        peers: dict[str, dict[str, Any]] = {}
+
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: str, environ: dict[str, Any], auth: dict[str, Any] | None = None) -> bool:
-            await sio.save_session(sid, {"address": client_address(environ)}, namespace=namespace)
+            peers[sid] = {"address": client_address(environ)}
+            eio_sid = sio.manager.eio_sid_from_sid(sid, namespace)
+            if eio_sid:
+                peers[sid]["eio_sid"] = eio_sid
             return True
+
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: str) -> None:
+            peer = peers.get(sid)
+            if peer is None:
+                return
+            eio_sid = peer.get("eio_sid")
+            if eio_sid:
+                sio.recently_closed[eio_sid] = sid
+
+            def forget() -> None:
+                peers.pop(sid, None)
+                if eio_sid:
+                    sio.recently_closed.pop(eio_sid, None)
+
+            asyncio.get_running_loop().call_later(CLOSED_GRACE, forget)
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: Any) -> None:
             data = data if isinstance(data, dict) else {}
             granted, why = self.grant(data)
-            session = await sio.get_session(sid, namespace=namespace)
+            session = peers.setdefault(sid, {"address": ""})
             previous = session.get("conversation")
             if previous and previous != granted.session_id:
                 sio.leave_room(sid, previous, namespace=namespace)
             session["conversation"] = granted.session_id
-            await sio.save_session(sid, session, namespace=namespace)
             sio.enter_room(sid, granted.session_id, namespace=namespace)
             if why and why != "new":
                 logger.warning(
@@ -388,7 +436,7 @@ class GuardedSocketIOInput(Degrading, SocketIOInput):
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: str, data: Any) -> None:
-            session = await sio.get_session(sid, namespace=namespace)
+            session = peers.get(sid) or {}
             sender = session.get("conversation")
             if not sender or not isinstance(data, dict):
                 return  # no session_request yet: nothing to write into (the widget always asks)
