@@ -46,3 +46,42 @@ def add_ports_argument(parser: argparse.ArgumentParser, default: Ports) -> None:
         default=default,
         help=f"RASA,ACTIONS,WEB,PUBLIC ports (default {','.join(map(str, default))})",
     )
+
+
+def bench_stack(var: Path, ports: Ports, **settings: Any) -> Any:
+    """The stack a benchmark starts: its own ports, its own databases in ``var`` (never one named
+    in the environment), fresh secrets, the gateway on this machine only."""
+    import os
+    import secrets
+
+    from assistant.stack import Stack
+
+    for name in ("ASSISTANT_DB_URL", "ASSISTANT_BACKOFFICE_URL"):
+        os.environ.pop(name, None)
+    rasa, actions, web, public = ports
+    values: dict[str, Any] = {
+        "rasa_port": rasa,
+        "action_port": actions,
+        "web_port": web,
+        "public_port": public,
+        "public_url": f"http://localhost:{public}",
+        "public_host": "127.0.0.1",
+        "embed_origins": "",
+        "rasa_token": secrets.token_urlsafe(16),
+        "api_token": secrets.token_urlsafe(16),
+        "identity_secret": secrets.token_urlsafe(32),
+        "session_secret": secrets.token_urlsafe(32),
+        "var_dir": var,
+        **settings,
+    }
+    return Stack(**values)
+
+
+def ready_or_explain(root: Path) -> bool:
+    """True when the model and the index are built; else says what to run, on stderr."""
+    import sys
+
+    missing = build_missing(root)
+    if missing:
+        print(missing, file=sys.stderr)
+    return missing is None

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import signal
 import sqlite3
 import sys
@@ -59,25 +58,10 @@ def healthy(url: str) -> bool:
 
 class Faults:
     def __init__(self, var: Path, ports: tuple[int, int, int, int]):
-        from assistant.stack import Stack
+        from assistant.benchout import bench_stack
 
-        for name in ("ASSISTANT_DB_URL", "ASSISTANT_BACKOFFICE_URL"):
-            os.environ.pop(name, None)
-        rasa, actions, web, public = ports
-        self.stack = Stack(
-            rasa_port=rasa,
-            action_port=actions,
-            web_port=web,
-            public_port=public,
-            public_url=f"http://localhost:{public}",
-            public_host="127.0.0.1",
-            embed_origins="",
-            rasa_token=secrets.token_urlsafe(16),
-            api_token=secrets.token_urlsafe(16),
-            identity_secret=secrets.token_urlsafe(32),
-            session_secret=secrets.token_urlsafe(32),
-            var_dir=var,
-        )
+        public = ports[3]
+        self.stack = bench_stack(var, ports)
         self.public = f"http://127.0.0.1:{public}"
         self.next_address = 0
 
@@ -293,16 +277,14 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant.benchout import add_ports_argument, build_missing, report
+    from assistant.benchout import add_ports_argument, ready_or_explain, report
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     add_ports_argument(parser, DEFAULT_PORTS)
     args = parser.parse_args(argv)
     ports = args.ports
-    missing = build_missing(ROOT)
-    if missing:
-        print(missing, file=sys.stderr)
+    if not ready_or_explain(ROOT):
         return 1
 
     def on_signal(signum: int, frame: object) -> None:

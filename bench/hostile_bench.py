@@ -35,7 +35,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import signal
 import statistics
 import sys
@@ -310,25 +309,10 @@ def close_code(exc: BaseException) -> int:
 # ---- the live part ----------------------------------------------------------------------------------
 class Live:
     def __init__(self, var: Path, ports: tuple[int, int, int, int]):
-        from assistant.stack import Stack
+        from assistant.benchout import bench_stack
 
-        for name in ("ASSISTANT_DB_URL", "ASSISTANT_BACKOFFICE_URL"):  # our own databases only
-            os.environ.pop(name, None)
-        rasa, actions, web, public = ports
-        self.stack = Stack(
-            rasa_port=rasa,
-            action_port=actions,
-            web_port=web,
-            public_port=public,
-            public_url=f"http://localhost:{public}",
-            public_host="127.0.0.1",
-            embed_origins="",
-            rasa_token=secrets.token_urlsafe(16),
-            api_token=secrets.token_urlsafe(16),
-            identity_secret=secrets.token_urlsafe(32),
-            session_secret=secrets.token_urlsafe(32),
-            var_dir=var,
-        )
+        public = ports[3]
+        self.stack = bench_stack(var, ports)
         self.public = f"http://127.0.0.1:{public}"
         self.origin = self.stack.public_url
         self.texts = refusal_texts()
@@ -559,7 +543,7 @@ async def run(live: Live) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant.benchout import add_ports_argument, build_missing, report
+    from assistant.benchout import add_ports_argument, ready_or_explain, report
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="also write the JSON here")
@@ -567,9 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--var", type=Path, help="keep the stack's databases and logs in this new folder")
     args = parser.parse_args(argv)
     ports = args.ports
-    missing = build_missing(ROOT)
-    if missing:
-        print(missing, file=sys.stderr)
+    if not ready_or_explain(ROOT):
         return 1
     if args.var is not None and args.var.exists() and any(args.var.iterdir()):
         parser.error(f"--var {args.var} is not empty")
