@@ -5,6 +5,7 @@ conversation; only allowlisted sites may embed the widget."""
 
 from __future__ import annotations
 
+import time
 import urllib.error
 import urllib.request
 
@@ -84,7 +85,20 @@ def test_a_stolen_session_id_opens_nothing(stack, browser, http, tracker):
     assert heard  # answered, in the thief's own conversation
     victim.wait_for_timeout(1000)
     assert len(victim.evaluate(HEARD, {"index": mine["index"]})) == victim_heard  # nothing reached them
-    texts = [e.get("text") for e in tracker(granted["session_id"])["events"] if e.get("event") == "user"]
+
+    def typed(conversation: str) -> list[str]:
+        return [e.get("text") for e in tracker(conversation)["events"] if e.get("event") == "user"]
+
+    # Rasa saves a turn after sending its replies: wait until both turns are saved (a busy
+    # machine takes seconds), then the thief's message is in the thief's conversation only.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+        "hello" in typed(granted["session_id"])
+        and "i want to talk to a human" in typed(theirs["granted"]["session_id"])
+    ):
+        time.sleep(0.5)
+    assert "i want to talk to a human" in typed(theirs["granted"]["session_id"])
+    texts = typed(granted["session_id"])
     assert "i want to talk to a human" not in texts and "hello" in texts
 
     # the history over HTTP: 403 without the credential, the conversation with it
