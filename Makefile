@@ -9,7 +9,7 @@ RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
 RASA := $(RASA_VENV)/bin/rasa
 MODEL := models/kestrel.tar.gz
-RASA_DATA := domain.yml config.yml $(filter-out rasa_addons/channels.py,$(wildcard rasa_addons/*.py)) $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
+RASA_DATA := domain.yml config.yml $(filter-out rasa_addons/channels.py rasa_addons/broker.py rasa_addons/lock_store.py,$(wildcard rasa_addons/*.py)) $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
 
 export RASA_TELEMETRY_ENABLED := false
 export HF_HUB_OFFLINE := 1
@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install gateway run test test-py test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console bench-conversations bench-intents bench-hostile bench-load bench-faults clean browser
+.PHONY: help install gateway run test test-py test-kb test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console bench-conversations bench-intents bench-hostile bench-load bench-faults clean browser
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,11 +62,14 @@ run: install gateway train index ## install what is missing, train, index, start
 test-py: install gateway train index browser ## pytest (unit, API, and the real stack end to end)
 	$(PY) -m pytest -q
 
+test-kb: index ## the knowledge-base regression tests, data/kb_tests.yml (file:line for each failure)
+	$(VENV)/bin/assistant kb test
+
 test-rasa: install train ## rasa data validate + conversation tests
 	$(RASA) data validate
 	$(RASA) test --stories tests/test_stories.yml --model $(MODEL) --fail-on-prediction-errors --out var/rasa-test-results
 
-test: lint test-py test-rasa ## everything CI runs: lint, pytest, rasa data validate, rasa test
+test: lint test-py test-kb test-rasa ## everything CI runs: lint, pytest, rasa data validate, rasa test
 
 lint: $(VENV)/.installed ## ruff and mypy
 	$(VENV)/bin/ruff check assistant actions tests rasa_addons bench

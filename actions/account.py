@@ -268,7 +268,7 @@ class ProactiveHelp:
         import datetime as dt
 
         from assistant.account.proactive import failure_to_offer, longest_window, offer_text
-        from assistant.analytics import PROACTIVE_OFFERED
+        from assistant.insights.events import PROACTIVE_OFFERED
 
         services = self.services
         rules = services.content.proactive
@@ -329,7 +329,7 @@ def offered_in(tracker: Tracker) -> dict[str, Any] | None:
 def record_resolution(services: Any, tracker: Tracker, how: str) -> None:
     """A problem solved (a tree answered "yes, solved", a transaction done) in a conversation
     that opened with a proactive offer: the offer's outcome is ``resolved``."""
-    from assistant.analytics import PROACTIVE_OUTCOME
+    from assistant.insights.events import PROACTIVE_OUTCOME
 
     offer = offered_in(tracker)
     if offer is not None:

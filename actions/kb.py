@@ -24,10 +24,10 @@ from actions.common import (
 )
 from actions.services import ServiceAction
 from actions.tickets import answer_if_waiting
-from assistant.analytics import ARTICLE_SHOWN, SEARCH_FAILED
 from assistant.chat_session import log_ref
 from assistant.conversation.understand import looks_like_question
 from assistant.guided.matching import normal
+from assistant.insights.events import ARTICLE_SHOWN, CLARIFIED, SEARCH_FAILED
 from assistant.kb import ANSWER, CLARIFY, DECLINE, Article, SearchResult
 
 logger = logging.getLogger(__name__)
@@ -113,8 +113,9 @@ class ArticleAnswer(ServiceAction):
             json_message=kb_payload(article, score, decision, question, confidence, related),
         )
         self.services.record(
-            tracker.sender_id, ARTICLE_SHOWN, stage=STAGE, article_id=article.id, decision=decision
-        )
+            tracker.sender_id, ARTICLE_SHOWN, stage=STAGE, article_id=article.id, decision=decision,
+            question=question[:500],
+        )  # fmt: skip
 
 
 def offer_choices(
@@ -150,6 +151,8 @@ def offer_choices(
             }
         ),
     )
+    # the running action's conversation: the record travels with its events
+    services.record("", CLARIFIED, stage=STAGE, question=question[:500], options=[a.id for a in options])
 
 
 def answer_in_passing(
@@ -177,8 +180,9 @@ def answer_in_passing(
         json_message=kb_payload(article, result.best.score, "digression", question, result.confidence),
     )
     services.record(
-        tracker.sender_id, ARTICLE_SHOWN, stage=STAGE, article_id=article.id, decision="digression"
-    )
+        tracker.sender_id, ARTICLE_SHOWN, stage=STAGE, article_id=article.id, decision="digression",
+        question=question[:500],
+    )  # fmt: skip
     return True
 
 

@@ -22,9 +22,9 @@ from actions.common import (
 )
 from actions.forms import reask
 from actions.services import ServiceAction
-from assistant.analytics import PRODUCT_CHOSEN, RECOMMENDED
 from assistant.guided.catalog import Catalog, Product
 from assistant.guided.recommend import RecommendationResult
+from assistant.insights.events import PRODUCT_CHOSEN, RECOMMENDED
 
 logger = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from assistant.account.facts import AccountFacts
-from assistant.analytics import Analytics
 from assistant.backoffice import BackOffice
 from assistant.content import BotContent, load_content
 from assistant.conversation.forms import FormSpec
@@ -22,10 +22,16 @@ from assistant.guided.recommend import CaseBasedRecommender
 from assistant.guided.trees import TreeSet
 from assistant.handoff.service import HandoffService
 from assistant.handoff.store import HandoffStore
+from assistant.insights.events import enrichment
+from assistant.insights.store import InsightsStore
 from assistant.settings import Settings
 from assistant.staff.store import StaffStore
 
 logger = logging.getLogger(__name__)
+
+# What the running action recorded for analytics: Rasa events the action server adds to the
+# action's own events (actions.observe.ObservingExecutor), so they travel in Rasa's stream.
+RECORDED: ContextVar[list[dict[str, Any]] | None] = ContextVar("recorded", default=None)
 
 
 @dataclass
@@ -38,7 +44,7 @@ class Services:
     trees: TreeSet | None = None
     catalog: Catalog | None = None
     backoffice: BackOffice | None = None
-    analytics: Analytics | None = None
+    analytics: InsightsStore | None = None  # what the analytics know (top tasks, offers seen)
     staff: StaffStore | None = None  # who is online to take a handoff
     forms: FormSpec | None = None  # what customers may say in the transaction forms
     account: AccountFacts | None = None  # answers from the signed-in customer's own account
@@ -60,19 +66,31 @@ class Services:
         return self.content.button(key, **entities)
 
     def record(self, conversation_id: str, kind: str, **detail: Any) -> None:
-        """Log an analytics event; never let logging break a conversation. With the redaction
-        option on, what the customer typed is stored without card numbers, contact details,
-        amounts or card digits."""
-        if self.analytics is None:
-            return
+        """Tell analytics what just happened: an enrichment event returned with the running
+        action's events, into Rasa's stream. Never lets recording break a conversation. With the
+        redaction option on, what the customer typed is stored without card numbers, contact
+        details, amounts or card digits."""
         if self.settings.redact_personal_data:
             from assistant.handoff.redact import redact_account_text
 
             detail = {k: redact_account_text(v) if isinstance(v, str) else v for k, v in detail.items()}
         try:
-            self.analytics.record(conversation_id, kind, **detail)
-        except Exception:
+            event = enrichment(kind, **detail)
+        except (TypeError, ValueError):
             logger.exception("could not record %s", kind)
+            return
+        recorded = RECORDED.get()
+        if recorded is not None:
+            recorded.append(event)
+        else:  # outside an action run (a tool, a test): straight into the store
+            logger.debug("recorded %s outside an action run for %s", kind, conversation_id)
+            if self.analytics is not None:
+                import uuid
+
+                try:
+                    self.analytics.add_direct(conversation_id, kind, uuid.uuid4().hex, **detail)
+                except Exception:
+                    logger.exception("could not record %s", kind)
 
 
 def build_services(settings: Settings) -> Services:
@@ -105,7 +123,7 @@ def build_services(settings: Settings) -> Services:
         trees=trees.with_answers(answers),
         catalog=catalog.with_answers(answers),
         backoffice=backoffice,
-        analytics=Analytics(settings.database_url),
+        analytics=InsightsStore(settings.analytics_url, settings=content.insights, traffic=settings.traffic),
         staff=StaffStore(settings.database_url),
         forms=load_forms(settings.forms_path),
         account=AccountFacts(backoffice, words),

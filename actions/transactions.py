@@ -29,11 +29,11 @@ from actions.common import (
 )
 from actions.forms import AskField, CustomerOptions, GuidedForm, spec_of
 from actions.services import ServiceAction
-from assistant.analytics import TRANSACTION as TRANSACTION_EVENT
 from assistant.backoffice.store import Refusal, pounds
 from assistant.chat_session import log_ref
 from assistant.conversation.forms import FORMS, Field
 from assistant.identity import Identity
+from assistant.insights.events import TRANSACTION as TRANSACTION_EVENT
 
 logger = logging.getLogger(__name__)
 

@@ -30,10 +30,10 @@ from actions.common import (
 from actions.forms import reask
 from actions.kb import article_button
 from actions.services import ServiceAction
-from assistant.analytics import TREE_FINISHED
 from assistant.conversation.understand import looks_like_question
 from assistant.guided.matching import words
 from assistant.guided.trees import CONFIRM_NODE, FORM, HANDOFF, RESOLVED, YES, Tree, TreeNode
+from assistant.insights.events import TREE_FINISHED
 
 logger = logging.getLogger(__name__)
 

@@ -72,6 +72,7 @@ def bench_stack(var: Path, ports: Ports, **settings: Any) -> Any:
         "identity_secret": secrets.token_urlsafe(32),
         "session_secret": secrets.token_urlsafe(32),
         "var_dir": var,
+        "traffic": "test",  # a benchmark's customers never count in the figures
         **settings,
     }
     return Stack(**values)

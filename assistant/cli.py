@@ -2,6 +2,7 @@
 
 assistant kb build [--source DIR] [--index DIR]
 assistant kb search ["QUESTION"] [--json]      (no QUESTION: one question per stdin line)
+assistant kb test [--file F]                   (the knowledge-base regression tests, data/kb_tests.yml)
 assistant validate                             (check articles, settings, trees, products, cases)
 assistant web                                  (the Sanic web app, port 8080)
 assistant handoff list [--limit N] | resume ID
@@ -117,6 +118,49 @@ def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
             for hit in result.articles:
                 print(f"  {hit.score:.3f}  {hit.id}  ({hit.title})")
     return 0
+
+
+def _shown(path: Path) -> str:
+    """A path as an editor reads it: relative to the current folder when under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def cmd_kb_test(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the knowledge-base regression tests against the index: file:line and what the
+    knowledge base did for each failure, then a summary. 1 when a test fails; 2 when the file
+    is invalid or there is no index (nothing was run)."""
+    from assistant.content import load_content
+    from assistant.kb.articles import ArticleError
+    from assistant.kb.index import load_index
+    from assistant.kb.regression import load_suite, run_suite, summary
+    from assistant.kb.search import KnowledgeBase
+
+    path, root = Path(args.file or settings.kb_tests_path), Path(args.index or settings.kb_index)
+    shown = _shown(path)
+    try:
+        index = load_index(root)
+    except FileNotFoundError as exc:  # the file is still checked, without its article ids
+        index, missing = None, exc
+    try:
+        suite = load_suite(path, set(index.articles) if index is not None else None, shown=shown)
+    except ArticleError as exc:
+        _print_problems(exc)
+        print(f"{len(exc.problems)} problem(s) in {shown}: no test was run.", file=sys.stderr)
+        return 2
+    if index is None:
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
+    encoder = _index_encoder(settings, root, index.model)
+    kb = KnowledgeBase(index, encoder, load_content(settings.content_path).kb)
+    outcomes = run_suite(kb, suite)
+    for outcome in outcomes:
+        if not outcome.passed:
+            print(f"{shown}:{outcome.test.line}: {outcome.message()}")
+    print(f"{shown}: {summary(outcomes)}")
+    return 0 if all(o.passed for o in outcomes) else 1
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
@@ -266,6 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--detail", action="store_true", help="with --json: confidence, passages, scores")
     search.add_argument("--index", help="index folder (default kb_index)")
     search.set_defaults(func=cmd_kb_search)
+    kb_test = kb.add_parser("test", help="run data/kb_tests.yml against the index (file:line per failure)")
+    kb_test.add_argument("--file", help="the tests (default data/kb_tests.yml)")
+    kb_test.add_argument("--index", help="index folder (default kb_index)")
+    kb_test.set_defaults(func=cmd_kb_test)
 
     validate = sub.add_parser("validate", help="check the article files, naming file and line")
     validate.add_argument("--source", help="article folder (default data/kb)")

@@ -76,6 +76,30 @@ class HandoffSettings:
 
 
 @dataclass(frozen=True)
+class InsightsSettings:
+    """How conversations are labelled and failed questions mined (README, "Insights")."""
+
+    assumed_hours: int = 24  # an answer with no return on the same topic within this: resolved (assumed)
+    durable_days: int = 7  # a resolution with no return on the same topic within this: durable
+    confirm_intents: tuple[str, ...] = ("thank",)  # said right after an answer: resolved (confirmed)
+    min_cluster_size: int = 3  # failed questions alike before they become a suggestion
+    cluster_distance: float = 0.5  # cosine distance of alike questions (bench/tune_mining.py)
+    mine_every_seconds: int = 5  # how often new failed questions are clustered
+
+    def __post_init__(self) -> None:
+        for name in ("assumed_hours", "durable_days", "min_cluster_size", "mine_every_seconds"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise TypeError(f"{name} must be a whole number, 1 or more")
+        if not isinstance(self.cluster_distance, int | float) or not 0 < self.cluster_distance < 1:
+            raise TypeError("cluster_distance must be a number between 0 and 1")
+        intents = self.confirm_intents
+        if isinstance(intents, str) or not all(isinstance(i, str) for i in intents):
+            raise TypeError("confirm_intents must be a list of intent names")
+        object.__setattr__(self, "confirm_intents", tuple(intents))
+
+
+@dataclass(frozen=True)
 class CrossSell:
     """One suggestion offered after a confirmed resolution of one of ``after`` (tree ids)."""
 
@@ -120,6 +144,7 @@ class BotContent:
     top_task_settings: TopTaskSettings = field(default_factory=TopTaskSettings)
     sales: SalesSettings = field(default_factory=SalesSettings)
     handoff: HandoffSettings = field(default_factory=HandoffSettings)
+    insights: InsightsSettings = field(default_factory=InsightsSettings)
     cross_sell_enabled: bool = True
     cross_sell: tuple[CrossSell, ...] = ()
     article_actions: dict[str, str] = field(default_factory=dict)  # article id -> form
@@ -169,6 +194,7 @@ def load_content(path: Path) -> BotContent:
         "article_actions",
         "act_at_once",
         "handoff",
+        "insights",
         "buttons",
         "labels",
         "proactive",
@@ -197,6 +223,7 @@ def load_content(path: Path) -> BotContent:
     top = _settings(data, "top_tasks_from_logs", TopTaskSettings, path, problems)
     sales = _settings(data, "sales", SalesSettings, path, problems)
     handoff = _settings(data, "handoff", HandoffSettings, path, problems)
+    insights = _settings(data, "insights", InsightsSettings, path, problems)
     cross_raw: Any = data.get("cross_sell") or {}
     offers: list[CrossSell] = []
     cross_enabled = True
@@ -269,6 +296,7 @@ def load_content(path: Path) -> BotContent:
         top_task_settings=top,
         sales=sales,
         handoff=handoff,
+        insights=insights,
         cross_sell_enabled=cross_enabled,
         cross_sell=tuple(offers),
         article_actions=actions,

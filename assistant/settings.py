@@ -38,6 +38,7 @@ class Settings:
     content_path: Path = Path("data/assistant.yml")
     out_of_scope_path: Path = Path("data/calibration/out_of_scope.txt")
     vocabulary_path: Path = Path("data/vocabulary.yml")
+    kb_tests_path: Path = Path("data/kb_tests.yml")  # the knowledge-base regression tests
     database_url: str = "sqlite:///var/assistant.db"
     rasa_url: str = "http://localhost:5005"
     rasa_public_url: str = "http://localhost:8080"  # where browsers reach socket.io: the gateway
@@ -59,6 +60,16 @@ class Settings:
     trusted_proxies: int = 0  # 1 behind the gateway: the client's address is in X-Forwarded-For
     demo_sign_in: bool = False
     redact_personal_data: bool = False
+    # Analytics: the event broker's database (Rasa's SQL broker), the analytics store (the main
+    # database unless set), and whether this deployment's traffic is "live" or "test".
+    broker_url: str = ""
+    insights_url: str = ""
+    traffic: str = "live"
+
+    @property
+    def analytics_url(self) -> str:
+        """Where the analytics store lives: ASSISTANT_INSIGHTS_URL, else the main database."""
+        return self.insights_url or self.database_url
 
     @property
     def trees_dir(self) -> Path:
@@ -97,6 +108,7 @@ class Settings:
                 "ASSISTANT_OUT_OF_SCOPE", root / "data" / "calibration" / "out_of_scope.txt"
             ),
             vocabulary_path=_env_path("ASSISTANT_VOCABULARY", root / "data" / "vocabulary.yml"),
+            kb_tests_path=_env_path("ASSISTANT_KB_TESTS", root / "data" / "kb_tests.yml"),
             database_url=os.environ.get("ASSISTANT_DB_URL", f"sqlite:///{var / 'assistant.db'}"),
             rasa_url=os.environ.get("RASA_URL", "http://localhost:5005"),
             rasa_public_url=os.environ.get("RASA_PUBLIC_URL", "http://localhost:8080"),
@@ -118,4 +130,7 @@ class Settings:
             embed_origins=parse_origins(os.environ.get("ASSISTANT_EMBED_ORIGINS", "")),
             demo_sign_in=os.environ.get("ASSISTANT_DEMO_SIGN_IN", "0") in ("1", "true", "yes"),
             redact_personal_data=os.environ.get("ASSISTANT_REDACT", "0") in ("1", "true", "yes"),
+            broker_url=os.environ.get("ASSISTANT_BROKER_URL", f"sqlite:///{var / 'rasa-events.db'}"),
+            insights_url=os.environ.get("ASSISTANT_INSIGHTS_URL", ""),
+            traffic="test" if os.environ.get("ASSISTANT_TRAFFIC") == "test" else "live",
         )

@@ -110,6 +110,9 @@ class Stack:
     # reaches a customer connected to another.
     rasa_processes: int = field(default_factory=lambda: int(os.environ.get("ASSISTANT_RASA_PROCESSES", "1")))
     redis_url: str = field(default_factory=lambda: os.environ.get("ASSISTANT_REDIS_URL", ""))
+    # "test": every conversation this stack serves is test traffic, left out of the figures
+    # (tests and benchmarks start their stacks so)
+    traffic: str = field(default_factory=lambda: os.environ.get("ASSISTANT_TRAFFIC", "live"))
     # Secrets: from the environment, else the ones this var/ kept from the last run (so a restart
     # signs nobody out and keeps every conversation's credential good), else new random ones.
     rasa_token: str = ""
@@ -138,6 +141,8 @@ class Stack:
         self.rasa_bin = self.rasa_bin or self.root / ".venv-rasa" / "bin" / "rasa"
         self.python_bin = self.python_bin or self.root / ".venv" / "bin" / "python"
         self.public_url = (self.public_url or f"http://localhost:{self.public_port}").rstrip("/")
+        if self.traffic not in ("live", "test"):
+            raise ValueError("ASSISTANT_TRAFFIC is live or test")
         if self.rasa_processes < 1:
             raise ValueError("ASSISTANT_RASA_PROCESSES must be at least 1")
         if self.rasa_processes > 1 and not self.redis_url:
@@ -174,6 +179,22 @@ class Stack:
         if url.scheme == "rediss":
             lines.append("  use_ssl: true")
         return "\n".join(lines) + "\n"
+
+    def event_broker_config(self) -> str:
+        """endpoints.yml's event broker: Rasa's SQL broker into var/rasa-events.db (shared by every
+        Rasa process), which the web app's analytics consumer reads (README, "Insights")."""
+        assert self.var_dir is not None
+        return (
+            "event_broker:\n"
+            "  type: rasa_addons.broker.SharedSQLEventBroker\n"
+            '  dialect: "sqlite"\n'
+            f'  db: "{self.var_dir / "rasa-events.db"}"\n'
+        )
+
+    @property
+    def broker_url(self) -> str:
+        assert self.var_dir is not None
+        return f"sqlite:///{self.var_dir / 'rasa-events.db'}"
 
     @property
     def urls(self) -> dict[str, str]:
@@ -245,7 +266,9 @@ class Stack:
             "tracker_store:\n"
             "  type: SQL\n"
             '  dialect: "sqlite"\n'
-            f'  db: "{self.var_dir / "rasa-tracker.db"}"\n' + self.lock_store_config(),
+            f'  db: "{self.var_dir / "rasa-tracker.db"}"\n'
+            + self.event_broker_config()
+            + self.lock_store_config(),
             encoding="utf-8",
         )
         redis = {}
@@ -272,6 +295,8 @@ class Stack:
                     "RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
                     "RASA_PUBLIC_URL": self.public_url,  # socket.io through the gateway
                     "ASSISTANT_TRUSTED_PROXIES": "1",  # the gateway sets X-Forwarded-For
+                    "ASSISTANT_BROKER_URL": self.broker_url,  # the analytics consumer reads it
+                    "ASSISTANT_TRAFFIC": self.traffic,
                 },
             ),
             Service(
@@ -330,6 +355,7 @@ class Stack:
             raise RuntimeError(f"port(s) {busy} already in use: is the assistant already running?")
         self.save_secrets()
         share_sqlite(self.var_dir / "rasa-tracker.db")
+        share_sqlite(self.var_dir / "rasa-events.db")
         if self.demo_staff:
             self.seed_staff()
         self.services = self._services()

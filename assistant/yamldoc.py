@@ -64,12 +64,19 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _co
 def load_yaml(path: Path) -> Any:
     """Parse ``path``; a syntax error is raised as :class:`ArticleError` naming file and line."""
     try:
-        return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LineLoader)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        raise ArticleError([Problem(str(path), line, f"invalid YAML: {exc.problem}")]) from exc
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ArticleError([Problem(str(path), 1, f"cannot read: {exc.strerror}")]) from exc
+    return parse_yaml(text, str(path))
+
+
+def parse_yaml(text: str, shown: str) -> Any:
+    """Parse ``text`` (of the file ``shown`` in messages), as :func:`load_yaml` does."""
+    try:
+        return yaml.load(text, Loader=_LineLoader)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        raise ArticleError([Problem(shown, line, f"invalid YAML: {exc.problem}")]) from exc
 
 
 def line(value: Any, default: int = 1) -> int:

@@ -749,20 +749,17 @@ class Live:
             store.engine.dispose()
 
     def analytics(self, sender: str) -> list[dict[str, Any]]:
-        from sqlalchemy import select
+        """This conversation's records in the analytics store (read from Rasa's event stream)."""
+        from assistant.insights.store import InsightsStore
 
-        from assistant.analytics import Base, EventRow
-        from assistant.db import open_database
-
-        engine, session = open_database(self.stack.database_url, Base.metadata)
+        store = InsightsStore(self.stack.database_url)
         try:
-            with session() as s:
-                rows = s.scalars(
-                    select(EventRow).where(EventRow.conversation_id == sender).order_by(EventRow.id)
-                )
-                return [{"kind": r.kind, "article_id": r.article_id, "detail": r.detail} for r in rows]
+            return [
+                {"kind": e["kind"], "article_id": e.get("name", ""), "detail": e}
+                for e in store.events_of(sender)
+            ]
         finally:
-            engine.dispose()
+            store.dispose()
 
     def metadata(self, customer: str | None, script_id: str) -> dict[str, Any]:
         from assistant.backoffice.demo import DEMO_CUSTOMERS

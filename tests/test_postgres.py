@@ -46,13 +46,18 @@ def test_handoffs_queue_and_summary_on_postgres(pg_url):
 
 
 def test_analytics_and_back_office_on_postgres(pg_url):
-    from assistant.analytics import ARTICLE_SHOWN, Analytics
     from assistant.backoffice import BackOffice, Refusal
+    from assistant.insights.events import ARTICLE_SHOWN
+    from assistant.insights.store import InsightsStore, Range
 
-    analytics = Analytics(pg_url)
+    analytics = InsightsStore(pg_url)
     for conversation in "abc":
-        analytics.record(conversation, ARTICLE_SHOWN, article_id="card_arrival")
+        analytics.add_direct(conversation, ARTICLE_SHOWN, conversation, article_id="card_arrival")
+    analytics.add_direct("a", ARTICLE_SHOWN, "a", article_id="card_arrival")  # the same event again
+    assert analytics.label_pending() == 3
     assert analytics.top_articles(min_events=3) == ["card_arrival"]
+    summary = analytics.summary(Range.last_days(1))
+    assert (summary["conversations"], summary["resolved_assumed"], summary["containment_rate"]) == (3, 3, 1.0)
 
     office = BackOffice(pg_url)
     assert office.seed_demo() is True
@@ -92,8 +97,9 @@ def test_console_accounts_claims_reviews_and_tickets_on_postgres(pg_url):
 def test_account_facts_and_proactive_offers_on_postgres(pg_url):
     import datetime as dt
 
-    from assistant.analytics import PROACTIVE_OFFERED, Analytics
     from assistant.backoffice import BackOffice
+    from assistant.insights.events import PROACTIVE_OFFERED
+    from assistant.insights.store import InsightsStore
 
     office = BackOffice(pg_url)
     office.seed_demo()
@@ -103,6 +109,6 @@ def test_account_facts_and_proactive_offers_on_postgres(pg_url):
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
     failures = office.failures("cust-ben", since)
     assert failures[0].kind == "topup"
-    analytics = Analytics(pg_url)
-    analytics.record("c1", PROACTIVE_OFFERED, subject=failures[0].id)
+    analytics = InsightsStore(pg_url)
+    analytics.add_direct("c1", PROACTIVE_OFFERED, "offer-1", subject=failures[0].id)
     assert analytics.seen(PROACTIVE_OFFERED, [f.id for f in failures]) == {failures[0].id}

@@ -317,6 +317,45 @@ class HandoffStore:
         with self._session() as session:
             return session.scalars(query).first()
 
+    def for_conversation(
+        self, conversation_id: str, since: dt.datetime, until: dt.datetime | None = None
+    ) -> tuple[builtins.list[dict[str, Any]], int]:
+        """The handoffs (oldest first) and the number of tickets of one conversation between
+        ``since`` and ``until``, for the analytics' labels."""
+        handoffs = select(HandoffRecord).where(
+            HandoffRecord.conversation_id == conversation_id, HandoffRecord.created_at >= since
+        )
+        tickets = select(func.count()).select_from(Ticket).where(
+            Ticket.conversation_id == conversation_id, Ticket.created_at >= since
+        )
+        if until is not None:
+            handoffs = handoffs.where(HandoffRecord.created_at < until)
+            tickets = tickets.where(Ticket.created_at < until)
+        with self._session() as session:
+            found = [
+                {
+                    "id": r.id,
+                    "created_at": as_utc(r.created_at),
+                    "reason": r.reason,
+                    "stage": r.stage,
+                    "status": r.status,
+                    "outcome": r.outcome,
+                }
+                for r in session.scalars(handoffs.order_by(HandoffRecord.id))
+            ]
+            return found, int(session.scalar(tickets) or 0)
+
+    def closed_resolved(self, since: dt.datetime, limit: int = 500) -> builtins.list[HandoffRecord]:
+        """Handoffs an agent closed as resolved since ``since``, newest first (content gaps)."""
+        query = (
+            select(HandoffRecord)
+            .where(HandoffRecord.outcome == "resolved", HandoffRecord.closed_at >= since)
+            .order_by(HandoffRecord.id.desc())
+            .limit(limit)
+        )
+        with self._session() as session:
+            return list(session.scalars(query))
+
     def count_since(self, since: dt.datetime, *, conversation_id: str = "", customer_id: str = "") -> int:
         """Handoffs created since ``since`` for a conversation or a customer (for rate limits)."""
         query = select(func.count()).select_from(HandoffRecord).where(HandoffRecord.created_at >= since)

@@ -33,7 +33,7 @@ FRONT_MATTER_FENCE = "---"
 REQUIRED_FIELDS = ("id", "title", "category")
 KNOWN_FIELDS = {"id", "title", "category", "questions", "related", "tags"}
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_?\-]+$")
-MAX_QUESTIONS = 10
+MAX_QUESTIONS = 40  # accepted suggestions add to the editors' own (README, "Insights")
 # libyaml's safe loader when present: several times faster on a knowledge base of many files.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Files under the source folder that are documentation, not articles.

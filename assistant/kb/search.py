@@ -51,6 +51,14 @@ class DecisionSettings:
         if self.clarify_options < 2:
             raise ValueError("clarify_options must be at least 2")
 
+    def choose(self, confidence: float, coverage: float) -> str:
+        """The decision these thresholds make for a calibrated confidence and coverage."""
+        if confidence >= self.answer_at:
+            return ANSWER
+        if coverage >= self.clarify_at:
+            return CLARIFY
+        return DECLINE
+
 
 @dataclass(frozen=True)
 class SearchResult:
@@ -135,18 +143,17 @@ class KnowledgeBase:
         """The question in the articles' words: synonyms, then spelling."""
         return self.index.normalize(" ".join(question.split()))
 
-    def decide(self, hits: list[ArticleHit]) -> tuple[str, float, float]:
-        """The decision, P(best is right) and P(right one among the offered)."""
+    def decide(
+        self, hits: list[ArticleHit], settings: DecisionSettings | None = None
+    ) -> tuple[str, float, float]:
+        """The decision, P(best is right) and P(right one among the offered). ``settings``:
+        other thresholds than this knowledge base's (the editors' workbench asks "what if")."""
         if not hits:
             return DECLINE, 0.0, 0.0
         x = features(hits)
         confidence = self.calibration.p_top1(x)
         coverage = self.calibration.p_topk(x)
-        if confidence >= self.settings.answer_at:
-            return ANSWER, confidence, coverage
-        if coverage >= self.settings.clarify_at:
-            return CLARIFY, confidence, coverage
-        return DECLINE, confidence, coverage
+        return (settings or self.settings).choose(confidence, coverage), confidence, coverage
 
     def search(self, question: str, limit: int = 5) -> SearchResult:
         started = time.perf_counter()

@@ -20,11 +20,13 @@ from assistant.staff.passwords import DUMMY_HASH, hash_password, verify_password
 
 ROLES = ("agent", "lead", "editor")
 # What each role may do. handle: claim, reply, hand back, close; kb: search articles;
-# review: read handoff transcripts; annotate: notes and tags; export: CSV/JSON downloads.
+# review: read handoff transcripts; annotate: notes and tags; export: CSV/JSON downloads;
+# insights: the self-service dashboard and its conversations; curate: accept or reject the
+# suggested example questions and drafts, save knowledge-base tests (content editors).
 PERMISSIONS: dict[str, frozenset[str]] = {
     "agent": frozenset({"handle", "kb"}),
-    "lead": frozenset({"handle", "kb", "review", "annotate", "export"}),
-    "editor": frozenset({"kb", "review"}),
+    "lead": frozenset({"handle", "kb", "review", "annotate", "export", "insights"}),
+    "editor": frozenset({"kb", "review", "insights", "curate"}),
 }
 HANDLING_ROLES = tuple(role for role, perms in PERMISSIONS.items() if "handle" in perms)
 

@@ -28,8 +28,10 @@ from assistant.web import cors
 from assistant.web.api import api
 from assistant.web.auth import error, json_errors
 from assistant.web.console import console
+from assistant.web.insights import insights as insights_api
 from assistant.web.openapi import openapi
 from assistant.web.widget import demo_identity, widget
+from assistant.web.workbench import workbench
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +120,8 @@ def create_app(
     *,
     staff: StaffStore | None = None,
     kb: Any = None,
-    analytics: Any = None,
+    insights: Any = None,
+    miner: Any = None,
     account: Any = None,
     handoff: HandoffSettings | None = None,
     watch_waits: bool = False,
@@ -135,7 +138,8 @@ def create_app(
     app.ctx.rasa = rasa
     app.ctx.staff = staff
     app.ctx.kb = kb
-    app.ctx.analytics = analytics
+    app.ctx.insights = insights  # InsightsStore: the dashboard's figures, feedback
+    app.ctx.miner = miner  # insights.mining.Miner: suggestions from failed questions
     app.ctx.account = account
     app.ctx.handoff_settings = handoff = handoff or HandoffSettings()
     app.ctx.chat_template = (TEMPLATE_DIR / "chat.html").read_text(encoding="utf-8")
@@ -145,7 +149,9 @@ def create_app(
     app.blueprint(chat)
     app.blueprint(api)
     app.blueprint(console)
+    app.blueprint(insights_api)
     app.blueprint(widget)
+    app.blueprint(workbench)  # /api/kb/playground and /api/kb/tests: the editors' workbench
     app.blueprint(openapi)  # GET /api/openapi.json, from the route table
     if watch_waits and handoff.long_wait_minutes > 0:
 

@@ -67,7 +67,7 @@ async def login(request: Request) -> response.HTTPResponse:
             request, "Wrong user name or password (or the account is locked for a few minutes).", 401
         )
     session = await asyncio.to_thread(staff.start_session, user)  # type: ignore[union-attr]
-    resp = response.redirect("/console/review" if user.role == "editor" else "/console")
+    resp = response.redirect(_landing(user.permissions))
     resp.add_cookie(
         COOKIE, session.token, path="/", httponly=True, samesite="Strict", secure=_secure(request),
         max_age=12 * 3600,
@@ -87,6 +87,13 @@ async def logout(request: Request) -> response.HTTPResponse:
     resp = response.redirect("/console/login")
     resp.delete_cookie(COOKIE, path="/")
     return resp
+
+
+def _landing(permissions: frozenset[str]) -> str:
+    """Where a member of staff starts: agents and leads the queue, editors the suggestions inbox."""
+    if "handle" in permissions:
+        return "/console"
+    return "/console/insights/suggestions" if "curate" in permissions else "/console/review"
 
 
 def _shell(request: Request, page: str, handoff_id: int | None = None) -> response.HTTPResponse:
@@ -109,7 +116,7 @@ def _shell(request: Request, page: str, handoff_id: int | None = None) -> respon
 @require("handle", "review", page=True)
 async def queue_page(request: Request) -> response.HTTPResponse:
     if "handle" not in request.ctx.principal.permissions:
-        return response.redirect("/console/review")
+        return response.redirect(_landing(request.ctx.principal.permissions))
     return _shell(request, "queue")
 
 
@@ -129,3 +136,39 @@ async def review_page(request: Request) -> response.HTTPResponse:
 @require("review", page=True)
 async def review_item_page(request: Request, handoff_id: int) -> response.HTTPResponse:
     return _shell(request, "review_item", handoff_id)
+
+
+# ---------------------------------------------------------------- insights (static/insights.js)
+# The dashboard, its drill-through list and one conversation's timeline, and the editors'
+# suggestions inbox; the data comes from /api/insights (assistant/web/insights.py).
+
+
+@console.get("/insights")
+@require("insights", page=True)
+async def insights_page(request: Request) -> response.HTTPResponse:
+    return _shell(request, "insights")
+
+
+@console.get("/insights/conversations")
+@require("insights", page=True)
+async def insights_conversations_page(request: Request) -> response.HTTPResponse:
+    return _shell(request, "insights_conversations")
+
+
+@console.get("/insights/conversations/<conversation_id:str>")
+@require("insights", page=True)
+async def insights_conversation_page(request: Request, conversation_id: str) -> response.HTTPResponse:
+    return _shell(request, "insights_conversation")  # insights.js reads the id from the path
+
+
+@console.get("/insights/suggestions")
+@require("insights", page=True)
+async def insights_suggestions_page(request: Request) -> response.HTTPResponse:
+    return _shell(request, "insights_suggestions")
+
+
+@console.get("/workbench")
+@require("kb", page=True)
+async def workbench_page(request: Request) -> response.HTTPResponse:
+    """The editors' workbench (static/workbench.js): the playground and the regression tests."""
+    return _shell(request, "workbench")

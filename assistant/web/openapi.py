@@ -18,6 +18,7 @@ from typing import Any
 from sanic import Blueprint, Request, Sanic, response
 
 from assistant.handoff.store import MAX_NOTE_CHARS, MAX_TAG_CHARS, MAX_TAGS, OUTCOMES, STATUSES
+from assistant.kb.regression import MAX_QUESTION_CHARS
 from assistant.staff.store import PERMISSIONS, ROLES
 from assistant.web.auth import COOKIE
 
@@ -158,6 +159,7 @@ class Operation:
     body: dict[str, Any] | None = None  # the JSON body's schema
     body_required: bool = False
     content_type: str = "application/json"  # of the 200 response
+    status: int = 200  # the success status (201: the route created something)
 
     @property
     def public(self) -> bool:
@@ -178,6 +180,97 @@ FILTERS = (
     Query("since", _TEXT, "ISO date or time, like 2026-11-24"),
     Query("until", _TEXT, "ISO date or time; a date includes that whole day"),
 )
+THRESHOLD = {"type": "number", "minimum": 0, "maximum": 1}
+_SCORE = {"type": "number"}
+_DECISION = {"type": "string", "enum": ["answer", "clarify", "decline"]}
+SCHEMAS["KBTest"] = _object(
+    ("question", "expect", "line", "allow"),
+    question=_TEXT,
+    expect={"type": "string", "description": "an article id, or decline"},
+    line={"type": "integer", "minimum": 1},
+    allow={"type": ["string", "null"], "enum": ["clarify", None]},
+)
+SCHEMAS["KBTests"] = _object(
+    ("path", "tests", "problems", "last_run"),
+    path=_TEXT,
+    tests={
+        "type": "array",
+        "items": {
+            "allOf": [
+                _ref("KBTest"),
+                _object(("result",), result={"type": ["object", "null"], "description": "the last run's"}),
+            ]
+        },
+    },
+    problems={"type": "array", "items": _TEXT, "description": "file:line problems of the tests file"},
+    last_run={"type": ["object", "null"]},
+)
+SCHEMAS["Playground"] = _object(
+    ("question", "read_as", "decision", "confidence", "coverage", "articles", "thresholds", "what_if"),
+    question=_TEXT,
+    read_as={"type": "string", "description": "the question after synonyms and spelling"},
+    decision=_DECISION,
+    confidence={**_SCORE, "description": "P(the best article is right)"},
+    coverage={**_SCORE, "description": "P(the right article is among the offered)"},
+    articles={
+        "type": "array",
+        "items": _object(
+            ("id", "title", "score", "dense", "lexical", "head", "passage", "passage_kind"),
+            id=_TEXT,
+            title=_TEXT,
+            score=_SCORE,
+            dense=_SCORE,
+            lexical=_SCORE,
+            head=_SCORE,
+            passage=_TEXT,
+            passage_kind=_TEXT,
+        ),
+    },
+    offered={"type": "array", "items": _TEXT},
+    thresholds=_object(
+        ("answer_at", "clarify_at", "clarify_options"),
+        answer_at=THRESHOLD,
+        clarify_at=THRESHOLD,
+        clarify_options={"type": "integer"},
+    ),
+    build_id=_TEXT,
+    what_if=_object(
+        (
+            "decision_at_given_thresholds",
+            "answers_if_answer_at_at_most",
+            "clarifies_if_clarify_at_at_most",
+            "tests",
+        ),
+        answer_at=THRESHOLD,
+        clarify_at=THRESHOLD,
+        decision_at_given_thresholds=_DECISION,
+        answers_if_answer_at_at_most={"type": ["number", "null"]},
+        clarifies_if_clarify_at_at_most={"type": ["number", "null"]},
+        tests=_object(
+            ("passed", "failed", "flips"),
+            total={"type": "integer"},
+            passed={"type": "integer"},
+            failed={"type": "integer"},
+            passed_at_current={"type": "integer"},
+            problems={"type": "array", "items": _TEXT},
+            flips={
+                "type": "array",
+                "items": _object(
+                    ("question", "line", "was", "now"),
+                    question=_TEXT,
+                    line={"type": "integer"},
+                    expect=_TEXT,
+                    was={"type": "string", "enum": ["passed", "failed"]},
+                    now={"type": "string", "enum": ["passed", "failed"]},
+                    decision_was=_DECISION,
+                    decision_now=_DECISION,
+                ),
+            },
+        ),
+    ),
+)
+
+
 def _exported(record: dict[str, Any]) -> dict[str, Any]:
     """A handoff in an export: its conversation named by the logs' hash, never by its id."""
     properties = {k: v for k, v in record["properties"].items() if k != "conversation_id"}
@@ -348,6 +441,47 @@ OPERATIONS: dict[str, Operation] = {
         errors=(400, 503),
         query=(Query("q", {"type": "string", "minLength": 1, "maxLength": 300}, required=True),),
     ),
+    # the editors' workbench (assistant/web/workbench.py)
+    "kb_playground": Operation(
+        "Ask the knowledge base as an editor: the ranking with scores and passages, the calibrated "
+        "confidence, the decision, and what other thresholds would decide and which tests would flip",
+        ("kb",),
+        _ref("Playground"),
+        errors=(400, 503),
+        body=_object(
+            ("question",),
+            question={"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_CHARS},
+            answer_at=THRESHOLD,
+            clarify_at=THRESHOLD,
+        ),
+        body_required=True,
+    ),
+    "kb_tests": Operation(
+        "The knowledge-base regression tests (data/kb_tests.yml), each with its last result",
+        ("kb",),
+        _ref("KBTests"),
+        errors=(503,),
+    ),
+    "kb_tests_run": Operation(
+        "Run the knowledge-base regression tests at the current thresholds",
+        ("kb",),
+        _ref("KBTests"),
+        errors=(503,),
+    ),
+    "kb_tests_add": Operation(
+        "Save a question as a knowledge-base regression test (appended to data/kb_tests.yml)",
+        ("curate",),
+        {"allOf": [_ref("KBTest"), _object(("path",), path=_TEXT)]},
+        errors=(400, 409, 503),
+        body=_object(
+            ("question", "expect"),
+            question={"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_CHARS},
+            expect={"type": "string", "minLength": 1, "description": "an article id, or decline"},
+            allow={"type": ["string", "null"], "enum": ["clarify", None]},
+        ),
+        body_required=True,
+        status=201,
+    ),
 }
 
 # ----------------------------------------------------------------------------- the route table
@@ -447,7 +581,7 @@ def _operation(route: ApiRoute, method: str) -> dict[str, Any]:
         "summary": op.summary,
         "parameters": parameters,
         "responses": {
-            "200": _response("OK", op.ok, op.content_type),
+            str(op.status): _response("OK" if op.status == 200 else "Created", op.ok, op.content_type),
             **{str(s): _response(_ERRORS[s], _ref("Error")) for s in sorted(errors)},
         },
     }

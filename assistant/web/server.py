@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
-from assistant.analytics import Analytics
 from assistant.content import load_content
 from assistant.handoff.store import HandoffStore
 from assistant.rasa_client import RasaClient
@@ -38,21 +38,58 @@ def _account(settings: Settings) -> Any:
     return AccountFacts(BackOffice(settings.backoffice_url), load_account_words(settings.account_path))
 
 
+def start_insights(
+    settings: Settings, store: Any, miner: Any, stopping: threading.Event
+) -> list[threading.Thread]:
+    """The analytics consumer (Rasa's broker into the store, labelling as it goes) and the miner
+    of failed questions, each in its own thread: neither ever runs on the event loop."""
+    from assistant.insights.source import Consumer, SQLBrokerSource
+
+    threads = [
+        threading.Thread(
+            target=Consumer(SQLBrokerSource(settings.broker_url), store).run,
+            args=(stopping,),
+            name="insights-consumer",
+            daemon=True,
+        )
+    ]
+    if miner is not None:
+        threads.append(
+            threading.Thread(target=miner.run, args=(stopping,), name="insights-miner", daemon=True)
+        )
+    for thread in threads:
+        thread.start()
+    return threads
+
+
 def serve(settings: Settings) -> None:
+    from assistant.insights.mining import Miner
+    from assistant.insights.store import InsightsStore
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     content = load_content(settings.content_path)
+    handoffs = HandoffStore(settings.database_url, redact=settings.redact_personal_data)
+    kb = _knowledge_base(settings, content)
+    insights = InsightsStore(
+        settings.analytics_url, settings=content.insights, handoffs=handoffs, traffic=settings.traffic
+    )
+    miner = Miner(insights, kb, settings.kb_source, handoffs=handoffs) if kb is not None else None
     app = create_app(
         settings,
-        HandoffStore(settings.database_url, redact=settings.redact_personal_data),
+        handoffs,
         RasaClient(settings.rasa_url, settings.rasa_token),
         staff=StaffStore(settings.database_url),
-        kb=_knowledge_base(settings, content),
-        analytics=Analytics(settings.database_url),
+        kb=kb,
+        insights=insights,
+        miner=miner,
         account=_account(settings),
         handoff=content.handoff,
         watch_waits=True,
     )
     store, spool = app.ctx.handoffs, settings.handoff_spool
+    stopping = threading.Event()
+    if settings.broker_url:
+        start_insights(settings, insights, miner, stopping)
 
     @app.after_server_start
     async def drain_handoff_spool(app: Any) -> None:

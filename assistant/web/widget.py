@@ -7,10 +7,12 @@ import asyncio
 import html
 import logging
 import re
+import time
 from typing import Any
 
 from sanic import Blueprint, Request, response
 
+from assistant.insights.events import FEEDBACK, enrichment
 from assistant.rasa_client import RasaClient, RasaError
 from assistant.settings import Settings
 from assistant.web.auth import error
@@ -87,11 +89,9 @@ async def history(request: Request, session_id: str) -> response.HTTPResponse:
         logger.exception("history unavailable for a widget session")
         return error(502, "history unavailable")
     feedback: dict[str, bool] = {}
-    analytics = request.app.ctx.analytics
-    if analytics is not None:
-        for event in await asyncio.to_thread(analytics.events, session_id):
-            if event["kind"] == "feedback" and event["article_id"]:
-                feedback[event["article_id"]] = bool(event["detail"].get("helpful"))
+    store = request.app.ctx.insights
+    if store is not None:
+        feedback = await asyncio.to_thread(store.feedback_given, session_id)
     return response.json(
         {
             "messages": chat_history(tracker.get("events") or []),
@@ -129,8 +129,18 @@ async def feedback(request: Request) -> response.HTTPResponse:
         return error(400, "bad article id")
     if not isinstance(helpful, bool):
         return error(400, "helpful must be true or false")
-    analytics = request.app.ctx.analytics
-    if analytics is None:
+    store = request.app.ctx.insights
+    if store is None:
         return error(503, "feedback is not recorded here")
-    await asyncio.to_thread(analytics.record, session_id, "feedback", article_id=article_id, helpful=helpful)
+    # Into the conversation itself, so it reaches analytics in Rasa's stream with the rest; when
+    # Rasa cannot take it, straight into the analytics store (kept once per minute and article).
+    event = enrichment(FEEDBACK, article_id=article_id, helpful=helpful)
+    try:
+        await request.app.ctx.rasa.append_events(session_id, [event])
+    except RasaError:
+        minute = int(time.time() // 60)
+        key = f"feedback:{session_id}:{article_id}:{helpful}:{minute}"
+        await asyncio.to_thread(
+            store.add_direct, session_id, FEEDBACK, key, article_id=article_id, helpful=helpful
+        )
     return response.empty(status=204)

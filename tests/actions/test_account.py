@@ -16,11 +16,12 @@ from actions.kb import ActionKnowledgeBaseAnswer
 from actions.services import Services
 from assistant.account.facts import AccountFacts
 from assistant.account.words import load_account_words
-from assistant.analytics import PROACTIVE_OFFERED, Analytics
 from assistant.backoffice import BackOffice
 from assistant.content import load_content
 from assistant.guided.trees import load_trees
 from assistant.identity import sign
+from assistant.insights.events import PROACTIVE_OFFERED
+from assistant.insights.store import InsightsStore
 from tests.actions.conftest import make_tracker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +39,7 @@ def account_services(services: Services, tmp_path: Path) -> Services:
         content=dataclasses.replace(services.content, proactive=editors.proactive),
         trees=load_trees(ROOT / "data" / "troubleshooting"),
         backoffice=office,
-        analytics=Analytics(f"sqlite:///{tmp_path / 'analytics.db'}"),
+        analytics=InsightsStore(f"sqlite:///{tmp_path / 'analytics.db'}"),
         account=AccountFacts(office, load_account_words(ROOT / "data" / "account.yml")),
     )
 
@@ -211,12 +212,12 @@ def test_a_problem_solved_after_an_offer_is_its_resolution(account_services) -> 
     bot = {"event": "bot", "text": "I can see…", "data": {"custom": {"data": {"proactive": offer}}}}
     tracker = make_tracker("yes that fixed it", events=[{"event": "user", "text": "/greet"}, bot])
     record_resolution(account_services, tracker, "tree top_up_failed")
-    events = account_services.analytics.events(tracker.sender_id)
-    assert [(e["kind"], e["subject"], e["detail"]["outcome"]) for e in events] == [
+    events = account_services.analytics.events_of(tracker.sender_id)
+    assert [(e["kind"], e["name"], e["outcome"]) for e in events] == [
         ("proactive_outcome", "op-9", "resolved")
     ]
     record_resolution(account_services, make_tracker("thanks", sender_id="other"), "transfer")
-    assert account_services.analytics.events("other") == []  # no offer in that conversation
+    assert account_services.analytics.events_of("other") == []  # no offer in that conversation
 
 
 async def test_a_follow_up_nlu_reads_as_a_plain_no_is_read_in_context(account_services) -> None:

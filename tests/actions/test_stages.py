@@ -17,7 +17,6 @@ from actions.products import ActionRecommend, ValidateProductNeedsForm
 from actions.services import Services
 from actions.transactions import ActionFormHelp, ActionFreezeCard, ActionTransfer, validators
 from actions.troubleshoot import ActionAskTreeAnswer, ActionCrossSell, ValidateTroubleshootForm
-from assistant.analytics import ARTICLE_SHOWN, Analytics
 from assistant.backoffice import BackOffice
 from assistant.content import CrossSell, TopTaskSettings
 from assistant.conversation.forms import load_forms
@@ -25,6 +24,8 @@ from assistant.guided.answers import load_typed_answers
 from assistant.guided.catalog import load_catalog
 from assistant.guided.trees import CONFIRM_NODE, load_trees
 from assistant.identity import sign
+from assistant.insights.events import ARTICLE_SHOWN
+from assistant.insights.store import InsightsStore
 from tests.actions.conftest import make_tracker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +53,7 @@ def stage_services(services: Services, tmp_path: Path) -> Services:
         catalog=catalog.with_answers(typed),
         backoffice=office,
         forms=load_forms(ROOT / "data" / "forms.yml"),
-        analytics=Analytics(f"sqlite:///{tmp_path / 'analytics.db'}"),
+        analytics=InsightsStore(f"sqlite:///{tmp_path / 'analytics.db'}"),
     )
 
 
@@ -75,7 +76,10 @@ async def test_returning_customer_gets_search_first_and_top_tasks_from_the_logs(
     stage_services, dispatcher
 ) -> None:
     for conversation in ("a", "b", "c"):
-        stage_services.analytics.record(conversation, ARTICLE_SHOWN, article_id="exchange_rate")
+        stage_services.analytics.add_direct(
+            conversation, ARTICLE_SHOWN, conversation, article_id="exchange_rate"
+        )
+    stage_services.analytics.label_pending()  # what the web app's consumer does as events arrive
     tracker = make_tracker("/greet", intent="greet", metadata={"visitor": {"visits": 4}, **signed()})
     events = await ActionGreet(stage_services).run(dispatcher, tracker, {})
     assert slots_of(events)["expertise"] == "experienced"

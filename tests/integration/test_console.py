@@ -181,7 +181,7 @@ def test_a_lead_reviews_annotates_and_an_editor_cannot_annotate(stack, browser, 
     ctx.close()
 
     ctx, editor, _ = sign_in(browser, stack, "editor")
-    expect(editor).to_have_url(re.compile(r"/console/review$"))
+    expect(editor).to_have_url(re.compile(r"/console/insights/suggestions$"))  # editors land on the inbox
     editor.goto(f"http://localhost:{stack.public_port}/console/review/{handoff_id}")
     expect(editor.locator(".turn-user", has_text="activate my new card").first).to_be_visible(timeout=30_000)
     expect(editor.locator("#note-text")).to_have_count(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from typing import Any
 
 import pytest
@@ -54,14 +55,22 @@ def test_embed_ask_click_feedback_and_reload(stack, browser):
     expect(page.locator(f"{WIDGET} .kw-msg--bot[data-article-id]")).to_have_count(2, timeout=30_000)
 
     # feedback on the first article, recorded with its article id
-    answer.get_by_role("button", name="Was this helpful? Yes").click()
+    feedback = answer.get_by_role("group", name="Was this helpful?")
+    expect(feedback.get_by_role("button", name="Not helpful", exact=True)).to_have_count(1)
+    expect(feedback.locator("button.kw-thumb svg")).to_have_count(2)  # drawn, not an emoji
+    feedback.get_by_role("button", name="Helpful", exact=True).click()
     expect(answer.locator(".kw-thanks")).to_be_visible()
     session = page.evaluate("() => window.KestrelWidget.session()")
-    with sqlite3.connect(handoffs_db(stack)) as db:
-        rows = db.execute(
-            "select article_id, detail from analytics_events where kind = 'feedback' and conversation_id = ?",
-            (session,),
-        ).fetchall()
+    # the thumbs go into the conversation, through Rasa's event broker, into the analytics store
+    rows: list[tuple[str, str]] = []
+    deadline = time.monotonic() + 20
+    while not rows and time.monotonic() < deadline:
+        with sqlite3.connect(handoffs_db(stack)) as db:
+            rows = db.execute(
+                "select name, detail from insight_events where kind = 'feedback' and sender_id = ?",
+                (session,),
+            ).fetchall()
+        time.sleep(0.3)
     assert rows == [("lost_or_stolen_card", '{"helpful": true}')]
 
     # reload: the conversation comes back from the server, once, with the feedback kept

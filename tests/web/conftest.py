@@ -15,7 +15,9 @@ import httpx
 import pytest
 from sanic_testing.testing import TestingResponse
 
-from assistant.analytics import Analytics
+from assistant.insights.store import InsightsStore
+from assistant.kb.ranking import ArticleHit
+from assistant.kb.search import DecisionSettings
 from assistant.settings import Settings
 from assistant.staff.store import ROLES, StaffStore
 from tests.web.test_console import PASSWORD, TrackerRasa, new_handoff
@@ -26,15 +28,19 @@ assert set(USERS) == set(ROLES), "a new role needs a user here"
 
 
 class StandInKnowledgeBase:
-    """What kb_search uses of a LiveKnowledgeBase: get() -> .search(query, k) and .index."""
+    """What kb_search uses of a LiveKnowledgeBase: get() -> .search(query, k) and .index; and
+    what the workbench uses of a KnowledgeBase: .settings, .read, .rank and .decide."""
 
     index = SimpleNamespace(
         articles={
             "card_arrival": SimpleNamespace(
                 category="Cards", body="# Card arrival\nCards arrive in 3-5 days."
             )
-        }
+        },
+        build_id="stand-in",
     )
+    settings = DecisionSettings()
+    hit = ArticleHit("card_arrival", "My card hasn't arrived", 0.9, "Cards arrive in 3-5 days.", "lead")
 
     def get(self) -> StandInKnowledgeBase:
         return self
@@ -42,6 +48,15 @@ class StandInKnowledgeBase:
     def search(self, query: str, k: int) -> Any:
         hit = SimpleNamespace(id="card_arrival", title="My card hasn't arrived", score=0.9, passage="...")
         return SimpleNamespace(decision="answer", articles=[hit])
+
+    def read(self, question: str) -> str:
+        return question
+
+    def rank(self, question: str, limit: int = 5) -> list[ArticleHit]:
+        return [self.hit]
+
+    def decide(self, hits: list[ArticleHit], settings: DecisionSettings | None = None) -> Any:
+        return (settings or self.settings).choose(0.9, 0.95), 0.9, 0.95
 
 
 class StandInAccount:
@@ -74,12 +89,12 @@ def security_app(handoff_store, security_staff, tmp_path, request):
     from assistant.web.app import RouteLimits, create_app
 
     app = create_app(
-        Settings(api_token=API_TOKEN),
+        Settings(api_token=API_TOKEN, kb_tests_path=tmp_path / "kb_tests.yml"),
         handoff_store,
         TrackerRasa(),
         staff=security_staff,
         kb=StandInKnowledgeBase(),
-        analytics=Analytics(f"sqlite:///{tmp_path / 'analytics.db'}"),
+        insights=InsightsStore(f"sqlite:///{tmp_path / 'analytics.db'}"),
         account=StandInAccount(),
         name=re.sub(r"[^A-Za-z0-9_]", "_", f"sec_{request.node.name}")[:60],
     )

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from assistant import chat_session
-from assistant.analytics import Analytics
+from assistant.insights.store import InsightsStore
 from assistant.settings import Settings
 from assistant.web.app import create_app
 from assistant.web.history import chat_history
@@ -68,13 +68,13 @@ class FakeRasa:
 
 @pytest.fixture
 def app(tmp_path, handoff_store):
-    analytics = Analytics(f"sqlite:///{tmp_path / 'a.db'}")
+    analytics = InsightsStore(f"sqlite:///{tmp_path / 'a.db'}")
     rasa = FakeRasa()
     application = create_app(
         Settings(api_token="t", session_secret=SECRET),
         handoff_store,
         rasa,
-        analytics=analytics,
+        insights=analytics,
         name="widget_test",
     )
     application.ctx.fake_rasa = rasa

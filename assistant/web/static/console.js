@@ -129,7 +129,8 @@
       const csrf = body && /CSRF/.test(body.error || "");
       throw failure(csrf ? "Your session changed: reload the page." : "Your role cannot do this", 403);
     }
-    throw failure((body && body.error) || "The server answered " + response.status + ".", response.status);
+    const err = failure((body && body.error) || "The server answered " + response.status + ".", response.status);
+    throw Object.assign(err, { body: body });
   }
 
   // Run a user action with its control disabled while in flight; errors go to #status, result or null.
@@ -689,10 +690,32 @@
       links.appendChild(el("li", null, el("a", { id: "nav-review", href: "/console/review" }, "Review")));
     }
     const current = document.getElementById(ctx.page.indexOf("review") === 0 ? "nav-review" : "nav-queue");
-    if (current) current.setAttribute("aria-current", "page");
+    if (current && ctx.page.indexOf("insights") !== 0 && ctx.page !== "workbench") current.setAttribute("aria-current", "page");
+  }
+
+  // Insights and Suggestions (static/insights.js), for those holding `insights`, once /api/me is in.
+  function insightsNav() {
+    const links = document.getElementById("nav-links");
+    if (!links || !can("insights")) return;
+    const current = ctx.page === "insights_suggestions" ? "nav-suggestions" : "nav-insights";
+    [["nav-insights", "/console/insights", "Insights"], ["nav-suggestions", "/console/insights/suggestions", "Suggestions"]]
+      .forEach(([id, href, text]) => {
+        const link = el("a", { id: id, href: href }, text);
+        if (ctx.page.indexOf("insights") === 0 && id === current) link.setAttribute("aria-current", "page");
+        links.appendChild(el("li", null, link));
+      });
   }
 
   const PAGES = { queue: queuePage, handoff: handoffPage, review: reviewPage, review_item: reviewItemPage };
+
+  // For the pages in other scripts (insights.js): the helpers, and register(name, render) to add a
+  // page; boot waits for the document, so scripts after this one can register theirs.
+  window.KestrelConsole = Object.freeze({
+    ctx: ctx, el: el, add: add, button: button, labelled: labelled, form: form, section: section, chips: chips,
+    humanise: humanise, truncate: truncate, when: when, score: score, pageHead: pageHead,
+    say: say, sayError: sayError, flash: flash, api: api, act: act, retrying: retrying, can: can,
+    register(name, render) { PAGES[name] = render; }
+  });
 
   async function boot() {
     setUpNav();
@@ -701,8 +724,12 @@
     const profile = await retrying(() => api("/api/me"), "me");
     const list = (value) => (Array.isArray(value) ? value : []);
     me = { permissions: list(profile.permissions), outcomes: list(profile.outcomes) };
+    insightsNav();
+    // links in console.html marked data-permission: shown to those holding it
+    document.querySelectorAll("#nav-links [data-permission]").forEach((li) => { li.hidden = !can(li.dataset.permission); });
     page();
   }
 
-  boot().catch(() => {}); // failures are already shown in #status
+  const start = () => boot().catch(() => {}); // failures are already shown in #status
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
 })();

@@ -37,8 +37,8 @@
     bot: "Assistant",
     agent: "Agent",
     helpful: "Was this helpful?",
-    yes: "Yes",
-    no: "No",
+    yes: "Helpful",       // the thumbs' accessible names
+    no: "Not helpful",
     thanks: "Thanks for your feedback",
     from: "From",
     queued: "You're in the queue for a person",
@@ -258,6 +258,28 @@
     item.appendChild(group);
   }
 
+  // The feedback thumbs, drawn as SVG (an emoji is an empty box without an emoji font).
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var THUMB = "M3 10h4v10H3z M7 10l4-7c1.2 0 2 .9 2 2v4h5.5c1.1 0 1.9 1 1.7 2.1l-1.3 7c-.2.8-.9 1.4-1.7 1.4H7";
+  function thumbIcon(up) {
+    var svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "18");
+    svg.setAttribute("height", "18");
+    svg.setAttribute("class", "kw-thumb-icon");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", THUMB);
+    path.setAttribute("fill", "none");
+    path.setAttribute("stroke", "currentColor");
+    path.setAttribute("stroke-width", "1.8");
+    path.setAttribute("stroke-linejoin", "round");
+    if (!up) path.setAttribute("transform", "rotate(180 12 12)");
+    svg.appendChild(path);
+    return svg;
+  }
+
   var feedbackGiven = {};
   function addArticleCard(item, kb) {
     var card = el("div", "kw-card");
@@ -267,16 +289,20 @@
     ask.setAttribute("aria-label", S.helpful);
     function done(helpful) {
       ask.textContent = "";
-      ask.appendChild(el("span", "kw-thanks", S.thanks + (helpful ? " 👍" : " 👎")));
+      var thanks = el("span", "kw-thanks", S.thanks + " ");
+      thanks.appendChild(thumbIcon(helpful));
+      ask.appendChild(thanks);
     }
     if (Object.prototype.hasOwnProperty.call(feedbackGiven, kb.article_id)) {
       done(feedbackGiven[kb.article_id]);
     } else {
       ask.appendChild(el("span", null, S.helpful + " "));
-      [[true, "👍", S.yes], [false, "👎", S.no]].forEach(function (choice) {
-        var b = el("button", "kw-thumb", choice[1]);
+      [[true, S.yes], [false, S.no]].forEach(function (choice) {
+        var b = el("button", "kw-thumb");
+        b.appendChild(thumbIcon(choice[0]));
         b.type = "button";
-        b.setAttribute("aria-label", S.helpful + " " + choice[2]);
+        b.setAttribute("aria-label", choice[1]);
+        b.setAttribute("data-helpful", choice[0] ? "yes" : "no");
         b.addEventListener("click", function () {
           fetch(server + "/chat/feedback", {
             method: "POST",
