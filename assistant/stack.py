@@ -124,6 +124,9 @@ class Stack:
     demo_staff: bool = field(default_factory=lambda: os.environ.get("ASSISTANT_DEMO_STAFF", "1") == "1")
     staff_password: str = ""
     var_dir: Path | None = None
+    # the articles and their index (default: data/kb and kb_index/ in the project; tests run on copies)
+    kb_source: Path | None = None
+    kb_index: Path | None = None
     model: str = "models"
     rasa_bin: Path | None = None
     python_bin: Path | None = None
@@ -250,6 +253,10 @@ class Stack:
             "TRANSFORMERS_OFFLINE": "1",
             "TOKENIZERS_PARALLELISM": "false",
         }
+        if self.kb_source is not None:
+            common["ASSISTANT_KB_SOURCE"] = str(self.kb_source)
+        if self.kb_index is not None:
+            common["ASSISTANT_KB_INDEX"] = str(self.kb_index)
         config = gateway.render(
             gateway.GatewaySettings(
                 listen=f"{self.public_host}:{self.public_port}",

@@ -831,12 +831,20 @@ class InsightsStore:
         }
 
     def conversation(self, key: str) -> dict[str, Any] | None:
+        """One conversation by its key (``sender#session``), or a sender's latest one."""
         with self._session() as s:
             row = s.get(ConversationRow, key)
+            if row is None and "#" not in key:
+                row = s.scalars(
+                    select(ConversationRow)
+                    .where(ConversationRow.sender_id == key)
+                    .order_by(ConversationRow.session.desc())
+                    .limit(1)
+                ).first()
             if row is None:
                 return None
             events = s.scalars(
-                select(EventRow).where(EventRow.conversation == key).order_by(EventRow.id)
+                select(EventRow).where(EventRow.conversation == row.conversation).order_by(EventRow.id)
             ).all()
         out = self._conversation_dict(row)
         out["events"] = [

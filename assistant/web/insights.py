@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import io
 import re
+import urllib.parse
 from typing import Any
 
 from sanic import Blueprint, Request, response
@@ -130,21 +131,21 @@ def _pick(request: Request, tables: dict[str, list[dict[str, Any]]]) -> tuple[st
     return name, tables[name]
 
 
-@insights.get("/summary")
+@insights.get("/summary", name="insights_summary")
 @require("insights")
 async def summary(request: Request) -> response.HTTPResponse:
     body = await asyncio.to_thread(_store(request).summary, _range(request))
     return _table(request, "summary", [body], body)
 
 
-@insights.get("/timeseries")
+@insights.get("/timeseries", name="insights_timeseries")
 @require("insights")
 async def timeseries(request: Request) -> response.HTTPResponse:
     rows = await asyncio.to_thread(_store(request).timeseries, _range(request))
     return _table(request, "timeseries", rows, {"rows": rows})
 
 
-@insights.get("/handoffs")
+@insights.get("/handoffs", name="insights_handoffs")
 @require("insights")
 async def handoffs(request: Request) -> response.HTTPResponse:
     body = await asyncio.to_thread(_store(request).handoffs_by, _range(request))
@@ -152,14 +153,14 @@ async def handoffs(request: Request) -> response.HTTPResponse:
     return _table(request, name, rows, body)
 
 
-@insights.get("/funnel")
+@insights.get("/funnel", name="insights_funnel")
 @require("insights")
 async def funnel(request: Request) -> response.HTTPResponse:
     rows = await asyncio.to_thread(_store(request).funnel, _range(request))
     return _table(request, "funnel", rows, {"rows": rows})
 
 
-@insights.get("/dropoff")
+@insights.get("/dropoff", name="insights_dropoff")
 @require("insights")
 async def dropoff(request: Request) -> response.HTTPResponse:
     body = await asyncio.to_thread(_store(request).dropoff, _range(request))
@@ -167,42 +168,42 @@ async def dropoff(request: Request) -> response.HTTPResponse:
     return _table(request, name, rows, body)
 
 
-@insights.get("/refusals")
+@insights.get("/refusals", name="insights_refusals")
 @require("insights")
 async def refusals(request: Request) -> response.HTTPResponse:
     rows = await asyncio.to_thread(_store(request).refusals, _range(request))
     return _table(request, "refusals", rows, {"rows": rows})
 
 
-@insights.get("/failed-questions")
+@insights.get("/failed-questions", name="insights_failed_questions")
 @require("insights")
 async def failed_questions(request: Request) -> response.HTTPResponse:
     rows = await asyncio.to_thread(_store(request).failed_questions, _range(request))
     return _table(request, "failed_questions", rows, {"rows": rows})
 
 
-@insights.get("/feedback")
+@insights.get("/feedback", name="insights_feedback")
 @require("insights")
 async def feedback(request: Request) -> response.HTTPResponse:
     rows = await asyncio.to_thread(_store(request).feedback, _range(request), _titles(request))
     return _table(request, "feedback", rows, {"rows": rows})
 
 
-@insights.get("/articles")
+@insights.get("/articles", name="insights_articles")
 @require("insights")
 async def articles(request: Request) -> response.HTTPResponse:
     rows = await asyncio.to_thread(_store(request).articles, _range(request), _titles(request))
     return _table(request, "articles", rows, {"rows": rows})
 
 
-@insights.get("/channels")
+@insights.get("/channels", name="insights_channels")
 @require("insights")
 async def channels(request: Request) -> response.HTTPResponse:
     rows = await asyncio.to_thread(_store(request).channels, _range(request))
     return _table(request, "channels", rows, {"rows": rows})
 
 
-@insights.get("/conversations")
+@insights.get("/conversations", name="insights_conversations")
 @require("insights")
 async def conversations(request: Request) -> response.HTTPResponse:
     """The conversations behind a figure: the dashboard's filters (see FILTERS)."""
@@ -221,9 +222,10 @@ async def conversations(request: Request) -> response.HTTPResponse:
     return _table(request, "conversations", body["rows"], body)
 
 
-@insights.get("/conversations/<key:str>")
+@insights.get("/conversations/<conversation_id:str>", name="insights_conversation")
 @require("insights")
-async def conversation(request: Request, key: str) -> response.HTTPResponse:
+async def conversation(request: Request, conversation_id: str) -> response.HTTPResponse:
+    key = urllib.parse.unquote(conversation_id)  # "sender#1" arrives as sender%231
     if len(key) > 300:
         raise BadRequest("not a conversation id")
     body = await asyncio.to_thread(_store(request).conversation, key)
@@ -251,9 +253,15 @@ def _questions(body: dict[str, Any]) -> list[str] | None:
     return value
 
 
+MAX_ID = 2**63 - 1  # SQL integers
+
+
 async def _decide(request: Request, call: Any, *args: Any, **kwargs: Any) -> response.HTTPResponse:
-    """One place that turns the miner's refusals into statuses."""
+    """One place that turns the miner's refusals into statuses (``args[0]``: the id acted on)."""
     from assistant.kb.articles import ArticleError
+
+    if not 1 <= int(args[0]) <= MAX_ID:
+        raise NotFound("no such suggestion or draft")
 
     try:
         return response.json(await asyncio.to_thread(call, *args, **kwargs))
@@ -269,7 +277,7 @@ async def _decide(request: Request, call: Any, *args: Any, **kwargs: Any) -> res
         raise BadRequest(str(exc)) from None
 
 
-@insights.get("/suggestions")
+@insights.get("/suggestions", name="insights_suggestions")
 @require("insights")
 async def suggestions(request: Request) -> response.HTTPResponse:
     status = request.args.get("status") or mining.OPEN
@@ -279,7 +287,7 @@ async def suggestions(request: Request) -> response.HTTPResponse:
     return response.json({"clusters": clusters}, headers={"Cache-Control": "no-store"})
 
 
-@insights.post("/suggestions/<suggestion_id:int>/accept")
+@insights.post("/suggestions/<suggestion_id:int>/accept", name="insights_accept")
 @require("curate")
 async def accept(request: Request, suggestion_id: int) -> response.HTTPResponse:
     body = _json_body(request)
@@ -292,20 +300,20 @@ async def accept(request: Request, suggestion_id: int) -> response.HTTPResponse:
     )
 
 
-@insights.post("/suggestions/<suggestion_id:int>/reject")
+@insights.post("/suggestions/<suggestion_id:int>/reject", name="insights_reject")
 @require("curate")
 async def reject(request: Request, suggestion_id: int) -> response.HTTPResponse:
     return await _decide(request, _miner(request).reject, suggestion_id, request.ctx.principal.username)
 
 
-@insights.get("/drafts")
+@insights.get("/drafts", name="insights_drafts")
 @require("insights")
 async def drafts(request: Request) -> response.HTTPResponse:
     rows = await asyncio.to_thread(_miner(request).drafts, request.args.get("status") or mining.OPEN)
     return response.json({"rows": rows}, headers={"Cache-Control": "no-store"})
 
 
-@insights.post("/drafts/<draft_id:int>/publish")
+@insights.post("/drafts/<draft_id:int>/publish", name="insights_publish")
 @require("curate")
 async def publish(request: Request, draft_id: int) -> response.HTTPResponse:
     body = _json_body(request)
@@ -331,20 +339,20 @@ async def publish(request: Request, draft_id: int) -> response.HTTPResponse:
     return result
 
 
-@insights.post("/drafts/<draft_id:int>/reject")
+@insights.post("/drafts/<draft_id:int>/reject", name="insights_reject_draft")
 @require("curate")
 async def reject_draft(request: Request, draft_id: int) -> response.HTTPResponse:
     return await _decide(request, _miner(request).reject_draft, draft_id, request.ctx.principal.username)
 
 
-@insights.get("/changes")
+@insights.get("/changes", name="insights_changes")
 @require("insights")
 async def changes(request: Request) -> response.HTTPResponse:
     rows = await asyncio.to_thread(_miner(request).changes)
     return response.json({"rows": rows}, headers={"Cache-Control": "no-store"})
 
 
-@insights.get("/folders")
+@insights.get("/folders", name="insights_folders")
 @require("insights")
 async def folders(request: Request) -> response.HTTPResponse:
     """The article folders a draft can be published into, with their category."""

@@ -283,6 +283,101 @@ SCHEMAS["ExportedHandoff"] = _exported(SCHEMAS["HandoffRecord"])
 EXPORT = _object(("handoffs",), handoffs={"type": "array", "items": _ref("ExportedHandoff")})
 HANDOFF = _ref("Handoff")
 
+# the insights (assistant/web/insights.py): every table route also answers ?format=csv
+_DAY = {"type": "string", "format": "date", "description": "YYYY-MM-DD, UTC"}
+RANGE = (
+    Query("since", _DAY, "first day counted (default: 29 days before until)"),
+    Query("until", _DAY, "last day counted (default: today)"),
+    Query("traffic", {"type": "string", "enum": ["live", "test", "all"]}, "default live: tests left out"),
+    Query("channel", {"type": "string", "pattern": "^[a-z0-9_-]{1,32}$"}),
+)
+_ROWS = _object(("rows",), rows={"type": "array", "items": {"type": "object"}})
+_COUNT = {"type": "integer", "minimum": 0}
+SUMMARY = _object(
+    ("conversations", "asked", "resolved_confirmed", "resolved_assumed", "escalated", "ticket", "abandoned",
+     "no_request", "durable", "containment_rate"),
+    since=_TEXT, until=_TEXT, traffic=_TEXT, conversations=_COUNT, asked=_COUNT, resolved_confirmed=_COUNT,
+    resolved_assumed=_COUNT, escalated=_COUNT, ticket=_COUNT, abandoned=_COUNT, no_request=_COUNT,
+    durable=_COUNT, containment_rate={"type": "number"}, confirmed_rate={"type": "number"},
+)  # fmt: skip
+DRILL = tuple(
+    Query(name, {"type": "string", "maxLength": 300})
+    for name in ("outcome", "reason", "stage", "article", "tree", "node", "form", "field", "code", "question",
+                 "left", "feedback", "durable", "handoff_stage")
+)  # fmt: skip
+CLUSTERS = _object(("clusters",), clusters={"type": "array", "items": {"type": "object"}})
+_DECIDED = _object(("status",), status=_TEXT)
+_QUESTIONS = {"type": "array", "items": {"type": "string", "maxLength": 300}, "maxItems": 40}
+
+
+def _table(summary: str, ok: dict[str, Any] | None = None, query: tuple[Query, ...] = ()) -> Operation:
+    return Operation(summary + " (?format=csv: the same as CSV)", ("insights",), ok or _ROWS, (400, 503),
+                     (*RANGE, *query))  # fmt: skip
+
+
+INSIGHTS: dict[str, Operation] = {
+    "insights_summary": _table("Conversations by outcome and the containment rate", SUMMARY),
+    "insights_timeseries": _table("Outcomes and containment per day"),
+    "insights_handoffs": _table(
+        "Handoffs by reason and by stage",
+        _object(("by_reason", "by_stage"), by_reason={"type": "array"}, by_stage={"type": "array"}),
+        (Query("table", {"type": "string", "enum": ["by_reason", "by_stage"]}),),
+    ),
+    "insights_funnel": _table("Conversations that reached each lifecycle stage"),
+    "insights_dropoff": _table(
+        "Reached and left at each troubleshooting tree node and each form field",
+        _object(("trees", "forms"), trees={"type": "array"}, forms={"type": "array"}),
+        (Query("table", {"type": "string", "enum": ["trees", "forms"]}),),
+    ),
+    "insights_refusals": _table("Back-office refusals by operation and code"),
+    "insights_failed_questions": _table("Top failed questions: declined, clarified then left, rated down"),
+    "insights_feedback": _table("Thumbs up and down per article, with their trend by day"),
+    "insights_articles": _table("Most shown articles (the figures that order the top tasks)"),
+    "insights_channels": _table("Outcomes per channel"),
+    "insights_conversations": _table(
+        "The conversations behind a figure (drill-through)",
+        _object(("rows", "total"), rows={"type": "array"}, total=_COUNT),
+        (*DRILL, Query("limit", {"type": "integer", "minimum": 1, "maximum": 500})),
+    ),
+    "insights_conversation": Operation(
+        "One conversation: its outcome and what happened, in order", ("insights",), {"type": "object"},
+        (400, 404, 503),
+    ),
+    "insights_suggestions": Operation(
+        "Failed questions clustered, each with its suggestion", ("insights",), CLUSTERS, (400, 503),
+        (Query("status", {"type": "string", "enum": ["open", "accepted", "rejected", "stale", "all"]}),),
+    ),
+    "insights_accept": Operation(
+        "Accept a suggestion: its questions become the article's examples (live within seconds)",
+        ("curate",), _object(("status", "article_id", "written"), status=_TEXT, article_id=_TEXT,
+                             written={"type": "array"}, file=_TEXT),
+        (400, 404, 409, 503),
+        body=_object((), article_id={"type": "string", "maxLength": 128}, questions=_QUESTIONS),
+    ),
+    "insights_reject": Operation("Reject a suggestion", ("curate",), _DECIDED, (404, 409, 503)),
+    "insights_drafts": Operation(
+        "Article drafts from handoffs agents closed as resolved", ("insights",), _ROWS, (503,),
+        (Query("status", {"type": "string", "enum": ["open", "accepted", "rejected", "all"]}),),
+    ),
+    "insights_publish": Operation(
+        "Publish a draft as a new article", ("curate",),
+        _object(("article_id", "file"), article_id=_TEXT, file=_TEXT),
+        (400, 404, 409, 503),
+        body=_object(("id", "title", "body", "folder"), id={"type": "string", "maxLength": 80},
+                     title={"type": "string", "maxLength": 200}, body={"type": "string", "maxLength": 10000},
+                     folder={"type": "string", "maxLength": 60}, questions=_QUESTIONS),
+        body_required=True,
+        status=201,
+    ),
+    "insights_reject_draft": Operation("Reject a draft", ("curate",), _DECIDED, (404, 409, 503)),
+    "insights_changes": Operation(
+        "Who changed which article from the console, and when", ("insights",), _ROWS, (503,)
+    ),
+    "insights_folders": Operation("The article folders a draft can go into", ("insights",),
+                                  _object(("folders",), folders={"type": "array"}), (503,)),
+}  # fmt: skip
+
+
 OPERATIONS: dict[str, Operation] = {
     "health": Operation("Is the web app up", PUBLIC, _object(("status",), status={"const": "ok"})),
     "openapi_document": Operation("This document", PUBLIC, {"type": "object"}),
@@ -482,6 +577,7 @@ OPERATIONS: dict[str, Operation] = {
         body_required=True,
         status=201,
     ),
+    **INSIGHTS,
 }
 
 # ----------------------------------------------------------------------------- the route table

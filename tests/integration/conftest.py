@@ -55,7 +55,14 @@ def stack(tmp_path_factory):
     if not (ROOT / "kb_index" / "CURRENT").is_file():
         pytest.fail("no knowledge-base index: run `make index` (make test does)")
     var = tmp_path_factory.mktemp("stack")
+    # the articles and their index as copies: editors' changes made by the tests (an accepted
+    # suggestion) never touch the project's own files
+    shutil.copytree(ROOT / "data" / "kb", var / "kb")
+    shutil.copytree(ROOT / "kb_index", var / "kb_index", symlinks=True)
     running = Stack(
+        kb_source=var / "kb",
+        kb_index=var / "kb_index",
+        traffic="test",  # the tests' conversations are test traffic, as a benchmark's are
         rasa_port=RASA_PORT,
         action_port=ACTION_PORT,
         web_port=WEB_PORT,

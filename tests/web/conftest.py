@@ -86,15 +86,24 @@ def security_staff(staff_template, tmp_path):
 
 @pytest.fixture
 def security_app(handoff_store, security_staff, tmp_path, request):
+    from assistant.insights.mining import Miner
     from assistant.web.app import RouteLimits, create_app
+    from tests.conftest import CARD_ARRIVAL, EXCHANGE, LOST_CARD, write_articles
 
+    insights = InsightsStore(f"sqlite:///{tmp_path / 'analytics.db'}")
+    articles = write_articles(
+        tmp_path / "kb",
+        {"cards/card_arrival.md": CARD_ARRIVAL, "cards/lost_or_stolen_card.md": LOST_CARD,
+         "exchange/exchange_rate.md": EXCHANGE},
+    )  # fmt: skip
     app = create_app(
         Settings(api_token=API_TOKEN, kb_tests_path=tmp_path / "kb_tests.yml"),
         handoff_store,
         TrackerRasa(),
         staff=security_staff,
         kb=StandInKnowledgeBase(),
-        insights=InsightsStore(f"sqlite:///{tmp_path / 'analytics.db'}"),
+        insights=insights,
+        miner=Miner(insights, StandInKnowledgeBase(), articles),
         account=StandInAccount(),
         name=re.sub(r"[^A-Za-z0-9_]", "_", f"sec_{request.node.name}")[:60],
     )

@@ -38,6 +38,16 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "set_tags": {"body": {"tags": ["coaching"]}},
     "kb_playground": {"body": {"question": "my card never came", "answer_at": 0.5}},
     "kb_tests_add": {"body": {"question": "my card never came", "expect": "card_arrival"}},
+    "insights_accept": {"body": {"questions": ["my card never came"]}},
+    "insights_publish": {
+        "body": {
+            "id": "standing_orders",
+            "title": "Standing orders",
+            "folder": "cards",
+            "body": "Set one up in the app.",
+            "questions": ["pay rent monthly"],
+        }
+    },
 }
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -53,18 +63,40 @@ class Fresh:
     each call, so state-changing calls never meet each other's leftovers; or, with ``once``, the
     same ones for every call (for calls that must all be refused)."""
 
-    def __init__(self, store, *, once: bool = False):
+    def __init__(self, store, *, once: bool = False, insights: Any = None):
         self.store, self.once, self.count, self.values = store, once, 0, {}
+        self.insights = insights  # the analytics store: a conversation, a suggestion, a draft
+
+    def seed_insights(self, sender: str) -> tuple[int, int]:
+        from assistant.insights.mining import DraftRow, SuggestionRow
+        from tests.insights.test_outcomes import Stream
+
+        stream = Stream().start(sender).user(sender, 1, "where is my card", "ask_question")
+        self.insights.ingest(f"fresh-{sender}", stream.events)
+        self.insights.label_pending()
+        with self.insights._session.begin() as s:
+            suggestion = SuggestionRow(
+                kind="add_examples", article_id="card_arrival", examples=["my card never came"]
+            )
+            draft = DraftRow(
+                handoff_id=10_000 + self.count, title="Standing orders", body="Set one up in the app."
+            )
+            s.add_all([suggestion, draft])
+            s.flush()
+            return suggestion.id, draft.id
 
     def path(self, route: ApiRoute) -> str:
         if not (self.once and self.values):
             self.count += 1
             handoff = new_handoff(self.store, f"conv-fresh-{self.count}", customer_id="cust-ben")
             ticket = self.store.create_ticket(f"conv-t-{self.count}", contact="+44 7700 900123", message="Hi")
+            suggestion_id, draft_id = self.seed_insights(handoff.conversation_id) if self.insights else (0, 0)
             self.values = {
                 "handoff_id": handoff.id,
                 "ticket_id": ticket.id,
                 "conversation_id": handoff.conversation_id,
+                "suggestion_id": suggestion_id,
+                "draft_id": draft_id,
             }
         missing = [name for name, _ in route.params if name not in self.values]
         assert not missing, f"{route.path}: no value for the path parameters {missing}: add one to Fresh"
@@ -178,7 +210,7 @@ BAD_CREDENTIALS: dict[str, dict[str, str]] = {
 async def test_without_good_credentials_every_route_but_the_public_ones_is_401(
     web, security_app, handoff_store
 ):
-    fresh, wrong = Fresh(handoff_store, once=True), []
+    fresh, wrong = Fresh(handoff_store, once=True, insights=security_app.ctx.insights), []
     for name, headers in BAD_CREDENTIALS.items():
         for route, method in routes(security_app):
             resp = await call(web, method, fresh.path(route), route.key, headers)
@@ -193,7 +225,7 @@ async def test_without_good_credentials_every_route_but_the_public_ones_is_401(
 
 async def test_a_bearer_token_while_none_is_configured_is_refused(web, security_app, handoff_store):
     security_app.ctx.settings = dataclasses.replace(security_app.ctx.settings, api_token="")
-    fresh = Fresh(handoff_store, once=True)
+    fresh = Fresh(handoff_store, once=True, insights=security_app.ctx.insights)
     for route, method in routes(security_app):
         if OPERATIONS[route.key].public:
             continue
@@ -202,7 +234,7 @@ async def test_a_bearer_token_while_none_is_configured_is_refused(web, security_
 
 
 async def test_the_api_token_may_call_every_route(web, security_app, handoff_store):
-    fresh, wrong = Fresh(handoff_store), []
+    fresh, wrong = Fresh(handoff_store, insights=security_app.ctx.insights), []
     for route, method in routes(security_app):
         headers = {"Authorization": f"Bearer {API_TOKEN}"}
         resp = await call(web, method, fresh.path(route), route.key, headers)
@@ -215,7 +247,7 @@ async def test_the_api_token_may_call_every_route(web, security_app, handoff_sto
 async def test_each_role_is_allowed_exactly_what_the_table_and_its_permissions_say(
     web, security_app, security_staff, handoff_store, role
 ):
-    fresh, wrong = Fresh(handoff_store), []
+    fresh, wrong = Fresh(handoff_store, insights=security_app.ctx.insights), []
     headers = session_headers(security_app, security_staff, role)
     for route, method in routes(security_app):
         described = OPERATIONS[route.key]
@@ -240,7 +272,7 @@ async def test_state_changing_calls_with_the_cookie_need_the_sessions_csrf_token
         return "lead" if "lead" in allowed else allowed[0]
 
     other = {role: Client(security_app, security_staff, USERS[role]).csrf for role in ROLES}  # same users'
-    fresh, changing, wrong = Fresh(handoff_store, once=True), set(), []
+    fresh, changing, wrong = Fresh(handoff_store, once=True, insights=security_app.ctx.insights), set(), []
     for variant in ("none", "empty", "wrong", "other", "other-cut"):
         for route, method in routes(security_app):
             if method not in STATE_CHANGING:
@@ -531,7 +563,10 @@ async def test_markup_in_the_sign_in_form_is_never_echoed(web, security_app, log
 
 
 async def test_the_staff_api_refuses_malformed_bodies_with_json_errors(web, security_app, handoff_store):
-    fresh, auth = Fresh(handoff_store, once=True), {"Authorization": f"Bearer {API_TOKEN}"}
+    fresh, auth = (
+        Fresh(handoff_store, once=True, insights=security_app.ctx.insights),
+        {"Authorization": f"Bearer {API_TOKEN}"},
+    )
     bodies = [b"{bad", deep(10_000), deep_object(10_000), b"\xff\xfe", b'{"text": ' + deep(10_000) + b"}"]
     for route, method in routes(security_app):
         if method not in STATE_CHANGING or not OPERATIONS[route.key].body:

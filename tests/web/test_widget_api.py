@@ -60,6 +60,15 @@ def test_history_shows_what_the_customer_saw() -> None:
 class FakeRasa:
     def __init__(self) -> None:
         self.asked: list[str] = []
+        self.appended: list[tuple[str, list[dict[str, Any]]]] = []
+        self.down = False
+
+    async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
+        if self.down:
+            from assistant.rasa_client import RasaError
+
+            raise RasaError("Rasa is down")
+        self.appended.append((conversation_id, events))
 
     async def tracker(self, conversation_id: str) -> dict[str, Any]:
         self.asked.append(conversation_id)
@@ -100,11 +109,18 @@ def test_feedback_is_validated_then_recorded_and_returned_with_the_history(app) 
     ):
         _, resp = app.test_client.post("/chat/feedback", json=bad, headers=owner())
         assert resp.status == 400, bad
-    _, resp = app.test_client.post(
-        "/chat/feedback",
-        json={"session_id": SESSION, "article_id": "lost_or_stolen_card", "helpful": False},
-        headers=owner(),
-    )
+    # into the conversation itself, where Rasa's event broker takes it to analytics
+    body = {"session_id": SESSION, "article_id": "lost_or_stolen_card", "helpful": True}
+    _, resp = app.test_client.post("/chat/feedback", json=body, headers=owner())
+    assert resp.status == 204
+    ((conversation, (event,)),) = app.ctx.fake_rasa.appended
+    assert conversation == SESSION
+    data = {"insight": "feedback", "article_id": "lost_or_stolen_card", "helpful": True}
+    assert event == {"event": "agent", "text": None, "data": data}
+    # Rasa down: straight into the analytics store, and shown with the history
+    app.ctx.fake_rasa.down = True
+    body["helpful"] = False
+    _, resp = app.test_client.post("/chat/feedback", json=body, headers=owner())
     assert resp.status == 204
     _, resp = app.test_client.get(f"/chat/history/{SESSION}", headers=owner())
     assert resp.json["feedback"] == {"lost_or_stolen_card": False}
