@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install gateway run test test-py test-kb test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console bench-conversations bench-intents bench-hostile bench-load bench-faults clean browser
+.PHONY: help install gateway run test test-py test-kb test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console bench-conversations bench-intents bench-hostile bench-load bench-faults bench-insights clean browser
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -118,7 +118,12 @@ bench-faults: install gateway train index ## the action server, Rasa and the web
 	$(PY) bench/faults_bench.py --out var/bench-faults.json
 	@echo "wrote var/bench-faults.json"
 
-bench: bench-widget bench-guided bench-console bench-conversations bench-intents bench-hostile bench-load bench-faults bench-kb ## every benchmark (JSON)
+bench-insights: $(VENV)/.installed index ## analytics: events consumed/s, dashboard p95 over 100,000 conversations, clustering 10,000 failed questions, held-out suggestion precision, accept-to-answer time (JSON, ~5 min)
+	@mkdir -p var
+	$(PY) bench/insights_bench.py --out var/bench-insights.json
+	@echo "wrote var/bench-insights.json"
+
+bench: bench-insights bench-widget bench-guided bench-console bench-conversations bench-intents bench-hostile bench-load bench-faults bench-kb ## every benchmark (JSON)
 
 clean: ## remove built and runtime files (keeps the virtualenvs)
 	rm -rf kb_index models var .pytest_cache .mypy_cache .ruff_cache

@@ -114,7 +114,8 @@ class ArticleAnswer(ServiceAction):
         )
         self.services.record(
             tracker.sender_id, ARTICLE_SHOWN, stage=STAGE, article_id=article.id, decision=decision,
-            question=question[:500],
+            question=question[:500], score=round(score, 4),
+            confidence=round(confidence, 4) if confidence is not None else None,
         )  # fmt: skip
 
 

@@ -73,4 +73,6 @@ class ObservingExecutor(ActionExecutor):
             RECORDED.reset(token)
         if recorded and isinstance(result, dict):
             result["events"] = [*(result.get("events") or []), *recorded]
+        elif recorded and result is not None:  # rasa-sdk's ActionExecutorRunResult
+            result.events = [*(result.events or []), *recorded]
         return result
