@@ -83,14 +83,17 @@ def read_env_file(path: Path) -> dict[str, str]:
     return {name.strip(): value.strip() for name, _, value in pairs}
 
 
-def share_sqlite(path: Path) -> None:
+def share_sqlite(path: Path, *, create: str = "") -> None:
     """Write-ahead logging on a SQLite database several processes use (Rasa's tracker store):
     readers never wait for a writer, and a writer waits its turn instead of failing. The mode
-    is kept in the file."""
+    is kept in the file. ``create``: a table made now, before several processes race to."""
     import sqlite3
 
     with contextlib.closing(sqlite3.connect(path)) as db:
         db.execute("PRAGMA journal_mode=WAL")
+        if create:
+            db.execute(create)
+            db.commit()
 
 
 @dataclass
@@ -362,7 +365,11 @@ class Stack:
             raise RuntimeError(f"port(s) {busy} already in use: is the assistant already running?")
         self.save_secrets()
         share_sqlite(self.var_dir / "rasa-tracker.db")
-        share_sqlite(self.var_dir / "rasa-events.db")
+        share_sqlite(  # Rasa's SQL event broker's own table, as it would create it
+            self.var_dir / "rasa-events.db",
+            create="CREATE TABLE IF NOT EXISTS events (id INTEGER NOT NULL, sender_id VARCHAR(255), "
+            "data TEXT, PRIMARY KEY (id))",
+        )
         if self.demo_staff:
             self.seed_staff()
         self.services = self._services()

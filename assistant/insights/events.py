@@ -98,7 +98,26 @@ def _ts(event: dict[str, Any]) -> dt.datetime:
 
 
 def _clip(value: Any) -> str:
-    return str(value or "")[:MAX_TEXT]
+    return str(value or "").replace("\x00", "")[:MAX_TEXT]
+
+
+SLOT_KINDS = frozenset({FORM, FIELD, TREE, NODE, "stage"})
+
+
+def without_carried_over(records: list[Record]) -> list[Record]:
+    """The records without the slots Rasa replays into a new session (the domain carries slots
+    over): between a session's start and its first user message, they are the last session's."""
+    out: list[Record] = []
+    replaying = False
+    for r in records:
+        if r.kind == SESSION:
+            replaying = True
+        elif r.kind == USER:
+            replaying = False
+        if replaying and r.kind in SLOT_KINDS:
+            continue
+        out.append(r)
+    return out
 
 
 def read_event(event: dict[str, Any]) -> Record | None:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import JSON, DateTime, Integer, String, Text, select
+from sqlalchemy import JSON, DateTime, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assistant.db import as_utc, utc_now
@@ -176,21 +176,30 @@ class Miner:
         self.settings = store.settings
         self._session = store._session
         self._vectors: dict[int, np.ndarray] = {}
+        self._vectors_build = ""
         self._last: tuple[int, int, str] | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the suggestions' state: mining's update, accept, reject
+        self._mining = threading.Lock()
 
     # ------------------------------------------------------------------ clustering
 
-    def mine(self, *, force: bool = False, include_test: bool = False) -> MineReport:
+    def mine(self, *, force: bool = False, include_test: bool | None = None) -> MineReport:
+        """Cluster the open failed questions (test traffic too when this deployment is a test)."""
         report = MineReport()
-        with self._lock:
+        if include_test is None:
+            include_test = self.store.traffic == "test"
+        with self._mining:  # encoding and clustering: accept and reject need not wait for them
             rows = self.store.open_failed(MAX_MINED, include_test=include_test)
             kb = self.kb.get()
-            state = (len(rows), max((r.id for r in rows), default=0), getattr(self.kb, "build_id", ""))
+            build = getattr(self.kb, "build_id", "")
+            state = (len(rows), max((r.id for r in rows), default=0), build)
             if not force and state == self._last:
                 report.skipped = True
                 return report
             report.questions = len(rows)
+            if build != self._vectors_build:  # another encoder may read them differently
+                self._vectors, self._vectors_build = {}, build
+            self._vectors = {r.id: self._vectors[r.id] for r in rows if r.id in self._vectors}
             started = time.perf_counter()
             missing = [r for r in rows if r.id not in self._vectors]
             if missing:
@@ -215,7 +224,8 @@ class Miner:
                     clusters[int(lab)].append(row)
             report.clusters = len(clusters)
             started = time.perf_counter()
-            self._update_suggestions(kb, list(clusters.values()))
+            with self._lock:
+                self._update_suggestions(kb, list(clusters.values()))
             report.suggest_seconds = round(time.perf_counter() - started, 3)
             self._last = state
             with self._session() as s:
@@ -228,16 +238,27 @@ class Miner:
         from assistant.kb.articles import load_articles
         from assistant.kb.edit import conflicts_for
 
+        articles: list[Any] | None
         try:
             articles = load_articles(self.source)
         except Exception:
             logger.exception("articles unreadable: suggestions keep their conflicts as they were")
-            articles = []
+            articles = None
         now = utc_now()
         with self._session.begin() as s:
             open_rows = list(s.scalars(select(SuggestionRow).where(SuggestionRow.status == OPEN)))
             claimed: set[int] = set()
-            for members in clusters:
+            still_open = set(
+                s.scalars(
+                    select(FailedRow.id).where(
+                        FailedRow.id.in_([m.id for c in clusters for m in c]), FailedRow.status == "open"
+                    )
+                )
+            )
+            for found in clusters:
+                members = [m for m in found if m.id in still_open]  # accepted or rejected meanwhile
+                if len(members) < self.settings.min_cluster_size:
+                    continue
                 ids = {m.id for m in members}
                 match = max(
                     (o for o in open_rows if o.id not in claimed and ids & set(o.members or [])),
@@ -246,19 +267,24 @@ class Miner:
                 )
                 questions = _distinct([m.question for m in members])
                 suggested = suggest_for(kb, questions, np.stack([self._vectors[m.id] for m in members]))
-                conflicts = [c.to_dict() for c in conflicts_for(questions, suggested.article_id, articles)]
+                conflicts = (
+                    [c.to_dict() for c in conflicts_for(questions, suggested.article_id, articles)]
+                    if articles is not None
+                    else None
+                )
                 if match is None:
                     match = SuggestionRow(created_at=now, status=OPEN)
                     s.add(match)
                     open_rows.append(match)
                 match.kind, match.article_id = suggested.kind, suggested.article_id
                 match.members, match.examples = sorted(ids), questions[:MAX_EXAMPLES_SHOWN]
-                match.nearest, match.conflicts = suggested.nearest, conflicts
+                match.nearest = suggested.nearest
+                if conflicts is not None:
+                    match.conflicts = conflicts
                 match.updated_at = now
                 s.flush()
                 claimed.add(match.id)
-                for m in members:
-                    s.get(FailedRow, m.id).suggestion_id = match.id  # type: ignore[union-attr]
+                s.execute(update(FailedRow).where(FailedRow.id.in_(ids)).values(suggestion_id=match.id))
             for o in open_rows:
                 if o.id not in claimed:
                     o.status, o.updated_at = STALE, now
@@ -322,25 +348,35 @@ class Miner:
             chosen = questions if questions is not None else list(row.examples or [])
             if not target:
                 raise ValueError("choose the article these questions belong to, or publish a draft")
+            if not [q for q in chosen if q.strip()]:
+                raise ValueError("choose at least one question")
+            before = _article_text(self.source, target)
             try:
                 path, written = add_questions(self.source, target, chosen)
             except EditConflict as exc:
                 raise Conflicting(str(exc), [c.to_dict() for c in exc.conflicts]) from exc
-            now = utc_now()
-            row.status, row.decided_by, row.decided_at, row.article_id = ACCEPTED, who, now, target
-            s.add(
-                ChangeRow(
-                    ts=now,
-                    who=who,
-                    action="examples_added",
-                    article_id=target,
-                    questions=written,
-                    file=str(path),
-                    suggestion_id=row.id,
+            try:
+                now = utc_now()
+                row.status, row.decided_by, row.decided_at, row.article_id = ACCEPTED, who, now, target
+                s.add(
+                    ChangeRow(
+                        ts=now,
+                        who=who,
+                        action="examples_added",
+                        article_id=target,
+                        questions=written,
+                        file=str(path),
+                        suggestion_id=row.id,
+                    )
                 )
-            )
-            members = list(row.members or [])
-        self.store.set_failed(members, status=ACCEPTED)
+                s.execute(
+                    update(FailedRow).where(FailedRow.id.in_(list(row.members or []))).values(status=ACCEPTED)
+                )
+                s.flush()
+            except Exception:  # not recorded: the article goes back to what it was
+                if before is not None:
+                    path.write_text(before, encoding="utf-8")
+                raise
         return {"status": ACCEPTED, "article_id": target, "written": written, "file": str(path)}
 
     def reject(self, suggestion_id: int, who: str) -> dict[str, Any]:
@@ -351,8 +387,9 @@ class Miner:
             if row.status != OPEN:
                 raise NotOpen(f"suggestion {suggestion_id} is {row.status}")
             row.status, row.decided_by, row.decided_at = REJECTED, who, utc_now()
-            members = list(row.members or [])
-        self.store.set_failed(members, status=REJECTED)
+            s.execute(
+                update(FailedRow).where(FailedRow.id.in_(list(row.members or []))).values(status=REJECTED)
+            )
         return {"status": REJECTED}
 
     def changes(self, limit: int = 100) -> list[dict[str, Any]]:
@@ -452,19 +489,24 @@ class Miner:
                 )
             except EditConflict as exc:
                 raise Conflicting(str(exc), [c.to_dict() for c in exc.conflicts]) from exc
-            now = utc_now()
-            row.status, row.article_id, row.decided_by, row.decided_at = ACCEPTED, article_id, who, now
-            s.add(
-                ChangeRow(
-                    ts=now,
-                    who=who,
-                    action="article_published",
-                    article_id=article_id,
-                    questions=list(questions),
-                    file=str(path),
-                    draft_id=row.id,
+            try:
+                now = utc_now()
+                row.status, row.article_id, row.decided_by, row.decided_at = ACCEPTED, article_id, who, now
+                s.add(
+                    ChangeRow(
+                        ts=now,
+                        who=who,
+                        action="article_published",
+                        article_id=article_id,
+                        questions=list(questions),
+                        file=str(path),
+                        draft_id=row.id,
+                    )
                 )
-            )
+                s.flush()
+            except Exception:  # not recorded: no new article either
+                path.unlink(missing_ok=True)
+                raise
         return {"article_id": article_id, "file": str(path)}
 
     def reject_draft(self, draft_id: int, who: str) -> dict[str, Any]:
@@ -488,6 +530,17 @@ class Miner:
                 rounds += 1
             except Exception:
                 logger.exception("mining failed questions failed; retrying")
+
+
+def _article_text(source: Path, article_id: str) -> str | None:
+    """An article file's text as it is now (to put back if a change cannot be recorded)."""
+    from assistant.kb.articles import load_articles
+
+    try:
+        found = next((a for a in load_articles(source) if a.id == article_id), None)
+        return Path(found.source).read_text(encoding="utf-8") if found else None
+    except Exception:
+        return None
 
 
 def _distinct(questions: list[str]) -> list[str]:

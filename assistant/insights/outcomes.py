@@ -144,6 +144,7 @@ def label(
     out = Outcome(NO_REQUEST)
     s = _State()
     confirm = set(settings.confirm_intents)
+    records = ev.without_carried_over(list(records))
     for r in records:
         if r.kind == ev.USER:
             out.turns += 1
@@ -217,6 +218,8 @@ def label(
             s.pending = ""
             out.topics.add(str(r.detail.get("topic") or r.detail.get("product") or r.kind))
         elif r.kind == ev.FEEDBACK:
+            # the latest rating of an article counts: a thumbs down taken back is no failure
+            out.failed = [f for f in out.failed if not (f.how == THUMBS_DOWN and f.article_id == r.name)]
             if r.detail.get("helpful") is True:
                 out.confirmed = out.confirmed or out.answered
             elif r.detail.get("helpful") is False:

@@ -54,6 +54,7 @@ class SQLBrokerSource:
         self.name = name
         self.engine = create_engine(url, future=True)
         self.overlap = overlap if overlap is not None else (0 if url.startswith("sqlite") else 200)
+        self._warned = float("-inf")
 
     def read(self, after: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
         start = max(0, after - self.overlap)
@@ -64,7 +65,10 @@ class SQLBrokerSource:
                     query.order_by(BROKER_EVENTS.c.id).limit(limit + self.overlap)
                 ).all()
         except (OperationalError, ProgrammingError) as exc:  # no table yet (Rasa not started), locked
-            logger.debug("broker table not readable yet: %s", exc)
+            now = time.monotonic()
+            if now - self._warned > 300:  # say so, but not on every poll
+                self._warned = now
+                logger.warning("the event broker's table is not readable (yet?): %s", str(exc)[:200])
             return []
         out: list[tuple[int, dict[str, Any]]] = []
         for event_id, data in rows:

@@ -57,6 +57,7 @@ logger = logging.getLogger(__name__)
 TRAFFIC = ("live", "test", "all")
 MAX_RANGE_DAYS = 400
 DRILL_LIMIT = 500
+MAX_EVENTS_SHOWN = 2000  # of one conversation's timeline
 
 
 class Base(DeclarativeBase):
@@ -114,6 +115,7 @@ class ConversationRow(Base):
     handoff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     dirty: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     labelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    settles_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
 
 
 class StepRow(Base):
@@ -198,12 +200,14 @@ class InsightsStore:
         settings: InsightsSettings | None = None,
         handoffs: Any = None,
         traffic: str = "live",
+        redact: bool = False,
         clock: Callable[[], dt.datetime] = utc_now,
     ):
         self.engine, self._session = open_database(url, Base.metadata)
         self.settings = settings or InsightsSettings()
         self.handoffs = handoffs  # assistant.handoff.store.HandoffStore: handoffs and tickets
         self.traffic = traffic  # "test": everything this store takes in is test traffic
+        self.redact = redact  # what customers typed stored without card numbers, contacts, amounts
         self.clock = clock
         self._lock = threading.Lock()  # one ingest/label pass at a time in this process
 
@@ -238,9 +242,17 @@ class InsightsStore:
                 if str(source_id) in known:
                     continue
                 known.add(str(source_id))
-                record = ev.read_event(event)
+                try:
+                    record = ev.read_event(event)
+                except Exception:  # one malformed event never blocks its batch
+                    logger.warning("broker event %s of %s unreadable; skipped", source_id, source)
+                    continue
                 if record is None:
                     continue
+                if self.redact and record.text:
+                    from assistant.handoff.redact import redact_account_text
+
+                    record.text = redact_account_text(record.text)
                 conversation = self._conversation_for(s, record, sessions, touched)
                 if self.traffic == "test" or record.detail.get("test"):
                     conversation.test = True
@@ -351,20 +363,27 @@ class InsightsStore:
                     keys += list(
                         s.scalars(
                             select(ConversationRow.conversation)
-                            .where(
-                                ConversationRow.provisional,
-                                ConversationRow.ended < now - dt.timedelta(hours=self.settings.assumed_hours),
-                                ConversationRow.labelled_at < now - dt.timedelta(minutes=10),
-                            )
+                            .where(ConversationRow.provisional, ConversationRow.settles_at <= now)
                             .limit(limit - len(keys))
                         )
                     )
             for key in keys:
-                with self._session.begin() as s:
-                    row = s.get(ConversationRow, key)
-                    if row is not None:
-                        self._label(s, row, now, window)
-                        done += 1
+                try:
+                    with self._session.begin() as s:
+                        row = s.get(ConversationRow, key)
+                        if row is not None:
+                            self._label(s, row, now, window)
+                            done += 1
+                except Exception:  # one conversation that cannot be labelled never blocks the rest
+                    logger.exception(
+                        "could not label conversation %s; skipped until its next event", key[:12]
+                    )
+                    with self._session.begin() as s:
+                        s.execute(
+                            update(ConversationRow)
+                            .where(ConversationRow.conversation == key)
+                            .values(dirty=False, labelled_at=now)
+                        )
         return done
 
     def _label(self, s: Session, row: ConversationRow, now: dt.datetime, window: dt.timedelta) -> None:
@@ -404,6 +423,13 @@ class InsightsStore:
         row.customer = row.customer or out.customer
         row.handoff_id = handoffs[0].id if handoffs else None
         row.dirty, row.labelled_at = False, now
+        ended = as_utc(row.ended)
+        # when a return can no longer change the label (assumed) or the durable flag
+        row.settles_at = ended + (
+            dt.timedelta(hours=self.settings.assumed_hours)
+            if out.provisional and now - ended < dt.timedelta(hours=self.settings.assumed_hours)
+            else window
+        )
         self._steps(s, row, records, out, handoffs)
         self._failed(s, row, out)
         if first or old_topics != set(out.topics):
@@ -448,19 +474,21 @@ class InsightsStore:
         def step(
             kind: str, name: str, sub: str = "", ts: dt.datetime | None = None, left: bool = False
         ) -> None:
-            key = (kind, name[:128], sub[:128])
-            if key in seen and kind != "feedback":
+            key = (kind, name[:128], "" if kind == "feedback" else sub[:128])
+            if key in seen:
                 seen[key].left = seen[key].left or left
+                if kind == "feedback":  # the latest rating of an article counts
+                    seen[key].sub, seen[key].ts = sub[:128], ts or seen[key].ts
                 return
             seen[key] = StepRow(
-                **base, ts=ts or as_utc(row.started), kind=kind, name=key[1], sub=key[2], left=left
+                **base, ts=ts or as_utc(row.started), kind=kind, name=key[1], sub=sub[:128], left=left
             )
             s.add(seen[key])
 
         for stage in out.stages:
             step("stage", stage)
         form = tree = ""
-        for r in records:
+        for r in ev.without_carried_over(list(records)):
             if r.kind == ev.FORM and r.name:
                 form = r.name
                 if r.name != ev.TREE_FORM:
@@ -498,6 +526,8 @@ class InsightsStore:
         for key, old in existing.items():
             if key not in wanted and old.status == "open" and old.suggestion_id is None:
                 s.delete(old)
+            else:
+                old.test = row.test  # a conversation found to be test traffic later
         for key, f in wanted.items():
             if key not in existing:
                 s.add(
@@ -560,8 +590,14 @@ class InsightsStore:
             "confirmed_rate": round(counts[oc.RESOLVED_CONFIRMED] / asked, 4) if asked else 0.0,
         }
 
+    def _day(self, column: Any) -> Any:
+        """The UTC day of a timestamp, in SQL (PostgreSQL would use the session's time zone)."""
+        if self.engine.dialect.name == "postgresql":
+            return func.date(func.timezone("UTC", column))
+        return func.date(column)
+
     def timeseries(self, r: Range) -> list[dict[str, Any]]:
-        day = func.date(ConversationRow.started)
+        day = self._day(ConversationRow.started)
         with self._session() as s:
             rows = s.execute(
                 select(
@@ -671,7 +707,7 @@ class InsightsStore:
         ]
 
     def feedback(self, r: Range, titles: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        day = func.date(StepRow.ts)
+        day = self._day(StepRow.ts)
         with self._session() as s:
             rows = s.execute(
                 select(StepRow.name, day, StepRow.sub, func.count())
@@ -844,7 +880,10 @@ class InsightsStore:
             if row is None:
                 return None
             events = s.scalars(
-                select(EventRow).where(EventRow.conversation == row.conversation).order_by(EventRow.id)
+                select(EventRow)
+                .where(EventRow.conversation == row.conversation)
+                .order_by(EventRow.id)
+                .limit(MAX_EVENTS_SHOWN)
             ).all()
         out = self._conversation_dict(row)
         out["events"] = [

@@ -21,6 +21,7 @@ from assistant.kb.articles import (
     FRONT_MATTER_FENCE,
     ID_PATTERN,
     MAX_QUESTIONS,
+    SKIPPED_FILES,
     Article,
     ArticleError,
     Problem,
@@ -122,32 +123,41 @@ def add_questions(source: Path, article_id: str, questions: list[str]) -> tuple[
             [Problem(str(path), 1, f"{article_id} would have more than {MAX_QUESTIONS} example questions")]
         )
     text = path.read_text(encoding="utf-8")
-    lines = text.split("\n")
-    end = next(i for i in range(1, len(lines)) if lines[i].strip() == FRONT_MATTER_FENCE)
-    items = [_yaml_item(q) for q in new]
-    start = next((i for i in range(1, end) if re.match(r"^questions\s*:", lines[i])), None)
-    if start is None:
-        lines[end:end] = ["questions:", *items]
-    elif lines[start].split(":", 1)[1].strip() not in ("", "[]"):
-        # a flow list (questions: [a, b]): rewrite the field as a block list
-        meta = yaml.safe_load("\n".join(lines[1:end])) or {}
-        block = ["questions:", *(_yaml_item(q) for q in [*meta.get("questions", []), *new])]
-        lines[start : start + 1] = block
-    else:
-        if lines[start].split(":", 1)[1].strip() == "[]":
-            lines[start] = "questions:"
-        last = start
-        for i in range(start + 1, end):
-            if re.match(r"^\s*-\s", lines[i]) or (lines[i].startswith((" ", "\t")) and lines[i].strip()):
-                last = i
-            elif lines[i].strip() and not lines[i].startswith("#"):
-                break
-        indent = re.match(r"^(\s*)-", lines[last]).group(1) if last > start else ""  # type: ignore[union-attr]
-        lines[last + 1 : last + 1] = [indent + item for item in items]
-    changed = "\n".join(lines)
-    parse_article(changed, str(path))  # still an article (raises ArticleError)
+    changed = _with_questions(text, [*article.questions, *new], new)
+    # the result must read back as exactly the old examples and the new ones, whatever the
+    # file's layout was (a block list, a flow list, comments)
+    if parse_article(changed, str(path)).questions != (*article.questions, *new):
+        raise ArticleError([Problem(str(path), 1, "could not add the questions without changing others")])
     _write(path, changed)
     return path, new
+
+
+def _with_questions(text: str, all_questions: list[str], new: list[str]) -> str:
+    """The file's text with ``new`` appended to its example questions: after the last item of
+    a plain block list (everything else kept as written), else the field rewritten whole."""
+    lines = text.split("\n")
+    end = next(i for i in range(1, len(lines)) if lines[i].strip() == FRONT_MATTER_FENCE)
+    start = next((i for i in range(1, end) if re.match(r"^questions\s*:", lines[i])), None)
+    block = ["questions:", *(_yaml_item(q) for q in all_questions)]
+    if start is None:
+        lines[end:end] = block
+        return "\n".join(lines)
+    span = start + 1
+    while span < end and (lines[span].startswith((" ", "\t", "-")) or not lines[span].strip()):
+        span += 1
+    items = lines[start + 1 : span]
+    plain = (
+        lines[start].split(":", 1)[1].strip() == ""
+        and items
+        and all(re.match(r"^(\s*)- \S", item) for item in items if item.strip())
+    )
+    if plain:
+        last = max(i for i in range(start + 1, span) if lines[i].strip())
+        indent = re.match(r"^(\s*)-", lines[last]).group(1)  # type: ignore[union-attr]
+        lines[last + 1 : last + 1] = [indent + _yaml_item(q) for q in new]
+    else:  # a flow list, comments or multi-line items: the field is written anew
+        lines[start:span] = block
+    return "\n".join(lines)
 
 
 def new_article(
@@ -161,8 +171,12 @@ def new_article(
     if not re.match(r"^[a-z0-9_-]{1,60}$", folder) or not (Path(source) / folder).is_dir():
         raise ArticleError([Problem(str(source), 1, f"no article folder {folder!r}")])
     articles = load_articles(source)
-    if any(a.id == article_id for a in articles):
+    if any(a.id.casefold() == article_id.casefold() for a in articles):
         raise ArticleError([Problem(str(source), 1, f"an article with id {article_id!r} exists already")])
+    if f"{article_id}.md" in SKIPPED_FILES or any(
+        p.name.casefold() == f"{article_id}.md".casefold() for p in (Path(source) / folder).iterdir()
+    ):
+        raise ArticleError([Problem(str(source), 1, f"a file named {article_id}.md exists already")])
     questions = clean_questions(questions)[:MAX_QUESTIONS]
     conflicts = conflicts_for(questions, article_id, articles)
     if conflicts:

@@ -69,9 +69,12 @@ def _date(request: Request, name: str) -> dt.date | None:
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise BadRequest(f"{name} must be a date, YYYY-MM-DD") from None
+    if not 2000 <= day.year <= 2999:
+        raise BadRequest(f"{name} must be a date between 2000 and 2999")
+    return day
 
 
 def _range(request: Request) -> Range:
@@ -100,7 +103,7 @@ def _cell(value: Any) -> Any:
     if isinstance(value, list | tuple):
         value = ", ".join(str(v) for v in value)
     # a cell starting with = + - @ would be a formula in a spreadsheet: keep it text
-    return "'" + value if isinstance(value, str) and value[:1] in "=+-@" else value
+    return "'" + value if isinstance(value, str) and value[:1] in "=+-@\t\r" and value else value
 
 
 def _table(
@@ -356,7 +359,11 @@ async def changes(request: Request) -> response.HTTPResponse:
 @require("insights")
 async def folders(request: Request) -> response.HTTPResponse:
     """The article folders a draft can be published into, with their category."""
+    from assistant.kb.articles import ArticleError
     from assistant.kb.edit import folders as kb_folders
 
-    found = await asyncio.to_thread(kb_folders, _miner(request).source)
+    try:
+        found = await asyncio.to_thread(kb_folders, _miner(request).source)
+    except ArticleError as exc:
+        raise SanicException(f"the articles have problems: {exc}", status_code=503) from None
     return response.json({"folders": [{"folder": k, "category": v} for k, v in sorted(found.items())]})

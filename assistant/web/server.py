@@ -71,7 +71,11 @@ def serve(settings: Settings) -> None:
     handoffs = HandoffStore(settings.database_url, redact=settings.redact_personal_data)
     kb = _knowledge_base(settings, content)
     insights = InsightsStore(
-        settings.analytics_url, settings=content.insights, handoffs=handoffs, traffic=settings.traffic
+        settings.analytics_url,
+        settings=content.insights,
+        handoffs=handoffs,
+        traffic=settings.traffic,
+        redact=settings.redact_personal_data,
     )
     miner = Miner(insights, kb, settings.kb_source, handoffs=handoffs) if kb is not None else None
     app = create_app(

@@ -180,3 +180,38 @@ def test_mining_again_with_nothing_new_does_no_work(stores, live_kb, article_dir
     declined(store, CARD_QUESTIONS)
     assert miner.mine().skipped is False
     assert miner.mine().skipped is True
+
+
+@pytest.mark.parametrize(
+    "questions",
+    [
+        "questions: [Which exchange rate do you apply?, How much will I get?]",
+        "questions: # the editors' own\n  - Which exchange rate do you apply?\n  - How much will I get?",
+        "questions:\n  - Which exchange rate do you apply?\n  - >-\n    How much will I get?\n  # more to come",
+    ],
+)
+def test_questions_are_added_whatever_the_lists_layout(article_dir, questions) -> None:
+    path = article_dir / "exchange" / "exchange_rate.md"
+    text = path.read_text()
+    start = text.index("questions:")
+    end = text.index("---", start)
+    path.write_text(text[:start] + questions + "\n" + text[end:])
+    _, written = add_questions(article_dir, "exchange_rate", ["do you mark up the rate at weekends"])
+    assert written == ["do you mark up the rate at weekends"]
+    article = next(a for a in load_articles(article_dir) if a.id == "exchange_rate")
+    assert article.questions == (
+        "Which exchange rate do you apply?",
+        "How much will I get?",
+        "do you mark up the rate at weekends",
+    )
+
+
+def test_a_new_article_never_replaces_a_file(article_dir) -> None:
+    from assistant.kb.articles import ArticleError
+
+    (article_dir / "cards" / "odd_name.md").write_text((article_dir / "cards" / "card_arrival.md").read_text())
+    (article_dir / "cards" / "card_arrival.md").unlink()  # the id lives on in odd_name.md
+    with pytest.raises(ArticleError):
+        new_article(article_dir, "cards", "Card_Arrival", "Dup", "Cards", "Body text.", [])  # the same id
+    with pytest.raises(ArticleError):
+        new_article(article_dir, "cards", "README", "Readme", "Cards", "Body text.", [])

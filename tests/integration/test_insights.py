@@ -29,10 +29,10 @@ pytestmark = pytest.mark.integration
 
 # three customers' words for one need the knowledge base does not answer outright (it offers a
 # choice); written for this test, not taken from the articles or the held-out sets
-PLASTIC = [
-    "my card never came in the post",
-    "you posted my card weeks ago and nothing",
-    "the post never brought my card",
+WALLET = [
+    "can i pay with my phone instead of the card",
+    "can i use samsung pay",
+    "pay at the till with my mobile",
 ]
 
 
@@ -105,24 +105,24 @@ def test_a_failed_question_becomes_a_suggestion_an_editor_accepts_and_it_is_answ
     stack, say, http, browser
 ) -> None:
     run = uuid.uuid4().hex[:8]
-    for i, question in enumerate(PLASTIC):
-        decision = kb_of(say(f"ins-plastic-{i}-{run}", question))["decision"]
+    for i, question in enumerate(WALLET):
+        decision = kb_of(say(f"ins-wallet-{i}-{run}", question))["decision"]
         assert decision != "answer", (question, decision)  # a failed question, to begin with
 
     def suggested() -> dict[str, Any] | None:
         clusters = api(stack, http, "/suggestions")["clusters"]
-        return next((c for c in clusters if set(PLASTIC) <= set(c["examples"])), None)
+        return next((c for c in clusters if set(WALLET) <= set(c["examples"])), None)
 
     cluster = wait_for(suggested)
     assert cluster, api(stack, http, "/suggestions")
-    assert (cluster["kind"], cluster["article_id"]) == ("add_examples", "card_arrival")
+    assert (cluster["kind"], cluster["article_id"]) == ("add_examples", "apple_pay_or_google_pay")
 
     ctx, page, errors = sign_in(browser, stack, "editor")
     try:
         expect(page).to_have_url(re.compile(r"/console/insights/suggestions$"))
         item = page.locator(f"li.cluster[data-id='{cluster['id']}']")
         expect(item).to_be_visible(timeout=30_000)
-        expect(item.locator(".target")).to_have_value("card_arrival")
+        expect(item.locator(".target")).to_have_value("apple_pay_or_google_pay")
         item.get_by_role("button", name="Accept").click()
         expect(page.locator(f"li.cluster[data-id='{cluster['id']}']")).to_have_count(0, timeout=30_000)
         assert errors == []
@@ -130,12 +130,12 @@ def test_a_failed_question_becomes_a_suggestion_an_editor_accepts_and_it_is_answ
         ctx.close()
 
     changes = api(stack, http, "/changes")["rows"]
-    assert (changes[0]["who"], changes[0]["article_id"]) == ("editor", "card_arrival")
-    assert set(PLASTIC) <= set(changes[0]["questions"])
-    assert all(q in (stack.kb_source / "cards" / "card_arrival.md").read_text() for q in PLASTIC)
+    assert (changes[0]["who"], changes[0]["article_id"]) == ("editor", "apple_pay_or_google_pay")
+    assert set(WALLET) <= set(changes[0]["questions"])
+    assert all(q in (next(stack.kb_source.rglob("apple_pay_or_google_pay.md"))).read_text() for q in WALLET)
 
     def answered() -> bool:
-        kb = kb_of(say(f"ins-plastic-after-{uuid.uuid4().hex[:6]}", PLASTIC[0]))
-        return kb["decision"] == "answer" and kb["article_id"] == "card_arrival"
+        kb = kb_of(say(f"ins-wallet-after-{uuid.uuid4().hex[:6]}", WALLET[0]))
+        return kb["decision"] == "answer" and kb["article_id"] == "apple_pay_or_google_pay"
 
     assert wait_for(answered, timeout=120, every=1.0)  # bench-insights measures how fast
