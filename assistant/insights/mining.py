@@ -339,11 +339,7 @@ class Miner:
         from assistant.kb.edit import EditConflict, add_questions
 
         with self._lock, self._session.begin() as s:
-            row = s.get(SuggestionRow, suggestion_id)
-            if row is None:
-                raise NotFound(f"no suggestion {suggestion_id}")
-            if row.status != OPEN:
-                raise NotOpen(f"suggestion {suggestion_id} is {row.status}")
+            row = _open(s, SuggestionRow, suggestion_id)
             target = article_id or row.article_id
             chosen = questions if questions is not None else list(row.examples or [])
             if not target:
@@ -358,17 +354,7 @@ class Miner:
             try:
                 now = utc_now()
                 row.status, row.decided_by, row.decided_at, row.article_id = ACCEPTED, who, now, target
-                s.add(
-                    ChangeRow(
-                        ts=now,
-                        who=who,
-                        action="examples_added",
-                        article_id=target,
-                        questions=written,
-                        file=str(path),
-                        suggestion_id=row.id,
-                    )
-                )
+                s.add(_change(who, "examples_added", target, written, path, now, suggestion_id=row.id))
                 s.execute(
                     update(FailedRow).where(FailedRow.id.in_(list(row.members or []))).values(status=ACCEPTED)
                 )
@@ -381,11 +367,7 @@ class Miner:
 
     def reject(self, suggestion_id: int, who: str) -> dict[str, Any]:
         with self._lock, self._session.begin() as s:
-            row = s.get(SuggestionRow, suggestion_id)
-            if row is None:
-                raise NotFound(f"no suggestion {suggestion_id}")
-            if row.status != OPEN:
-                raise NotOpen(f"suggestion {suggestion_id} is {row.status}")
+            row = _open(s, SuggestionRow, suggestion_id)
             row.status, row.decided_by, row.decided_at = REJECTED, who, utc_now()
             s.execute(
                 update(FailedRow).where(FailedRow.id.in_(list(row.members or []))).values(status=REJECTED)
@@ -475,11 +457,7 @@ class Miner:
         from assistant.kb.edit import EditConflict, folders, new_article
 
         with self._lock, self._session.begin() as s:
-            row = s.get(DraftRow, draft_id)
-            if row is None:
-                raise NotFound(f"no draft {draft_id}")
-            if row.status != OPEN:
-                raise NotOpen(f"draft {draft_id} is {row.status}")
+            row = _open(s, DraftRow, draft_id)
             categories = folders(self.source)
             if folder not in categories:
                 raise ValueError(f"folder is one of {', '.join(sorted(categories))}")
@@ -493,15 +471,7 @@ class Miner:
                 now = utc_now()
                 row.status, row.article_id, row.decided_by, row.decided_at = ACCEPTED, article_id, who, now
                 s.add(
-                    ChangeRow(
-                        ts=now,
-                        who=who,
-                        action="article_published",
-                        article_id=article_id,
-                        questions=list(questions),
-                        file=str(path),
-                        draft_id=row.id,
-                    )
+                    _change(who, "article_published", article_id, list(questions), path, now, draft_id=row.id)
                 )
                 s.flush()
             except Exception:  # not recorded: no new article either
@@ -511,11 +481,7 @@ class Miner:
 
     def reject_draft(self, draft_id: int, who: str) -> dict[str, Any]:
         with self._lock, self._session.begin() as s:
-            row = s.get(DraftRow, draft_id)
-            if row is None:
-                raise NotFound(f"no draft {draft_id}")
-            if row.status != OPEN:
-                raise NotOpen(f"draft {draft_id} is {row.status}")
+            row = _open(s, DraftRow, draft_id)
             row.status, row.decided_by, row.decided_at = REJECTED, who, utc_now()
         return {"status": REJECTED}
 
@@ -530,6 +496,25 @@ class Miner:
                 rounds += 1
             except Exception:
                 logger.exception("mining failed questions failed; retrying")
+
+
+def _open(s: Any, cls: Any, row_id: int) -> Any:
+    """The open suggestion or draft ``row_id``; NotFound or NotOpen otherwise."""
+    what = "suggestion" if cls is SuggestionRow else "draft"
+    row = s.get(cls, row_id)
+    if row is None:
+        raise NotFound(f"no {what} {row_id}")
+    if row.status != OPEN:
+        raise NotOpen(f"{what} {row_id} is {row.status}")
+    return row
+
+
+def _change(
+    who: str, action: str, article_id: str, questions: list[str], path: Path, now: dt.datetime, **ids: int
+) -> ChangeRow:
+    return ChangeRow(
+        ts=now, who=who, action=action, article_id=article_id, questions=questions, file=str(path), **ids
+    )
 
 
 def _article_text(source: Path, article_id: str) -> str | None:

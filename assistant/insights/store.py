@@ -543,22 +543,21 @@ class InsightsStore:
 
     # ------------------------------------------------------------------ figures
 
-    def _conversations(self, r: Range) -> Any:
-        """The WHERE clause of the conversations a range counts."""
-        cond = [ConversationRow.started >= r.start, ConversationRow.started < r.end]
+    @staticmethod
+    def _in_range(table: Any, r: Range) -> Any:
+        """The WHERE clause of the rows (conversations, or their steps) a range counts."""
+        cond = [table.started >= r.start, table.started < r.end]
         if r.traffic != "all":
-            cond.append(ConversationRow.test.is_(r.traffic == "test"))
+            cond.append(table.test.is_(r.traffic == "test"))
         if r.channel:
-            cond.append(ConversationRow.channel == r.channel)
+            cond.append(table.channel == r.channel)
         return and_(*cond)
 
+    def _conversations(self, r: Range) -> Any:
+        return self._in_range(ConversationRow, r)
+
     def _steps_in(self, r: Range) -> Any:
-        cond = [StepRow.started >= r.start, StepRow.started < r.end]
-        if r.traffic != "all":
-            cond.append(StepRow.test.is_(r.traffic == "test"))
-        if r.channel:
-            cond.append(StepRow.channel == r.channel)
-        return and_(*cond)
+        return self._in_range(StepRow, r)
 
     def summary(self, r: Range) -> dict[str, Any]:
         with self._session() as s:

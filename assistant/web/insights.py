@@ -141,69 +141,42 @@ async def summary(request: Request) -> response.HTTPResponse:
     return _table(request, "summary", [body], body)
 
 
-@insights.get("/timeseries", name="insights_timeseries")
-@require("insights")
-async def timeseries(request: Request) -> response.HTTPResponse:
-    rows = await asyncio.to_thread(_store(request).timeseries, _range(request))
-    return _table(request, "timeseries", rows, {"rows": rows})
+# The dashboard's figures: path -> (the store's method, its CSV table or tables, needs titles)
+FIGURES: dict[str, tuple[str, tuple[str, ...], bool]] = {
+    "/timeseries": ("timeseries", ("timeseries",), False),
+    "/handoffs": ("handoffs_by", ("by_reason", "by_stage"), False),
+    "/funnel": ("funnel", ("funnel",), False),
+    "/dropoff": ("dropoff", ("trees", "forms"), False),
+    "/refusals": ("refusals", ("refusals",), False),
+    "/failed-questions": ("failed_questions", ("failed_questions",), False),
+    "/feedback": ("feedback", ("feedback",), True),
+    "/articles": ("articles", ("articles",), True),
+    "/channels": ("channels", ("channels",), False),
+}
 
 
-@insights.get("/handoffs", name="insights_handoffs")
-@require("insights")
-async def handoffs(request: Request) -> response.HTTPResponse:
-    body = await asyncio.to_thread(_store(request).handoffs_by, _range(request))
-    name, rows = _pick(request, body)
-    return _table(request, name, rows, body)
+def _figure(method: str, tables: tuple[str, ...], titled: bool) -> Any:
+    """One figure's route: the store's rows as JSON (``{"rows": ...}``, or the tables by name),
+    or one table as CSV."""
+
+    async def figure(request: Request) -> response.HTTPResponse:
+        extra = (_titles(request),) if titled else ()
+        found = await asyncio.to_thread(getattr(_store(request), method), _range(request), *extra)
+        if len(tables) == 1:
+            return _table(request, tables[0], found, {"rows": found})
+        name, rows = _pick(request, found)
+        return _table(request, name, rows, found)
+
+    return require("insights")(figure)
 
 
-@insights.get("/funnel", name="insights_funnel")
-@require("insights")
-async def funnel(request: Request) -> response.HTTPResponse:
-    rows = await asyncio.to_thread(_store(request).funnel, _range(request))
-    return _table(request, "funnel", rows, {"rows": rows})
-
-
-@insights.get("/dropoff", name="insights_dropoff")
-@require("insights")
-async def dropoff(request: Request) -> response.HTTPResponse:
-    body = await asyncio.to_thread(_store(request).dropoff, _range(request))
-    name, rows = _pick(request, body)
-    return _table(request, name, rows, body)
-
-
-@insights.get("/refusals", name="insights_refusals")
-@require("insights")
-async def refusals(request: Request) -> response.HTTPResponse:
-    rows = await asyncio.to_thread(_store(request).refusals, _range(request))
-    return _table(request, "refusals", rows, {"rows": rows})
-
-
-@insights.get("/failed-questions", name="insights_failed_questions")
-@require("insights")
-async def failed_questions(request: Request) -> response.HTTPResponse:
-    rows = await asyncio.to_thread(_store(request).failed_questions, _range(request))
-    return _table(request, "failed_questions", rows, {"rows": rows})
-
-
-@insights.get("/feedback", name="insights_feedback")
-@require("insights")
-async def feedback(request: Request) -> response.HTTPResponse:
-    rows = await asyncio.to_thread(_store(request).feedback, _range(request), _titles(request))
-    return _table(request, "feedback", rows, {"rows": rows})
-
-
-@insights.get("/articles", name="insights_articles")
-@require("insights")
-async def articles(request: Request) -> response.HTTPResponse:
-    rows = await asyncio.to_thread(_store(request).articles, _range(request), _titles(request))
-    return _table(request, "articles", rows, {"rows": rows})
-
-
-@insights.get("/channels", name="insights_channels")
-@require("insights")
-async def channels(request: Request) -> response.HTTPResponse:
-    rows = await asyncio.to_thread(_store(request).channels, _range(request))
-    return _table(request, "channels", rows, {"rows": rows})
+for _path, (_method, _tables, _titled) in FIGURES.items():
+    insights.add_route(
+        _figure(_method, _tables, _titled),
+        _path,
+        methods=["GET"],
+        name="insights_" + _path[1:].replace("-", "_"),
+    )
 
 
 @insights.get("/conversations", name="insights_conversations")
