@@ -58,6 +58,7 @@ TRAFFIC = ("live", "test", "all")
 MAX_RANGE_DAYS = 400
 DRILL_LIMIT = 500
 MAX_EVENTS_SHOWN = 2000  # of one conversation's timeline
+DRILL_KEYS = 20_000  # conversations matched by steps before the drill-through uses subqueries
 
 
 class Base(DeclarativeBase):
@@ -94,6 +95,8 @@ class ConversationRow(Base):
     __tablename__ = "insight_conversations"
     __table_args__ = (
         Index("ix_insight_conv_started", "test", "started"),
+        # covering the dashboard's counts, so that 100,000 conversations are read from the index
+        Index("ix_insight_conv_figures", "test", "started", "label", "asked", "durable", "channel"),
         Index("ix_insight_conv_customer", "customer", "started"),
     )
     conversation: Mapped[str] = mapped_column(String(300), primary_key=True)
@@ -122,7 +125,10 @@ class StepRow(Base):
     """Something a conversation reached: kind stage/form/tree/article/refusal/feedback/handoff."""
 
     __tablename__ = "insight_steps"
-    __table_args__ = (Index("ix_insight_steps_kind", "kind", "test", "started"),)
+    __table_args__ = (
+        Index("ix_insight_steps_kind", "kind", "test", "started"),
+        Index("ix_insight_steps_figures", "kind", "test", "started", "name", "sub", "left", "channel"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation: Mapped[str] = mapped_column(String(300), index=True)
     started: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -593,6 +599,8 @@ class InsightsStore:
         """The UTC day of a timestamp, in SQL (PostgreSQL would use the session's time zone)."""
         if self.engine.dialect.name == "postgresql":
             return func.date(func.timezone("UTC", column))
+        if self.engine.dialect.name == "sqlite":  # stored as "YYYY-MM-DD HH:MM:SS..." in UTC
+            return func.substr(column, 1, 10)
         return func.date(column)
 
     def timeseries(self, r: Range) -> list[dict[str, Any]]:
@@ -789,7 +797,7 @@ class InsightsStore:
 
     def conversations(self, r: Range, filters: dict[str, str], limit: int = 100) -> dict[str, Any]:
         """The conversations behind a figure (the dashboard's drill-through)."""
-        cond = [self._conversations(r)]
+        cond: list[Any] = []  # besides the range (the steps carry their conversation's range)
         step_filters = {
             "stage": ("stage", "name"),
             "article": ("article", "name"),
@@ -797,6 +805,7 @@ class InsightsStore:
             "form": ("form", "name"),
             "code": ("refusal", "sub"),
         }
+        subqueries: list[Any] = []  # the conversations that reached a step
         if filters.get("outcome"):
             if filters["outcome"] == "resolved":
                 cond.append(ConversationRow.label.in_(oc.RESOLVED))
@@ -810,7 +819,9 @@ class InsightsStore:
             value = filters.get(key)
             if not value:
                 continue
-            sub = select(StepRow.conversation).where(StepRow.kind == kind, getattr(StepRow, column) == value)
+            sub = select(StepRow.conversation).where(
+                self._steps_in(r), StepRow.kind == kind, getattr(StepRow, column) == value
+            )
             if key == "tree" and filters.get("node"):
                 sub = sub.where(StepRow.sub == filters["node"])
             if key == "form" and filters.get("field"):
@@ -819,15 +830,16 @@ class InsightsStore:
                 sub = sub.where(StepRow.left.is_(True))
             if key == "article" and filters.get("feedback") in ("up", "down"):
                 sub = select(StepRow.conversation).where(
-                    StepRow.kind == "feedback", StepRow.name == value, StepRow.sub == filters["feedback"]
+                    self._steps_in(r),
+                    StepRow.kind == "feedback",
+                    StepRow.name == value,
+                    StepRow.sub == filters["feedback"],
                 )
-            cond.append(ConversationRow.conversation.in_(sub))
+            subqueries.append(sub)
         if filters.get("handoff_stage"):
-            cond.append(
-                ConversationRow.conversation.in_(
-                    select(StepRow.conversation).where(
-                        StepRow.kind == "handoff", StepRow.sub == filters["handoff_stage"]
-                    )
+            subqueries.append(
+                select(StepRow.conversation).where(
+                    self._steps_in(r), StepRow.kind == "handoff", StepRow.sub == filters["handoff_stage"]
                 )
             )
         if filters.get("question"):
@@ -840,6 +852,30 @@ class InsightsStore:
             )
         limit = max(1, min(limit, DRILL_LIMIT))
         with self._session() as s:
+            # the steps first (their index is narrow), then the conversations by key: far quicker
+            # than a subquery tested against every conversation of the range
+            keys: set[str] | None = None
+            for sub in subqueries:
+                found = set(s.scalars(sub.limit(DRILL_KEYS + 1)))
+                keys = found if keys is None else keys & found
+                if len(found) > DRILL_KEYS:
+                    keys = None
+                    cond += [ConversationRow.conversation.in_(q) for q in subqueries]
+                    break
+            if keys is not None:  # looked up by primary key, a chunk at a time
+                found_rows: list[ConversationRow] = []
+                ordered = sorted(keys)
+                for i in range(0, len(ordered), 900):
+                    chunk = ordered[i : i + 900]
+                    found_rows += s.scalars(
+                        select(ConversationRow).where(ConversationRow.conversation.in_(chunk), *cond)
+                    ).all()  # the steps were already of the range: no range here, or SQLite scans it
+                found_rows.sort(key=lambda c: as_utc(c.started), reverse=True)
+                return {
+                    "rows": [self._conversation_dict(c) for c in found_rows[:limit]],
+                    "total": len(found_rows),
+                }
+            cond.append(self._conversations(r))
             total = int(s.scalar(select(func.count()).select_from(ConversationRow).where(*cond)) or 0)
             rows = s.scalars(
                 select(ConversationRow).where(*cond).order_by(ConversationRow.started.desc()).limit(limit)

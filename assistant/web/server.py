@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from assistant.content import load_content
@@ -103,3 +105,41 @@ def serve(settings: Settings) -> None:
             app.add_task(drain_forever(store, spool), name="handoff_spool")
 
     app.run(host=settings.web_host, port=settings.web_port, single_process=True, access_log=False)
+
+
+def serve_in_thread(app: Any, port: int) -> Callable[[], None]:
+    """The app on a real port in a thread of its own (its own event loop); returns stop()."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            server = loop.run_until_complete(
+                app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
+            )
+            loop.run_until_complete(server.startup())
+            loop.run_until_complete(server.before_start())
+            loop.run_until_complete(server.after_start())
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            failed.append(exc)
+            ready.set()
+            return
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(server.before_stop())
+        server.close()
+        loop.run_until_complete(server.wait_closed())
+        loop.run_until_complete(server.after_stop())
+
+    thread = threading.Thread(target=run, name="insights-web", daemon=True)
+    thread.start()
+    if not ready.wait(30) or failed:
+        raise RuntimeError(f"the web app did not start on port {port}: {failed}")
+
+    def stop() -> None:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)
+
+    return stop

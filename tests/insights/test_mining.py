@@ -187,7 +187,7 @@ def test_mining_again_with_nothing_new_does_no_work(stores, live_kb, article_dir
     [
         "questions: [Which exchange rate do you apply?, How much will I get?]",
         "questions: # the editors' own\n  - Which exchange rate do you apply?\n  - How much will I get?",
-        "questions:\n  - Which exchange rate do you apply?\n  - >-\n    How much will I get?\n  # more to come",
+        "questions:\n  - Which exchange rate do you apply?\n  - >-\n    How much will I get?\n  # more",
     ],
 )
 def test_questions_are_added_whatever_the_lists_layout(article_dir, questions) -> None:
@@ -209,7 +209,8 @@ def test_questions_are_added_whatever_the_lists_layout(article_dir, questions) -
 def test_a_new_article_never_replaces_a_file(article_dir) -> None:
     from assistant.kb.articles import ArticleError
 
-    (article_dir / "cards" / "odd_name.md").write_text((article_dir / "cards" / "card_arrival.md").read_text())
+    original = (article_dir / "cards" / "card_arrival.md").read_text()
+    (article_dir / "cards" / "odd_name.md").write_text(original)
     (article_dir / "cards" / "card_arrival.md").unlink()  # the id lives on in odd_name.md
     with pytest.raises(ArticleError):
         new_article(article_dir, "cards", "Card_Arrival", "Dup", "Cards", "Body text.", [])  # the same id

@@ -6,13 +6,11 @@ events through its own intake (``ingest``, ``label_pending``) and mined by the r
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import itertools
 import math
 import re
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +22,7 @@ from assistant.insights.store import InsightsStore, Range
 from assistant.settings import Settings
 from assistant.staff.store import StaffStore
 from assistant.web.app import create_app
+from assistant.web.server import serve_in_thread as serve
 from tests.conftest import CARD_ARRIVAL, EXCHANGE, LOST_CARD, ROOT, write_articles
 from tests.web.test_console import PASSWORD, Client, TrackerRasa
 
@@ -193,43 +192,6 @@ def seed(store: InsightsStore, handoffs: Any, now: dt.datetime) -> dict[str, str
     }
     assert set(keys) == set(conversations), keys
     return keys
-
-
-def serve(app: Any, port: int) -> Callable[[], None]:
-    """The app on a real port in a thread of its own (its own event loop); returns stop()."""
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            server = loop.run_until_complete(
-                app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
-            )
-            loop.run_until_complete(server.startup())
-            loop.run_until_complete(server.before_start())
-            loop.run_until_complete(server.after_start())
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            failed.append(exc)
-            ready.set()
-            return
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(server.before_stop())
-        server.close()
-        loop.run_until_complete(server.wait_closed())
-        loop.run_until_complete(server.after_stop())
-
-    thread = threading.Thread(target=run, name="insights-web", daemon=True)
-    thread.start()
-    assert ready.wait(30) and not failed, failed
-
-    def stop() -> None:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(30)
-
-    return stop
 
 
 @pytest.fixture(scope="module")
