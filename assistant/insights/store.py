@@ -24,7 +24,7 @@ import hashlib
 import logging
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -971,20 +971,6 @@ class InsightsStore:
             if not include_test:
                 q = q.where(FailedRow.test.is_(False))
             return list(s.scalars(q.order_by(FailedRow.id.desc()).limit(limit)).all())
-
-    def set_failed(
-        self, ids: Iterable[int], *, status: str | None = None, suggestion_id: int | None = -1
-    ) -> None:
-        values: dict[str, Any] = {}
-        if status is not None:
-            values["status"] = status
-        if suggestion_id != -1:
-            values["suggestion_id"] = suggestion_id
-        ids = list(ids)
-        if not ids or not values:
-            return
-        with self._session.begin() as s:
-            s.execute(update(FailedRow).where(FailedRow.id.in_(ids)).values(**values))
 
     def failed_count(self) -> int:
         with self._session() as s:

@@ -118,6 +118,18 @@ async def queue_status(request: Request, session_id: str) -> response.HTTPRespon
     return response.json(body, headers={"Cache-Control": "no-store"})
 
 
+def shown_articles(events: list[dict[str, Any]]) -> set[str]:
+    """The articles a conversation was shown (answers and the choices offered), from its events."""
+    found: set[str] = set()
+    for event in events:
+        custom = ((event.get("data") or {}).get("custom") or {}) if event.get("event") == "bot" else {}
+        kb = (custom.get("data") or {}).get("kb") if isinstance(custom, dict) else None
+        if isinstance(kb, dict):
+            found.update(str(a) for a in [kb.get("article_id")] if a)
+            found.update(str(o.get("article_id")) for o in kb.get("options") or [] if isinstance(o, dict))
+    return found
+
+
 @widget.post("/chat/feedback")
 @owns_conversation(in_body=True)
 async def feedback(request: Request) -> response.HTTPResponse:
@@ -135,8 +147,12 @@ async def feedback(request: Request) -> response.HTTPResponse:
     # Into the conversation itself, so it reaches analytics in Rasa's stream with the rest; when
     # Rasa cannot take it, straight into the analytics store (kept once per minute and article).
     event = enrichment(FEEDBACK, article_id=article_id, helpful=helpful)
+    rasa: RasaClient = request.app.ctx.rasa
     try:
-        await request.app.ctx.rasa.append_events(session_id, [event])
+        tracker = await rasa.tracker(session_id)
+        if article_id not in shown_articles(tracker.get("events") or []):
+            return error(400, "that article was not shown in this conversation")
+        await rasa.append_events(session_id, [event])
     except RasaError:
         minute = int(time.time() // 60)
         key = f"feedback:{session_id}:{article_id}:{helpful}:{minute}"

@@ -72,6 +72,10 @@ class FakeRasa:
 
     async def tracker(self, conversation_id: str) -> dict[str, Any]:
         self.asked.append(conversation_id)
+        if self.down:
+            from assistant.rasa_client import RasaError
+
+            raise RasaError("Rasa is down")
         return {"events": EVENTS, "paused": False}
 
 
@@ -117,11 +121,17 @@ def test_feedback_is_validated_then_recorded_and_returned_with_the_history(app) 
     assert conversation == SESSION
     data = {"insight": "feedback", "article_id": "lost_or_stolen_card", "helpful": True}
     assert event == {"event": "agent", "text": None, "data": data}
+    # only an article the conversation was shown can be rated
+    other = {**body, "article_id": "card_arrival"}
+    _, resp = app.test_client.post("/chat/feedback", json=other, headers=owner())
+    assert resp.status == 400 and "not shown" in resp.json["error"]
+    assert len(app.ctx.fake_rasa.appended) == 1
     # Rasa down: straight into the analytics store, and shown with the history
     app.ctx.fake_rasa.down = True
     body["helpful"] = False
     _, resp = app.test_client.post("/chat/feedback", json=body, headers=owner())
     assert resp.status == 204
+    app.ctx.fake_rasa.down = False
     _, resp = app.test_client.get(f"/chat/history/{SESSION}", headers=owner())
     assert resp.json["feedback"] == {"lost_or_stolen_card": False}
 
