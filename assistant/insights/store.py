@@ -210,6 +210,12 @@ class InsightsStore:
         clock: Callable[[], dt.datetime] = utc_now,
     ):
         self.engine, self._session = open_database(url, Base.metadata)
+        for table in Base.metadata.sorted_tables:  # indexes added since a store was first made
+            for index in table.indexes:
+                try:
+                    index.create(self.engine, checkfirst=True)
+                except Exception:  # another process made it just now
+                    logger.debug("index %s exists", index.name)
         self.settings = settings or InsightsSettings()
         self.handoffs = handoffs  # assistant.handoff.store.HandoffStore: handoffs and tickets
         self.traffic = traffic  # "test": everything this store takes in is test traffic
