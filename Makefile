@@ -9,7 +9,7 @@ RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
 RASA := $(RASA_VENV)/bin/rasa
 MODEL := models/kestrel.tar.gz
-RASA_DATA := domain.yml config.yml $(filter-out rasa_addons/channels.py rasa_addons/broker.py rasa_addons/lock_store.py,$(wildcard rasa_addons/*.py)) $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
+RASA_DATA := domain.yml config.yml $(filter-out rasa_addons/channels.py rasa_addons/broker.py rasa_addons/lock_store.py rasa_addons/tracker_store.py,$(wildcard rasa_addons/*.py)) $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
 
 export RASA_TELEMETRY_ENABLED := false
 export HF_HUB_OFFLINE := 1

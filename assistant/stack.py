@@ -274,7 +274,8 @@ class Stack:
             "action_endpoint:\n"
             f'  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
             "tracker_store:\n"
-            "  type: SQL\n"
+            # Rasa's SQL tracker store, reading a conversation once a turn, not twice
+            "  type: rasa_addons.tracker_store.StreamingSQLTrackerStore\n"
             '  dialect: "sqlite"\n'
             f'  db: "{self.var_dir / "rasa-tracker.db"}"\n'
             + self.event_broker_config()
