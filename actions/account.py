@@ -316,6 +316,11 @@ class ProactiveHelp:
             failure=failure.kind,
             reason=failure.reason,
         )
+        if services.analytics is not None:  # once, even in a second chat opened this very second
+            try:
+                services.analytics.mark_seen(PROACTIVE_OFFERED, failure.id)
+            except Exception:
+                logger.exception("could not mark offer %s as shown", failure.id)
         problem = f"{failure.kind} of {money(failure.amount)} ({failure.what}) failed: {failure.reason}"
         return [SlotSet(ACCOUNT_PROBLEM, problem)]
 

@@ -141,6 +141,16 @@ class StepRow(Base):
     left: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class SeenRow(Base):
+    """What must happen once (a proactive offer shown), written at once by the action that did it:
+    the broker's events reach the store a moment later, too late for a second chat opened now."""
+
+    __tablename__ = "insight_seen"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(128), primary_key=True)
+    ts: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
 class FailedRow(Base):
     __tablename__ = "insight_failed"
     __table_args__ = (UniqueConstraint("conversation", "question", "how", name="uq_insight_failed"),)
@@ -941,13 +951,23 @@ class InsightsStore:
     # ------------------------------------------------------------------ for the actions and widget
 
     def seen(self, kind: str, subjects: list[str]) -> set[str]:
-        """Which of ``subjects`` already have an enrichment of ``kind`` (an offer shown once)."""
+        """Which of ``subjects`` already have an enrichment of ``kind`` (an offer shown once),
+        in the stream or marked by :meth:`mark_seen`."""
         if not subjects:
             return set()
         with self._session() as s:
-            return set(
+            found = set(
                 s.scalars(select(EventRow.name).where(EventRow.kind == kind, EventRow.name.in_(subjects)))
             )
+            marked = s.scalars(
+                select(SeenRow.subject).where(SeenRow.kind == kind, SeenRow.subject.in_(subjects))
+            )
+            return found | set(marked)
+
+    def mark_seen(self, kind: str, subject: str) -> None:
+        with self._session.begin() as s:
+            if s.get(SeenRow, (kind, subject[:128])) is None:
+                s.add(SeenRow(kind=kind, subject=subject[:128], ts=utc_now()))
 
     def feedback_given(self, sender_id: str) -> dict[str, bool]:
         """The latest thumbs per article in a sender's conversations (the widget's history)."""

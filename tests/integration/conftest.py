@@ -57,11 +57,12 @@ def stack(tmp_path_factory):
     var = tmp_path_factory.mktemp("stack")
     # the articles and their index as copies: editors' changes made by the tests (an accepted
     # suggestion) never touch the project's own files
-    shutil.copytree(ROOT / "data" / "kb", var / "kb")
-    shutil.copytree(ROOT / "kb_index", var / "kb_index", symlinks=True)
+    content = tmp_path_factory.mktemp("content")  # not in var/: content, not secrets
+    shutil.copytree(ROOT / "data" / "kb", content / "kb")
+    shutil.copytree(ROOT / "kb_index", content / "kb_index", symlinks=True)
     running = Stack(
-        kb_source=var / "kb",
-        kb_index=var / "kb_index",
+        kb_source=content / "kb",
+        kb_index=content / "kb_index",
         traffic="test",  # the tests' conversations are test traffic, as a benchmark's are
         rasa_port=RASA_PORT,
         action_port=ACTION_PORT,
