@@ -86,6 +86,20 @@ def encoder():
 
 
 @pytest.fixture(scope="session")
+def small_index(encoder, tmp_path_factory) -> Path:
+    """A real index of the three articles above, built once for the session (read-only)."""
+    from assistant.kb.build import build_from_source
+
+    root = tmp_path_factory.mktemp("small_index")
+    source = write_articles(
+        root / "kb",
+        {"card_arrival.md": CARD_ARRIVAL, "lost_or_stolen_card.md": LOST_CARD, "exchange_rate.md": EXCHANGE},
+    )
+    build_from_source(source, root / "index", lambda: encoder)
+    return root / "index"
+
+
+@pytest.fixture(scope="session")
 def demo_kb(encoder, tmp_path_factory):
     """The real demo knowledge base (data/kb), built once for the session."""
     from assistant.kb.build import build_from_source

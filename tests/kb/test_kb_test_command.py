@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CARD_ARRIVAL, EXCHANGE, LOST_CARD, ROOT, write_articles
+from tests.conftest import ROOT
 from tests.kb.test_regression import SUITE
 
 FAILING = SUITE.replace(
@@ -23,17 +23,9 @@ FAILING = SUITE.replace(
 )
 
 
-@pytest.fixture(scope="module")
-def index_dir(encoder, tmp_path_factory) -> Path:
-    from assistant.kb.build import build_from_source
-
-    root = tmp_path_factory.mktemp("kb_test_command")
-    source = write_articles(
-        root / "kb",
-        {"card_arrival.md": CARD_ARRIVAL, "lost_or_stolen_card.md": LOST_CARD, "exchange_rate.md": EXCHANGE},
-    )
-    build_from_source(source, root / "index", lambda: encoder)
-    return root / "index"
+@pytest.fixture
+def index_dir(small_index) -> Path:
+    return small_index
 
 
 def kb_test(folder: Path, index: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -27,7 +27,6 @@ from assistant.kb.regression import (
     what_if,
 )
 from assistant.kb.search import DecisionSettings, KnowledgeBase
-from tests.conftest import CARD_ARRIVAL, EXCHANGE, LOST_CARD, write_articles
 
 IDS = {"card_arrival", "lost_or_stolen_card", "exchange_rate"}
 
@@ -61,18 +60,11 @@ def problems(text: str, ids=IDS) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def small_kb(encoder, tmp_path_factory) -> KnowledgeBase:
+def small_kb(encoder, small_index) -> KnowledgeBase:
     """A real index of the three articles of tests/conftest.py (default calibration)."""
-    from assistant.kb.build import build_from_source
     from assistant.kb.index import load_index
 
-    root = tmp_path_factory.mktemp("regression")
-    source = write_articles(
-        root / "kb",
-        {"card_arrival.md": CARD_ARRIVAL, "lost_or_stolen_card.md": LOST_CARD, "exchange_rate.md": EXCHANGE},
-    )
-    build_from_source(source, root / "index", lambda: encoder)
-    return KnowledgeBase(load_index(root / "index"), encoder)
+    return KnowledgeBase(load_index(small_index), encoder)
 
 
 # ---------------------------------------------------------------- the file

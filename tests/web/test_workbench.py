@@ -13,24 +13,15 @@ import pytest
 from assistant.kb.live import LiveKnowledgeBase
 from assistant.settings import Settings
 from assistant.web.app import create_app
-from tests.conftest import CARD_ARRIVAL, EXCHANGE, LOST_CARD, write_articles
 from tests.kb.test_regression import SUITE
 from tests.web.test_console import Client, TrackerRasa
 
 FIRST = "my new card still hasn't come in the post"
 
 
-@pytest.fixture(scope="module")
-def index_dir(encoder, tmp_path_factory) -> Path:
-    from assistant.kb.build import build_from_source
-
-    root = tmp_path_factory.mktemp("workbench")
-    source = write_articles(
-        root / "kb",
-        {"card_arrival.md": CARD_ARRIVAL, "lost_or_stolen_card.md": LOST_CARD, "exchange_rate.md": EXCHANGE},
-    )
-    build_from_source(source, root / "index", lambda: encoder)
-    return root / "index"
+@pytest.fixture
+def index_dir(small_index) -> Path:
+    return small_index
 
 
 @pytest.fixture
