@@ -204,11 +204,12 @@ async def list_handoffs(request: Request) -> response.HTTPResponse:
     return response.json({"handoffs": [_view(r) for r in records if _visible(who, r)], "limit": limit})
 
 
-def _csv_cell(value: Any) -> Any:
-    if isinstance(value, list):
+def csv_cell(value: Any) -> Any:
+    """One CSV cell: lists joined; text that a spreadsheet would run as a formula (starting with
+    = + - @, a tab or a carriage return) kept as text with a leading quote."""
+    if isinstance(value, list | tuple):
         value = ", ".join(str(v) for v in value)
-    # a cell starting with = + - @ would be a formula in a spreadsheet: keep it text
-    return "'" + value if isinstance(value, str) and value[:1] in "=+-@" else value
+    return "'" + value if isinstance(value, str) and value and value[0] in "=+-@\t\r" else value
 
 
 @api.get("/handoffs/export.csv", name="export_csv")
@@ -230,7 +231,7 @@ async def export_handoffs(request: Request) -> response.HTTPResponse:
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for record in records:
-        writer.writerow({k: _csv_cell(v) for k, v in _exported(record.to_dict(transcript=False)).items()})
+        writer.writerow({k: csv_cell(v) for k, v in _exported(record.to_dict(transcript=False)).items()})
     return response.text(out.getvalue(), content_type="text/csv; charset=utf-8", headers=headers)
 
 

@@ -22,6 +22,7 @@ from sanic.exceptions import BadRequest, NotFound, SanicException
 
 from assistant.insights import mining
 from assistant.insights.store import CSV_COLUMNS, InsightsStore, Range
+from assistant.web.api import csv_cell
 from assistant.web.auth import require
 
 insights = Blueprint("insights", url_prefix="/api/insights")
@@ -99,13 +100,6 @@ def _titles(request: Request) -> dict[str, str]:
         return {}
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        value = ", ".join(str(v) for v in value)
-    # a cell starting with = + - @ would be a formula in a spreadsheet: keep it text
-    return "'" + value if isinstance(value, str) and value[:1] in "=+-@\t\r" and value else value
-
-
 def _table(
     request: Request, name: str, rows: list[dict[str, Any]], body: dict[str, Any]
 ) -> response.HTTPResponse:
@@ -115,7 +109,7 @@ def _table(
         writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS[name], extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _cell(v) for k, v in row.items()})
+            writer.writerow({k: csv_cell(v) for k, v in row.items()})
         return response.text(
             out.getvalue(),
             content_type="text/csv; charset=utf-8",
