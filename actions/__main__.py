@@ -6,7 +6,9 @@ injects them into every action.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any
 
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
@@ -98,6 +100,17 @@ def build_executor(services: Services) -> ActionExecutor:
     return executor
 
 
+def add_status_route(app: Any, services: Services) -> None:
+    """``GET /kb``: the index build this action server answers from (internal, like the server:
+    the deployment's checks and ``make bench-scale`` see an article edit reach every server)."""
+    from sanic import response
+
+    @app.get("/kb")
+    async def kb_status(request: Any) -> Any:
+        await asyncio.to_thread(services.kb.get)  # switches to a newly published build, if any
+        return response.json({"build": getattr(services.kb, "build_id", "")})
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
@@ -112,6 +125,7 @@ def main() -> None:
             live=services.kb,
         ).start()
     app = create_app(build_executor(services))
+    add_status_route(app, services)
     app.run(host="127.0.0.1", port=settings.action_port, single_process=True, access_log=False)
 
 

@@ -113,6 +113,28 @@ class Stack:
     # reaches a customer connected to another.
     rasa_processes: int = field(default_factory=lambda: int(os.environ.get("ASSISTANT_RASA_PROCESSES", "1")))
     redis_url: str = field(default_factory=lambda: os.environ.get("ASSISTANT_REDIS_URL", ""))
+    # Action servers, on action_port, action_port + 1, ...; more than one are reached through
+    # the gateway's internal listener on actions_port (round robin, a dead one skipped).
+    action_processes: int = field(
+        default_factory=lambda: int(os.environ.get("ASSISTANT_ACTION_PROCESSES", "1"))
+    )
+    actions_port: int = 5054
+    # Where Rasa keeps conversations: SQLite in var/ unless ASSISTANT_TRACKER_URL names a
+    # PostgreSQL database (postgresql://user@host:5432/kestrel_tracker; the password, if any, in
+    # ASSISTANT_TRACKER_PASSWORD or the URL).
+    tracker_url: str = field(default_factory=lambda: os.environ.get("ASSISTANT_TRACKER_URL", ""))
+    # Rasa's events: the SQL broker into var/rasa-events.db, or RabbitMQ when set
+    # (amqp://user:password@host:5672/vhost); the analytics consumer reads broker_queue.
+    rabbitmq_url: str = field(default_factory=lambda: os.environ.get("ASSISTANT_RABBITMQ_URL", ""))
+    broker_queue: str = field(
+        default_factory=lambda: os.environ.get("ASSISTANT_BROKER_QUEUE", "kestrel_insights")
+    )
+    broker_exchange: str = field(
+        default_factory=lambda: os.environ.get("ASSISTANT_BROKER_EXCHANGE", "kestrel-events")
+    )
+    # The web app's database (handoffs, staff, analytics) and the demo back office's.
+    db_url: str = field(default_factory=lambda: os.environ.get("ASSISTANT_DB_URL", ""))
+    backoffice_url: str = field(default_factory=lambda: os.environ.get("ASSISTANT_BACKOFFICE_URL", ""))
     # "test": every conversation this stack serves is test traffic, left out of the figures
     # (tests and benchmarks start their stacks so)
     traffic: str = field(default_factory=lambda: os.environ.get("ASSISTANT_TRAFFIC", "live"))
@@ -151,6 +173,12 @@ class Stack:
             raise ValueError("ASSISTANT_TRAFFIC is live or test")
         if self.rasa_processes < 1:
             raise ValueError("ASSISTANT_RASA_PROCESSES must be at least 1")
+        if self.action_processes < 1:
+            raise ValueError("ASSISTANT_ACTION_PROCESSES must be at least 1")
+        if self.tracker_url and not self.tracker_url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("ASSISTANT_TRACKER_URL must be postgresql://user@host:port/database")
+        if self.rabbitmq_url and not self.rabbitmq_url.startswith(("amqp://", "amqps://")):
+            raise ValueError("ASSISTANT_RABBITMQ_URL must be amqp://user:password@host:port/vhost")
         if self.rasa_processes > 1 and not self.redis_url:
             raise ValueError(
                 "more than one Rasa process needs a lock store: set ASSISTANT_REDIS_URL"
@@ -160,6 +188,38 @@ class Stack:
     @property
     def rasa_ports(self) -> list[int]:
         return [self.rasa_port + i for i in range(self.rasa_processes)]
+
+    @property
+    def action_ports(self) -> list[int]:
+        return [self.action_port + i for i in range(self.action_processes)]
+
+    @property
+    def action_url(self) -> str:
+        """Where Rasa calls the actions: the one server, or the gateway's internal listener."""
+        port = self.action_port if self.action_processes == 1 else self.actions_port
+        return f"http://127.0.0.1:{port}/webhook"
+
+    def tracker_store_config(self) -> str:
+        """endpoints.yml's tracker store: Rasa's SQL store (ours streams new events to the broker
+        without reading the conversation again), on SQLite in var/ or on PostgreSQL."""
+        assert self.var_dir is not None
+        lines = ["tracker_store:", "  type: rasa_addons.tracker_store.StreamingSQLTrackerStore"]
+        if not self.tracker_url:
+            lines += ['  dialect: "sqlite"', f'  db: "{self.var_dir / "rasa-tracker.db"}"']
+            return "\n".join(lines) + "\n"
+        url = urllib.parse.urlsplit(self.tracker_url)
+        database = url.path.strip("/")
+        if not url.hostname or not database:
+            raise ValueError("ASSISTANT_TRACKER_URL must name a host and a database")
+        lines += [
+            '  dialect: "postgresql"',
+            f'  url: "{url.hostname}"',
+            f"  port: {url.port or 5432}",
+            f'  db: "{database}"',
+            f'  username: "{urllib.parse.unquote(url.username or "postgres")}"',
+            "  password: ${ASSISTANT_TRACKER_PASSWORD}",  # from the environment, never in a file
+        ]
+        return "\n".join(lines) + "\n"
 
     def lock_store_config(self) -> str:
         """endpoints.yml's lock store: Redis when there is one (its password stays in the
@@ -188,8 +248,28 @@ class Stack:
 
     def event_broker_config(self) -> str:
         """endpoints.yml's event broker: Rasa's SQL broker into var/rasa-events.db (shared by every
-        Rasa process), which the web app's analytics consumer reads (README, "Insights")."""
+        Rasa process), which the web app's analytics consumer reads (README, "Insights"); or
+        Rasa's RabbitMQ (Pika) broker, publishing to a fanout exchange with our queue bound."""
         assert self.var_dir is not None
+        if self.rabbitmq_url:
+            url = urllib.parse.urlsplit(self.rabbitmq_url)
+            if not url.hostname:
+                raise ValueError("ASSISTANT_RABBITMQ_URL must name a host")
+            port = url.port or (5671 if url.scheme == "amqps" else 5672)
+            vhost = url.path.lstrip("/")  # still quoted, as Rasa puts it into its URL
+            address = f"{url.scheme}://{url.hostname}:{port}" + (f"/{vhost}" if vhost else "")
+            lines = [
+                "event_broker:",
+                "  type: pika",
+                f'  url: "{address}"',
+                f"  port: {port}",
+                f'  username: "{urllib.parse.unquote(url.username or "guest")}"',
+                "  password: ${ASSISTANT_RABBITMQ_PASSWORD}",
+                f'  exchange_name: "{self.broker_exchange}"',
+                f"  queues: [{self.broker_queue}]",
+                "  raise_on_failure: false",  # a broker outage never costs a customer's turn
+            ]
+            return "\n".join(lines) + "\n"
         return (
             "event_broker:\n"
             "  type: rasa_addons.broker.SharedSQLEventBroker\n"
@@ -199,7 +279,15 @@ class Stack:
 
     @property
     def broker_url(self) -> str:
+        """What the web app's analytics consumer reads: the queue on RabbitMQ (the password comes
+        from ASSISTANT_RABBITMQ_PASSWORD), or the SQL broker's table."""
         assert self.var_dir is not None
+        if self.rabbitmq_url:
+            url = urllib.parse.urlsplit(self.rabbitmq_url)
+            netloc = f"{url.username or 'guest'}@{url.hostname}:{url.port or 5672}"
+            return urllib.parse.urlunsplit(
+                (url.scheme, netloc, url.path or "/", f"queue={self.broker_queue}", "")
+            )
         return f"sqlite:///{self.var_dir / 'rasa-events.db'}"
 
     @property
@@ -214,10 +302,33 @@ class Stack:
             "actions": f"http://127.0.0.1:{self.action_port}/",
         }
 
+    def describe_stores(self) -> str:
+        """Where things are kept, without passwords: for the start-up message."""
+
+        def bare(url: str) -> str:
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme.startswith("sqlite"):
+                return url
+            return f"{parts.scheme}://{parts.hostname}:{parts.port or ''}{parts.path}"
+
+        tracker = bare(self.tracker_url) if self.tracker_url else "SQLite in var/"
+        lock = f"Redis {bare(self.redis_url)}" if self.redis_url else "in memory"
+        broker = (
+            f"RabbitMQ {bare(self.rabbitmq_url)} queue {self.broker_queue}"
+            if self.rabbitmq_url
+            else "SQLite in var/"
+        )
+        return f"conversations {tracker}; locks {lock}; events {broker}; web app {bare(self.database_url)}"
+
     @property
     def database_url(self) -> str:
         assert self.var_dir is not None
-        return os.environ.get("ASSISTANT_DB_URL", f"sqlite:///{self.var_dir / 'assistant.db'}")
+        return self.db_url or f"sqlite:///{self.var_dir / 'assistant.db'}"
+
+    @property
+    def bank_url(self) -> str:
+        assert self.var_dir is not None
+        return self.backoffice_url or f"sqlite:///{self.var_dir / 'backoffice.db'}"
 
     def save_secrets(self) -> None:
         assert self.var_dir is not None
@@ -242,9 +353,7 @@ class Stack:
         common = {
             "ASSISTANT_ROOT": str(self.root),
             "ASSISTANT_DB_URL": self.database_url,
-            "ASSISTANT_BACKOFFICE_URL": os.environ.get(
-                "ASSISTANT_BACKOFFICE_URL", f"sqlite:///{self.var_dir / 'backoffice.db'}"
-            ),
+            "ASSISTANT_BACKOFFICE_URL": self.bank_url,
             "ASSISTANT_IDENTITY_SECRET": self.identity_secret,
             "ASSISTANT_SESSION_SECRET": self.session_secret,
             "ASSISTANT_HANDOFF_SPOOL": str(self.var_dir / "handoff-spool.jsonl"),
@@ -266,18 +375,18 @@ class Stack:
                 web_address=f"127.0.0.1:{self.web_port}",
                 rasa_addresses=tuple(f"127.0.0.1:{port}" for port in self.rasa_ports),
                 state_dir=self.var_dir / "gateway",
+                action_addresses=tuple(f"127.0.0.1:{p}" for p in self.action_ports)
+                if self.action_processes > 1
+                else (),
+                actions_listen=f"127.0.0.1:{self.actions_port}",
             )
         )
         gateway.check(config)
         endpoints = self.var_dir / "endpoints.yml"
         endpoints.write_text(
             "action_endpoint:\n"
-            f'  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-            "tracker_store:\n"
-            # Rasa's SQL tracker store, reading a conversation once a turn, not twice
-            "  type: rasa_addons.tracker_store.StreamingSQLTrackerStore\n"
-            '  dialect: "sqlite"\n'
-            f'  db: "{self.var_dir / "rasa-tracker.db"}"\n'
+            f'  url: "{self.action_url}"\n'
+            + self.tracker_store_config()
             + self.event_broker_config()
             + self.lock_store_config(),
             encoding="utf-8",
@@ -286,14 +395,19 @@ class Stack:
         if self.redis_url:
             redis["ASSISTANT_REDIS_URL"] = self.redis_url
             redis["ASSISTANT_REDIS_PASSWORD"] = urllib.parse.urlsplit(self.redis_url).password or ""
+        secrets_env = {
+            "ASSISTANT_TRACKER_PASSWORD": os.environ.get("ASSISTANT_TRACKER_PASSWORD")
+            or urllib.parse.unquote(urllib.parse.urlsplit(self.tracker_url).password or ""),
+            "ASSISTANT_RABBITMQ_PASSWORD": os.environ.get("ASSISTANT_RABBITMQ_PASSWORD")
+            or urllib.parse.unquote(urllib.parse.urlsplit(self.rabbitmq_url).password or "")
+            or ("guest" if self.rabbitmq_url else ""),
+        }
         return [
-            Service(
-                "actions",
-                [str(self.python_bin), "-m", "actions"],
-                f"http://127.0.0.1:{self.action_port}/health",
-                {**common, "ASSISTANT_ACTION_PORT": str(self.action_port), "OMP_NUM_THREADS": "1"},
+            *(self._actions(i, port, common) for i, port in enumerate(self.action_ports)),
+            *(
+                self._rasa(i, port, common | redis | secrets_env, endpoints)
+                for i, port in enumerate(self.rasa_ports)
             ),
-            *(self._rasa(i, port, common | redis, endpoints) for i, port in enumerate(self.rasa_ports)),
             Service(
                 "web",
                 [str(self.python_bin), "-m", "assistant.cli", "web"],
@@ -307,6 +421,7 @@ class Stack:
                     "RASA_PUBLIC_URL": self.public_url,  # socket.io through the gateway
                     "ASSISTANT_TRUSTED_PROXIES": "1",  # the gateway sets X-Forwarded-For
                     "ASSISTANT_BROKER_URL": self.broker_url,  # the analytics consumer reads it
+                    "ASSISTANT_RABBITMQ_PASSWORD": secrets_env["ASSISTANT_RABBITMQ_PASSWORD"],
                     "ASSISTANT_TRAFFIC": self.traffic,
                 },
             ),
@@ -316,6 +431,22 @@ class Stack:
                 f"http://127.0.0.1:{self.public_port}/api/health",
             ),
         ]
+
+    def _actions(self, index: int, port: int, env: dict[str, str]) -> Service:
+        """The ``index``-th action server ("actions", "actions-2", ...). They share the index on
+        disk; the first one watches the articles and publishes rebuilt indexes, every one
+        switches to a published build within a second."""
+        return Service(
+            "actions" if index == 0 else f"actions-{index + 1}",
+            [str(self.python_bin), "-m", "actions"],
+            f"http://127.0.0.1:{port}/health",
+            {
+                **env,
+                "ASSISTANT_ACTION_PORT": str(port),
+                "ASSISTANT_WATCH_ARTICLES": "1" if index == 0 else "0",
+                "OMP_NUM_THREADS": "1",
+            },
+        )
 
     def _rasa(self, index: int, port: int, env: dict[str, str], endpoints: Path) -> Service:
         """The ``index``-th Rasa process ("rasa", "rasa-2", ...), on ``port``."""
@@ -359,18 +490,24 @@ class Stack:
         os.umask(PRIVATE_UMASK)
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.var_dir.chmod(0o700)
-        busy = [
-            p for p in (*self.rasa_ports, self.action_port, self.web_port, self.public_port) if not _free(p)
-        ]
+        ports = [*self.rasa_ports, *self.action_ports, self.web_port, self.public_port]
+        if self.action_processes > 1:
+            ports.append(self.actions_port)
+        busy = [p for p in ports if not _free(p)]
         if busy:
             raise RuntimeError(f"port(s) {busy} already in use: is the assistant already running?")
         self.save_secrets()
-        share_sqlite(self.var_dir / "rasa-tracker.db")
-        share_sqlite(  # Rasa's SQL event broker's own table, as it would create it
-            self.var_dir / "rasa-events.db",
-            create="CREATE TABLE IF NOT EXISTS events (id INTEGER NOT NULL, sender_id VARCHAR(255), "
-            "data TEXT, PRIMARY KEY (id))",
-        )
+        if not self.tracker_url:
+            share_sqlite(self.var_dir / "rasa-tracker.db")
+        if not self.rabbitmq_url:
+            share_sqlite(  # Rasa's SQL event broker's own table, as it would create it
+                self.var_dir / "rasa-events.db",
+                create="CREATE TABLE IF NOT EXISTS events (id INTEGER NOT NULL, sender_id VARCHAR(255), "
+                "data TEXT, PRIMARY KEY (id))",
+            )
+        from assistant import production
+
+        production.prepare(self)  # databases that are named but missing, the broker's queue
         if self.demo_staff:
             self.seed_staff()
         self.services = self._services()
@@ -486,8 +623,23 @@ def main(argv: list[str] | None = None) -> int:
         description="Run the gateway, the web app, Rasa and the action server together."
     )
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for start-up")
+    parser.add_argument(
+        "--production",
+        action="store_true",
+        help="the production profile: PostgreSQL, Redis and RabbitMQ, two Rasa instances and two"
+        " action servers (docs/deployment.md)",
+    )
     args = parser.parse_args(argv)
-    stack = Stack()
+    try:
+        if args.production:
+            from assistant import production
+
+            stack = Stack(**production.settings())
+        else:
+            stack = Stack()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     stopping = False
 
     def on_signal(signum: int, frame: object) -> None:
@@ -510,8 +662,11 @@ def main(argv: list[str] | None = None) -> int:
             f"  widget         {urls['chat']}demo   (one script tag; socket.io at {urls['socket']})\n"
             "Internal only (not through the public port):\n"
             f"  Rasa           {urls['rasa']}    (HTTP API token: $RASA_AUTH_TOKEN; REST channel for tests)\n"
-            f"  action server  {urls['actions']}\n"
-            f"  web app        {urls['web']}\n"
+            + "".join(f"                 http://127.0.0.1:{p}/\n" for p in stack.rasa_ports[1:])
+            + f"  action server  {urls['actions']}\n"
+            + "".join(f"                 http://127.0.0.1:{p}/\n" for p in stack.action_ports[1:])
+            + f"  web app        {urls['web']}\n"
+            f"Stores: {stack.describe_stores()}\n"
             f"Tokens are in {stack.var_dir}/tokens.env, kept across restarts"
             " (set the variables to choose your own).\n"
             "Press Ctrl-C to stop everything.",

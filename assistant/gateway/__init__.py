@@ -32,11 +32,23 @@ class GatewaySettings:
     state_dir: Path  # var/gateway: the rendered config, pid, temp files, logs
     max_body: str = "64k"  # the largest request body; the web app's JSON is far smaller
     max_connections_per_address: int = 200
+    # Several action servers: Rasa calls them through an internal listener of the gateway
+    # (actions_listen, on this machine only), shared out in turn; one that is down or refuses
+    # is skipped, so a Rasa instance is never tied to one action server.
+    action_addresses: tuple[str, ...] = ()
+    actions_listen: str = ""
 
     def __post_init__(self) -> None:
         if not self.rasa_addresses:
             raise GatewayError("rasa_addresses must name at least one Rasa process")
         named = [("listen", self.listen), ("web_address", self.web_address)]
+        if self.action_addresses:
+            if not self.actions_listen:
+                raise GatewayError("actions_listen is needed with action_addresses")
+            named.append(("actions_listen", self.actions_listen))
+            if not self.actions_listen.startswith("127.0.0.1:"):
+                raise GatewayError("actions_listen must be on 127.0.0.1: the action servers stay internal")
+        named += [("action_addresses", a) for a in self.action_addresses]
         for name, address in [*named, *(("rasa_addresses", a) for a in self.rasa_addresses)]:
             host, _, port = address.rpartition(":")
             if not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -67,11 +79,46 @@ def render(settings: GatewaySettings) -> Path:
         RASA_SERVERS="\n        ".join(f"server {a};" for a in settings.rasa_addresses),
         LISTEN=settings.listen,
         STATIC=str(STATIC),
+        ACTIONS=_actions_block(settings),
     )
     text = PLACEHOLDER.sub(lambda m: values[m.group(1)], TEMPLATE.read_text(encoding="utf-8"))
     config = state / "nginx.conf"
     config.write_text(text, encoding="utf-8")
     return config
+
+
+ACTIONS_BLOCK = """
+    # Internal only: Rasa's calls to the action servers, shared out in turn. A server that
+    # refuses the connection or fails is skipped for the next (an action call that never
+    # reached a server is safe to send again); one that stalls past the timeout is not retried.
+    upstream actions {
+        %(servers)s
+        keepalive 16;
+    }
+    server {
+        listen %(listen)s;
+        access_log off;
+        proxy_http_version 1.1;
+        location = /webhook {
+            proxy_pass http://actions;
+            proxy_set_header Connection "";
+            proxy_next_upstream error http_502 http_503;
+            proxy_next_upstream_tries 2;
+            proxy_connect_timeout 2s;
+            proxy_read_timeout 30s;
+        }
+        location / {
+            return 404;
+        }
+    }
+"""
+
+
+def _actions_block(settings: GatewaySettings) -> str:
+    if not settings.action_addresses:
+        return ""
+    servers = "\n        ".join(f"server {a} max_fails=1 fail_timeout=5s;" for a in settings.action_addresses)
+    return ACTIONS_BLOCK % {"servers": servers, "listen": settings.actions_listen}
 
 
 def command(config: Path) -> list[str]:

@@ -8,14 +8,22 @@ dies between the two re-reads a batch that is then skipped event by event (uniqu
 
 On PostgreSQL ids can commit out of order (two Rasa processes inserting at once), so the source
 re-reads an ``overlap`` of ids below the cursor; the store ignores the ones it already has.
+
+In the production profile Rasa publishes to RabbitMQ instead (Rasa's Pika broker: a fanout
+exchange with our durable queue bound). :class:`QueueConsumer` takes a batch from the queue,
+stores it and only then acknowledges it: a consumer that dies in between gets the batch again,
+and since each message's id is a digest of its body, nothing is counted twice.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -130,3 +138,119 @@ class Consumer:
             except Exception:
                 logger.exception("reading the event broker failed; retrying")
             stopping.wait(every)
+
+
+def pika_parameters(url: str) -> Any:
+    """pika's connection parameters for ``amqp://user@host:port/vhost``; the password comes from
+    ASSISTANT_RABBITMQ_PASSWORD when the URL has none."""
+    import pika
+
+    parts = urllib.parse.urlsplit(url)
+    password = urllib.parse.unquote(parts.password or "") or os.environ.get("ASSISTANT_RABBITMQ_PASSWORD", "")
+    user = urllib.parse.unquote(parts.username or "guest")
+    netloc = f"{urllib.parse.quote(user, safe='')}:{urllib.parse.quote(password or 'guest', safe='')}"
+    netloc += f"@{parts.hostname}:{parts.port or (5671 if parts.scheme == 'amqps' else 5672)}"
+    path = parts.path if parts.path not in ("", "/") else "/%2F"
+    return pika.URLParameters(urllib.parse.urlunsplit((parts.scheme, netloc, path, "", "")))
+
+
+def queue_of(url: str, default: str = "kestrel_insights") -> str:
+    """The queue an ``amqp://...?queue=name`` URL names (ASSISTANT_BROKER_URL)."""
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("queue", [default])[0]
+
+
+def message_id(body: bytes) -> int:
+    """A stable 63-bit id for a broker message: the same event delivered twice has the same id."""
+    return int.from_bytes(hashlib.blake2b(body, digest_size=8).digest(), "big") >> 1
+
+
+class QueueConsumer:
+    """Rasa's Pika broker's queue into the store, acknowledging only what was stored."""
+
+    def __init__(
+        self,
+        url: str,
+        store: InsightsStore,
+        *,
+        queue: str | None = None,
+        batch: int = 500,
+        wait: float = 0.2,
+        name: str = "rabbitmq",
+    ):
+        self.url = url
+        self.queue = queue or queue_of(url)
+        self.store = store
+        self.batch = batch
+        self.wait = wait  # seconds without a message that end a batch
+        self.name = name
+        self.on_poll: Callable[[PollReport], None] | None = None
+        self._connection: Any = None
+        self._channel: Any = None
+
+    def _open(self) -> Any:
+        if self._channel is None or self._channel.is_closed:
+            import pika
+
+            self.close()
+            self._connection = pika.BlockingConnection(pika_parameters(self.url))
+            self._channel = self._connection.channel()
+            self._channel.queue_declare(self.queue, durable=True)  # as Rasa declares it
+            self._channel.basic_qos(prefetch_count=self.batch)
+        return self._channel
+
+    def poll(self) -> PollReport:
+        started = time.perf_counter()
+        report = PollReport()
+        channel = self._open()
+        while True:
+            events: list[tuple[int, dict[str, Any]]] = []
+            last_tag = None
+            for method, _properties, body in channel.consume(self.queue, inactivity_timeout=self.wait):
+                if method is None:  # nothing more for now
+                    break
+                last_tag = method.delivery_tag
+                try:
+                    event = json.loads(body)
+                except ValueError:
+                    logger.warning("broker message %s is not JSON; skipped", method.delivery_tag)
+                    event = {}
+                events.append((message_id(body), event if isinstance(event, dict) else {}))
+                if len(events) >= self.batch:
+                    break
+            channel.cancel()  # messages prefetched and not taken go back to the queue
+            report.read += len(events)
+            report.new += self.store.ingest(self.name, events)
+            if last_tag is not None:
+                channel.basic_ack(delivery_tag=last_tag, multiple=True)  # only after they are stored
+            if len(events) < self.batch:
+                break
+        report.labelled = self.store.label_pending()
+        report.seconds = round(time.perf_counter() - started, 4)
+        if self.on_poll is not None:
+            self.on_poll(report)
+        return report
+
+    def run(self, stopping: threading.Event, every: float = 1.0) -> None:
+        while not stopping.is_set():
+            try:
+                self.poll()
+            except Exception:
+                logger.exception("reading the event queue failed; retrying")
+                self.close()
+            stopping.wait(every)
+        self.close()
+
+    def close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None and connection.is_open:
+            try:
+                connection.close()
+            except Exception:  # already gone
+                logger.debug("closing the broker connection failed", exc_info=True)
+
+
+def consumer_for(url: str, store: InsightsStore) -> Consumer | QueueConsumer:
+    """The consumer ASSISTANT_BROKER_URL asks for: a RabbitMQ queue or Rasa's SQL broker table."""
+    if url.startswith(("amqp://", "amqps://")):
+        return QueueConsumer(url, store)
+    return Consumer(SQLBrokerSource(url), store)

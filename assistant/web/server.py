@@ -45,11 +45,11 @@ def start_insights(
 ) -> list[threading.Thread]:
     """The analytics consumer (Rasa's broker into the store, labelling as it goes) and the miner
     of failed questions, each in its own thread: neither ever runs on the event loop."""
-    from assistant.insights.source import Consumer, SQLBrokerSource
+    from assistant.insights.source import consumer_for
 
     threads = [
         threading.Thread(
-            target=Consumer(SQLBrokerSource(settings.broker_url), store).run,
+            target=consumer_for(settings.broker_url, store).run,
             args=(stopping,),
             name="insights-consumer",
             daemon=True,

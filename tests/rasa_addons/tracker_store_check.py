@@ -9,13 +9,14 @@ import sys
 import tempfile
 from typing import Any
 
+import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from rasa_addons.tracker_store import StreamingSQLTrackerStore
+from rasa_addons.tracker_store import READ_INDEX, StreamingSQLTrackerStore
 
 
 class Recording(EventBroker):
@@ -55,6 +56,12 @@ async def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         theirs = await run(SQLTrackerStore, folder)
         ours = await run(StreamingSQLTrackerStore, folder)
+        engine = sa.create_engine(f"sqlite:///{folder}/StreamingSQLTrackerStore.db")
+        indexes = {i["name"]: i["column_names"] for i in sa.inspect(engine).get_indexes("events")}
+        engine.dispose()
+    if indexes.get(READ_INDEX) != ["sender_id", "timestamp"]:
+        print(f"the read index is missing: {indexes}")
+        return 1
     if theirs != ours or len(ours[0]) != sum(len(t) for t in TURNS):
         print(json.dumps({"rasa": theirs[0], "ours": ours[0]}, indent=1))
         return 1
