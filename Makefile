@@ -17,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install gateway run test test-py test-kb test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console bench-conversations bench-intents bench-hostile bench-load bench-faults bench-insights clean browser
+.PHONY: help install gateway run run-production test test-py test-production test-kb test-rasa validate train index lint bench bench-kb bench-guided bench-widget bench-console bench-conversations bench-intents bench-hostile bench-load bench-faults bench-insights bench-scale clean browser
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -59,8 +59,17 @@ validate: $(VENV)/.installed ## check articles and editor settings (file and lin
 run: install gateway train index ## install what is missing, train, index, start every service, print the URLs
 	$(PY) -m assistant.stack
 
+run-production: install gateway train index ## the same on PostgreSQL, Redis and RabbitMQ with 2 Rasa instances and 2 action servers (docs/deployment.md)
+	$(PY) -m assistant.stack --production
+
 test-py: install gateway train index browser ## pytest (unit, API, and the real stack end to end)
 	$(PY) -m pytest -q
+
+# The end-to-end conversation tests again, on the production profile's stack (PostgreSQL, Redis,
+# RabbitMQ, two Rasa instances, two action servers), with the tests that only it runs.
+PRODUCTION_TESTS := tests/integration/test_production.py tests/integration/test_two_processes.py tests/integration/test_conversation.py tests/integration/test_stages.py tests/integration/test_follow_the_customer.py
+test-production: install gateway train index browser ## the end-to-end tests on the production profile (pytest --profile production)
+	$(PY) -m pytest -q --profile production $(PRODUCTION_TESTS)
 
 test-kb: index ## the knowledge-base regression tests, data/kb_tests.yml (file:line for each failure)
 	$(VENV)/bin/assistant kb test
@@ -69,7 +78,7 @@ test-rasa: install train ## rasa data validate + conversation tests
 	$(RASA) data validate
 	$(RASA) test --stories tests/test_stories.yml --model $(MODEL) --fail-on-prediction-errors --out var/rasa-test-results
 
-test: lint test-py test-kb test-rasa ## everything CI runs: lint, pytest, rasa data validate, rasa test
+test: lint test-py test-production test-kb test-rasa ## everything CI runs: lint, pytest (both profiles), rasa data validate, rasa test
 
 lint: $(VENV)/.installed ## ruff and mypy
 	$(VENV)/bin/ruff check assistant actions tests rasa_addons bench
@@ -123,7 +132,12 @@ bench-insights: $(VENV)/.installed index ## analytics: events consumed/s, dashbo
 	$(PY) bench/insights_bench.py --out var/bench-insights.json
 	@echo "wrote var/bench-insights.json"
 
-bench: bench-insights bench-widget bench-guided bench-console bench-conversations bench-intents bench-hostile bench-load bench-faults bench-kb ## every benchmark (JSON)
+bench-scale: install gateway train index ## 200 simulated customers through the gateway with 1 and 2 Rasa instances (production profile), broker events/s into analytics, article edit live on every action server (JSON, ~10 min)
+	@mkdir -p var
+	$(PY) bench/scale_bench.py --out var/bench-scale.json
+	@echo "wrote var/bench-scale.json"
+
+bench: bench-scale bench-insights bench-widget bench-guided bench-console bench-conversations bench-intents bench-hostile bench-load bench-faults bench-kb ## every benchmark (JSON)
 
 clean: ## remove built and runtime files (keeps the virtualenvs)
 	rm -rf kb_index models var .pytest_cache .mypy_cache .ruff_cache

@@ -47,7 +47,8 @@ VARIABLES = {
 }
 
 
-def _database(server: str, name: str, *, driver: str) -> str:
+def database_url(server: str, name: str, *, driver: str = "psycopg") -> str:
+    """The URL of database ``name`` on the PostgreSQL ``server`` (postgresql://user@host:port)."""
     parts = urllib.parse.urlsplit(server)
     if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
         raise ValueError(f"ASSISTANT_POSTGRES_URL must be postgresql://user@host:port, got {server!r}")
@@ -63,7 +64,7 @@ def settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     for key, name in DATABASES.items():
         # the web app and the back office use psycopg 3 (.venv); Rasa uses psycopg2 (its own venv)
         given = env.get(VARIABLES[key])
-        out[key] = given or _database(server, name, driver="psycopg2" if key == "tracker_url" else "psycopg")
+        out[key] = given or database_url(server, name, driver="psycopg2" if key == "tracker_url" else "psycopg")
     for key, variable in (
         ("redis_url", "ASSISTANT_REDIS_URL"),
         ("rabbitmq_url", "ASSISTANT_RABBITMQ_URL"),
@@ -129,3 +130,30 @@ def prepare(stack: Stack) -> None:
             create_database(url)
     if stack.rabbitmq_url:
         declare_queue(stack.rabbitmq_url, stack.broker_exchange, stack.broker_queue)
+
+
+def drop_database(url: str) -> None:
+    """Drop the database ``url`` names, closing its connections (the tests' throw-away ones)."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urllib.parse.urlsplit(url)
+    name = urllib.parse.unquote(parts.path.strip("/"))
+    maintenance = urllib.parse.urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
+    with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def delete_queue(url: str, exchange: str, queue: str) -> None:
+    """Remove the broker's queue and exchange (the tests' throw-away ones)."""
+    import pika
+
+    from assistant.insights.source import pika_parameters
+
+    connection = pika.BlockingConnection(pika_parameters(url))
+    try:
+        channel = connection.channel()
+        channel.queue_delete(queue)
+        channel.exchange_delete(exchange)
+    finally:
+        connection.close()

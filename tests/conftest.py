@@ -13,6 +13,25 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--profile",
+        choices=("embedded", "production"),
+        default="embedded",
+        help="the stack the end-to-end tests run against: embedded (SQLite, one Rasa, `make run`)"
+        " or production (PostgreSQL, Redis, RabbitMQ, two Rasa instances and two action servers,"
+        " `make run-production`)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    profile = config.getoption("--profile")
+    for item in items:
+        wanted = item.get_closest_marker("profile")
+        if wanted is not None and profile not in wanted.args:
+            item.add_marker(pytest.mark.skip(reason=f"runs on the {'/'.join(wanted.args)} profile only"))
+
 CARD_ARRIVAL = """\
 ---
 id: card_arrival

@@ -9,6 +9,7 @@ Each run gets its own databases in a temporary folder.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import threading
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from assistant import production
 from assistant.stack import Stack
 from tests.conftest import ROOT
 
@@ -48,8 +50,47 @@ def browser():
         browser.close()
 
 
+# The production profile's services for the tests: the machine's own, with throw-away databases,
+# queue and exchange per run, and a Redis database of their own.
+PG_SERVER = os.environ.get("ASSISTANT_TEST_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
+PRODUCTION_REDIS_URL = os.environ.get("ASSISTANT_TEST_PRODUCTION_REDIS_URL", "redis://127.0.0.1:6379/8")
+RABBITMQ_URL = os.environ.get("ASSISTANT_TEST_RABBITMQ_URL", "amqp://guest@127.0.0.1:5672/")
+ACTIONS_PORT = 15054  # the gateway's internal listener in front of the action servers
+
+
+def production_settings(run: str) -> dict[str, Any]:
+    env = {
+        "ASSISTANT_POSTGRES_URL": PG_SERVER,
+        "ASSISTANT_REDIS_URL": PRODUCTION_REDIS_URL,
+        "ASSISTANT_RABBITMQ_URL": RABBITMQ_URL,
+        **{
+            production.VARIABLES[key]: production.database_url(
+                PG_SERVER, f"{name}_{run}", driver="psycopg2" if key == "tracker_url" else "psycopg"
+            )
+            for key, name in production.DATABASES.items()
+        },
+    }
+    return {
+        **production.settings(env),
+        "broker_queue": f"kestrel_insights_{run}",
+        "broker_exchange": f"kestrel-events-{run}",
+        "actions_port": ACTIONS_PORT,
+    }
+
+
+def discard_production(settings: dict[str, Any]) -> None:
+    for key in production.DATABASES:
+        production.drop_database(settings[key])
+    production.delete_queue(settings["rabbitmq_url"], settings["broker_exchange"], settings["broker_queue"])
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def profile(pytestconfig) -> str:
+    return str(pytestconfig.getoption("--profile"))
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, profile):
     if not list((ROOT / "models").glob("*.tar.gz")):
         pytest.fail("no trained model in models/: run `make train` (make test does)")
     if not (ROOT / "kb_index" / "CURRENT").is_file():
@@ -60,6 +101,7 @@ def stack(tmp_path_factory):
     content = tmp_path_factory.mktemp("content")  # not in var/: content, not secrets
     shutil.copytree(ROOT / "data" / "kb", content / "kb")
     shutil.copytree(ROOT / "kb_index", content / "kb_index", symlinks=True)
+    extra = production_settings(secrets.token_hex(4)) if profile == "production" else {}
     running = Stack(
         kb_source=content / "kb",
         kb_index=content / "kb_index",
@@ -72,13 +114,18 @@ def stack(tmp_path_factory):
         rasa_token=secrets.token_urlsafe(16),
         api_token=secrets.token_urlsafe(16),
         var_dir=var,
+        **extra,
     )
-    running.start(timeout=600, quiet=True)
-    stopping = threading.Event()
-    running.supervise(stopping)  # as `make run` does: a process that dies is started again
-    yield running
-    stopping.set()
-    running.stop()
+    try:
+        running.start(timeout=900, quiet=True)
+        stopping = threading.Event()
+        running.supervise(stopping)  # as `make run` does: a process that dies is started again
+        yield running
+        stopping.set()
+        running.stop()
+    finally:
+        if profile == "production":
+            discard_production(extra)
 
 
 class Http:
@@ -133,15 +180,27 @@ def handoffs_db(stack: Stack) -> Path:
     return stack.var_dir / "assistant.db"
 
 
+_engines: dict[str, Any] = {}
+
+
+def query(stack: Stack, sql: str, params: dict[str, Any] | None = None, *, db: str = "app") -> list[tuple]:
+    """Rows of ``sql`` (named parameters, ``:name``) on the stack's own database, whichever
+    profile: ``app`` (handoffs, staff, analytics) or ``bank`` (the demo back office)."""
+    from sqlalchemy import create_engine, text
+
+    url = stack.database_url if db == "app" else stack.bank_url
+    engine = _engines.get(url) or _engines.setdefault(url, create_engine(url, pool_pre_ping=True))
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(sql), params or {})]
+
+
 @pytest.fixture
 def tracker(stack, http):
     """The conversation's tracker from Rasa's token-protected HTTP API."""
 
-    def _tracker(sender: str) -> dict[str, Any]:
-        status, body = http.call(
-            "GET",
-            f"http://127.0.0.1:{stack.rasa_port}/conversations/{sender}/tracker?token={stack.rasa_token}",
-        )
+    def _tracker(sender: str, port: int | None = None) -> dict[str, Any]:
+        address = f"http://127.0.0.1:{port or stack.rasa_port}"
+        status, body = http.call("GET", f"{address}/conversations/{sender}/tracker?token={stack.rasa_token}")
         assert status == 200, body
         return body
 

@@ -3,12 +3,11 @@ the handoff record in SQLite, and the hand-back through the web app's API into R
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 
 import pytest
 
-from tests.integration.conftest import handoffs_db, kb_of
+from tests.integration.conftest import kb_of, query
 
 pytestmark = pytest.mark.integration
 
@@ -94,10 +93,11 @@ def test_handoff_records_context_pauses_the_bot_and_resumes(stack, say, http):
     messages = say(sender, "I want to talk to a human")
     assert "passing you to a person" in messages[0]["text"]
 
-    with sqlite3.connect(handoffs_db(stack)) as db:
-        reason, stage, transcript, status = db.execute(
-            "select reason, stage, transcript, status from handoffs where conversation_id = ?", (sender,)
-        ).fetchone()
+    [(reason, stage, transcript, status)] = query(
+        stack,
+        "select reason, stage, transcript, status from handoffs where conversation_id = :c",
+        {"c": sender},
+    )
     assert (reason, stage, status) == ("customer_request", "information_gathering", "queued")
     assert "how do I top up with a card?" in transcript and "I want to talk to a human" in transcript
     assert '"article_id"' in transcript  # each bot answer keeps its article and score
@@ -140,6 +140,7 @@ def test_staff_api_needs_the_token(stack, http):
     assert status == 401
 
 
+@pytest.mark.profile("embedded")  # the production profile keeps its data in PostgreSQL
 def test_var_is_readable_by_this_user_only(stack, say):
     import stat
 

@@ -5,22 +5,21 @@ sends the same message three times in a row. Goals are checked in the real back 
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
-from tests.integration.conftest import texts
+from tests.integration.conftest import query, texts
 from tests.integration.test_stages import new_sender, signed_in
 
 pytestmark = pytest.mark.integration
 
 
 def transfers(stack, customer: str) -> list[tuple[str, int]]:
-    with sqlite3.connect(stack.var_dir / "backoffice.db") as db:
-        return db.execute(
-            "select payee_id, amount_minor from transfers where customer_id = ? order by created_at",
-            (customer,),
-        ).fetchall()
+    return query(
+        stack,
+        "select payee_id, amount_minor from transfers where customer_id = :c order by created_at",
+        {"c": customer},
+        db="bank",
+    )
 
 
 def test_the_opening_request_fills_the_form_and_a_correction_sticks(say, stack, tracker):
@@ -82,10 +81,9 @@ def test_a_lost_card_story_freezes_it_and_a_yes_read_as_cancel_still_confirms(sa
     assert "Freeze your physical card ending 6101?" in texts(messages)
     messages = say(sender, "yes freeze it", meta)
     assert "ending 6101 is frozen" in texts(messages)
-    with sqlite3.connect(stack.var_dir / "backoffice.db") as db:
-        (status,) = db.execute(
-            "select status from cards where customer_id = 'cust-chloe' and last4 = '6101'"
-        ).fetchone()
+    [(status,)] = query(
+        stack, "select status from cards where customer_id = 'cust-chloe' and last4 = '6101'", db="bank"
+    )
     assert status == "frozen"
 
 

@@ -3,13 +3,12 @@ in SQLite and customers identified by signed tokens, as the chat page sends them
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 
 import pytest
 
 from assistant.identity import sign
-from tests.integration.conftest import custom, handoffs_db, texts
+from tests.integration.conftest import custom, query, texts
 
 pytestmark = pytest.mark.integration
 
@@ -59,10 +58,9 @@ def test_an_unsolved_tree_hands_off_with_the_path(say, stack):
     say(sender, '/choose{"choice": "credit"}')
     messages = say(sender, "no, it didn't")
     assert "passing you to a person" in texts(messages)
-    with sqlite3.connect(handoffs_db(stack)) as db:
-        reason, slots = db.execute(
-            "select reason, slots from handoffs where conversation_id = ?", (sender,)
-        ).fetchone()
+    [(reason, slots)] = query(
+        stack, "select reason, slots from handoffs where conversation_id = :c", {"c": sender}
+    )
     assert reason == "tree_unresolved"
     assert "Did this solve it?" in slots and "credit" in slots.lower()
 
@@ -122,10 +120,7 @@ def test_freeze_a_card_with_a_person_in_the_middle_then_the_form_resumes(say, st
     assert "Why are you freezing it?" in texts(messages)
     messages = say(sender, "talk to a person", meta)
     handoff_id = custom(messages, "handoff")["id"]
-    with sqlite3.connect(handoffs_db(stack)) as db:
-        reason, slots = db.execute(
-            "select reason, slots from handoffs where id = ?", (handoff_id,)
-        ).fetchone()
+    [(reason, slots)] = query(stack, "select reason, slots from handoffs where id = :h", {"h": handoff_id})
     assert reason == "customer_request_in_freeze_card_form"
     assert '"freeze_card_id": "cust-ava-card2"' in slots and '"customer_id": "cust-ava"' in slots
     assert say(sender, "hello?", meta) == []  # paused while a person has it
@@ -140,8 +135,7 @@ def test_freeze_a_card_with_a_person_in_the_middle_then_the_form_resumes(say, st
     assert "Freeze your virtual card ending 7730?" in texts(messages)
     messages = say(sender, "yes", meta)
     assert "ending 7730 is frozen" in texts(messages)
-    with sqlite3.connect(stack.var_dir / "backoffice.db") as db:
-        (status_now,) = db.execute("select status from cards where id = 'cust-ava-card2'").fetchone()
+    [(status_now,)] = query(stack, "select status from cards where id = 'cust-ava-card2'", db="bank")
     assert status_now == "frozen"
 
 

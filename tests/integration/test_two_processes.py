@@ -39,7 +39,10 @@ def _redis_reachable(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory):
+def pair(tmp_path_factory, profile, request):
+    if profile == "production":  # the session's stack already runs two instances on Redis
+        yield request.getfixturevalue("stack")
+        return
     if not _redis_reachable(REDIS_URL):
         pytest.fail(f"Redis is not reachable at {REDIS_URL} (the machine runs one; see env)")
     if not list((ROOT / "models").glob("*.tar.gz")):
