@@ -448,6 +448,19 @@ class Stack:
             },
         )
 
+    def credentials_file(self) -> Path:
+        """var/credentials.yml: the repository's credentials.yml plus a section for each messaging
+        channel switched on by its environment variables (assistant/channels/config.py; no
+        secret is written: the channels read theirs from the environment). A channel with only
+        some of its variables set stops here, with the missing ones named."""
+        from assistant.channels.config import credentials_yaml
+
+        assert self.var_dir is not None
+        path = self.var_dir / "credentials.yml"
+        base = (self.root / "credentials.yml").read_text(encoding="utf-8")
+        path.write_text(base.rstrip("\n") + "\n" + credentials_yaml(os.environ), encoding="utf-8")
+        return path
+
     def _rasa(self, index: int, port: int, env: dict[str, str], endpoints: Path) -> Service:
         """The ``index``-th Rasa process ("rasa", "rasa-2", ...), on ``port``."""
         return Service(
@@ -464,7 +477,7 @@ class Stack:
                 "--enable-api",
                 f"--auth-token={self.rasa_token}",  # one argument: a token may start with "-"
                 "--credentials",
-                str(self.root / "credentials.yml"),
+                str(self.credentials_file()),
                 "--endpoints",
                 str(endpoints),
             ],

@@ -74,3 +74,25 @@ def test_the_stack_puts_everything_behind_one_public_port(tmp_path):
     assert services["rasa"].env["ASSISTANT_SESSION_SECRET"] == stack.session_secret != ""
     assert stack.urls["chat"] == "http://localhost:18080/"
     assert (tmp_path / "gateway" / "nginx.conf").is_file()
+
+
+def test_only_the_messaging_webhooks_reach_rasa_besides_socket_io(tmp_path):
+    config = gateway.render(settings(tmp_path, rasa_addresses=("127.0.0.1:18997", "127.0.0.1:18996")))
+    gateway.check(config)
+    text = config.read_text()
+    upstream = re.search(r"upstream rasa_webhooks \{(.*?)\}", text, re.S)
+    assert upstream is not None
+    assert "hash" not in upstream.group(1)  # shared out in turn: any process takes any webhook
+    assert "server 127.0.0.1:18997;" in upstream.group(1) and "server 127.0.0.1:18996;" in upstream.group(1)
+    locations = re.findall(r"location ([^{]+?) \{(.*?)\n        \}", text, re.S)
+    to_webhooks = [(path, body) for path, body in locations if "rasa_webhooks" in body]
+    assert [path for path, _ in to_webhooks] == ["~ ^/webhooks/(telegram|twilio|slack|facebook)/webhook$"]
+    path_re = re.compile(to_webhooks[0][0].removeprefix("~ "))
+    for public in ("telegram", "twilio", "slack", "facebook"):
+        assert path_re.search(f"/webhooks/{public}/webhook")
+    for internal in ("/webhooks/rest/webhook", "/webhooks/socketio/webhook", "/webhooks/telegram/",
+                     "/webhooks/telegram/webhook/x", "/conversations/x/tracker", "/model/parse"):
+        assert not path_re.search(internal), internal
+    body = to_webhooks[0][1]
+    for header in ("Host $http_host", "X-Forwarded-For $remote_addr", "X-Forwarded-Proto $scheme"):
+        assert f"proxy_set_header {header};" in body, header
