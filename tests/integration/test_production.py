@@ -148,11 +148,10 @@ def test_the_tracker_has_the_index_its_reads_use(stack):
     engine = create_engine(urllib.parse.urlunsplit(("postgresql+psycopg", url.netloc, url.path, "", "")))
     try:
         with engine.connect() as connection:
-            indexes = dict(
-                connection.execute(
-                    text("select indexname, indexdef from pg_indexes where tablename = 'events'")
-                )
+            rows = connection.execute(
+                text("select indexname, indexdef from pg_indexes where tablename = 'events'")
             )
+            indexes = {name: definition for name, definition in rows}
     finally:
         engine.dispose()
     assert '(sender_id, "timestamp")' in indexes.get("ix_events_sender_id_timestamp", ""), indexes
