@@ -39,7 +39,7 @@ class SeenInProcess:
         name = key(channel, message_id)
         while self._seen:
             oldest, when = next(iter(self._seen.items()))
-            if now - when < self.ttl and len(self._seen) <= self.keys:
+            if now - when < self.ttl and len(self._seen) < self.keys:
                 break
             self._seen.pop(oldest)
         if name in self._seen:

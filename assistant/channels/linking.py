@@ -130,9 +130,9 @@ def command(text: str, words: dict[str, tuple[str, ...]]) -> tuple[str, str] | N
         code = rest.strip().upper().replace("-", "")
         if CODE.fullmatch(code):
             return "link", code
-        if head != "/start" and rest:
-            return "link", ""  # "link 1234": a code, but not a valid one
-        return None
+        if head != "/start" and re.fullmatch(r"[A-Za-z0-9-]{4,16}", rest.strip()):
+            return "link", ""  # "link 1234": meant as a code, but none could be
+        return None  # "link my card to Apple Pay": a question, for the assistant
     if said.casefold() in words.get("unlink", ()):
         return "unlink", ""
     return None

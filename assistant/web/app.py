@@ -29,6 +29,7 @@ from assistant.web.api import api
 from assistant.web.auth import error, json_errors
 from assistant.web.console import console
 from assistant.web.insights import insights as insights_api
+from assistant.web.link import link
 from assistant.web.openapi import openapi
 from assistant.web.widget import demo_identity, widget
 from assistant.web.workbench import workbench
@@ -90,7 +91,7 @@ class RouteLimits:
         self.sign_in = Window(sign_in_per_minute, 60.0, 50_000, time.monotonic)
 
     def refused(self, path: str, method: str, address: str) -> str | None:
-        if path.startswith("/chat/") and not self.chat.allow(address):
+        if (path.startswith("/chat/") or path == "/link") and not self.chat.allow(address):
             return "chat"
         if path == "/console/login" and method == "POST" and not self.sign_in.allow(address):
             return "sign-in"
@@ -151,6 +152,7 @@ def create_app(
     app.blueprint(console)
     app.blueprint(insights_api)
     app.blueprint(widget)
+    app.blueprint(link)  # GET /link: a messaging app linked to the account (assistant/web/link.py)
     app.blueprint(workbench)  # /api/kb/playground and /api/kb/tests: the editors' workbench
     app.blueprint(openapi)  # GET /api/openapi.json, from the route table
     if watch_waits and handoff.long_wait_minutes > 0:
