@@ -185,13 +185,15 @@ _engines: dict[str, Any] = {}
 
 def query(stack: Stack, sql: str, params: dict[str, Any] | None = None, *, db: str = "app") -> list[tuple]:
     """Rows of ``sql`` (named parameters, ``:name``) on the stack's own database, whichever
-    profile: ``app`` (handoffs, staff, analytics) or ``bank`` (the demo back office)."""
+    profile: ``app`` (handoffs, staff, analytics) or ``bank`` (the demo back office). JSON columns
+    come back as their text on both (PostgreSQL's driver would decode them)."""
     from sqlalchemy import create_engine, text
 
     url = stack.database_url if db == "app" else stack.bank_url
     engine = _engines.get(url) or _engines.setdefault(url, create_engine(url, pool_pre_ping=True))
     with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(sql), params or {})]
+        rows = connection.execute(text(sql), params or {})
+        return [tuple(json.dumps(v) if isinstance(v, dict | list) else v for v in row) for row in rows]
 
 
 @pytest.fixture
