@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -230,6 +231,15 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
             load_account_words(settings.account_path, article_ids, set(trees.trees) if trees else None)
         except ArticleError as exc:
             problems += exc.problems
+    channel_words = settings.content_path.with_name("channels.yml")  # the messaging apps' words
+    if channel_words.is_file():
+        from assistant.channels.words import WordsError, load_words
+
+        try:
+            load_words(channel_words)
+        except WordsError as exc:
+            where, line, message = re.match(r"(.*):(\d+): (.*)", str(exc), re.S).groups()  # type: ignore[union-attr]
+            problems.append(Problem(where, int(line), message))
     if problems:
         _print_problems(ArticleError(problems))
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)

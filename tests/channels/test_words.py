@@ -39,3 +39,15 @@ def test_a_misspelt_key_is_reported_at_its_line(tmp_path):
     path, line = edited(tmp_path, "  unlinked:", "  unlnked:")
     with pytest.raises(WordsError, match=rf"channels.yml:{line}: texts: unknown key 'unlnked'"):
         load_words(path)
+
+
+
+def test_assistant_validate_reports_the_channels_words(tmp_path):
+    from tests.test_cli import ARTICLE, run_validate
+
+    path, line = edited(tmp_path, "  unlinked:", "  unlnked:")  # next to the settings file
+    result = run_validate(tmp_path, "top_tasks: [a]\n", {"a.md": ARTICLE})
+    assert result.returncode == 1
+    assert f"channels.yml:{line}: texts: unknown key 'unlnked'" in result.stderr
+    path.write_text(SOURCE.read_text())
+    assert run_validate(tmp_path, "top_tasks: [a]\n", {"a.md": ARTICLE}).returncode == 0
