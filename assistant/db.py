@@ -6,7 +6,7 @@ import datetime as dt
 import time
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, inspect, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +21,9 @@ def as_utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+SCHEMA_LOCK = 0x6B657374  # "kest": the advisory lock taken while tables are created on PostgreSQL
+
+
 def open_database(url: str, metadata: MetaData) -> tuple[Engine, sessionmaker[Session]]:
     """An engine and a session factory for ``url``, with ``metadata``'s tables created.
 
@@ -32,6 +35,14 @@ def open_database(url: str, metadata: MetaData) -> tuple[Engine, sessionmaker[Se
     engine = create_engine(url, future=True)
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         share_sqlite_file(engine)
+    if engine.dialect.name == "postgresql":
+        # Several processes (web app, action servers) open the same database at start-up: on
+        # PostgreSQL two CREATE TABLEs at once collide in its catalogue, so they take turns.
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+            metadata.create_all(connection)
+            add_missing_columns(connection, metadata)
+        return engine, sessionmaker(engine, expire_on_commit=False)
     for attempt in range(3):
         try:
             metadata.create_all(engine)
@@ -58,7 +69,7 @@ def share_sqlite_file(engine: Engine) -> None:
             time.sleep(0.2 * (attempt + 1))
 
 
-def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
+def add_missing_columns(engine: Engine | Connection, metadata: MetaData) -> list[str]:
     """Forward-only migration: columns added to a model since the database was created are
     added to its table, with their default, so an existing var/*.db keeps working."""
     added: list[str] = []
@@ -78,7 +89,11 @@ def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
                 literal = " DEFAULT '" + default.replace("'", "''") + "'"
             elif isinstance(default, (int, float)):
                 literal = f" DEFAULT {default}"
-            with engine.begin() as conn:
-                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{literal}'))
+            alter = text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{literal}')
+            if isinstance(engine, Connection):  # inside the caller's transaction
+                engine.execute(alter)
+            else:
+                with engine.begin() as conn:
+                    conn.execute(alter)
             added.append(f"{table.name}.{column.name}")
     return added

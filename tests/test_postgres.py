@@ -112,3 +112,34 @@ def test_account_facts_and_proactive_offers_on_postgres(pg_url):
     analytics = InsightsStore(pg_url)
     analytics.add_direct("c1", PROACTIVE_OFFERED, "offer-1", subject=failures[0].id)
     assert analytics.seen(PROACTIVE_OFFERED, [f.id for f in failures]) == {failures[0].id}
+
+
+def test_processes_opening_one_new_database_at_once_create_its_tables_once(pg_url):
+    """The web app and both action servers start together on the production profile: on
+    PostgreSQL two CREATE TABLEs of one table at once used to fail in the catalogue."""
+    import threading
+
+    from assistant.db import open_database
+    from assistant.handoff.store import Base as HandoffBase
+
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            engine, _ = open_database(pg_url, HandoffBase.metadata)
+            engine.dispose()
+        except BaseException as exc:  # reported below, with every other opener's
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from handoffs")).scalar() == 0
+    engine.dispose()
