@@ -39,7 +39,7 @@ def open_database(url: str, metadata: MetaData) -> tuple[Engine, sessionmaker[Se
         # Several processes (web app, action servers) open the same database at start-up: on
         # PostgreSQL two CREATE TABLEs at once collide in its catalogue, so they take turns.
         with engine.begin() as connection:
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+            take_turns(connection, SCHEMA_LOCK)
             metadata.create_all(connection)
             add_missing_columns(connection, metadata)
         return engine, sessionmaker(engine, expire_on_commit=False)
@@ -54,6 +54,15 @@ def open_database(url: str, metadata: MetaData) -> tuple[Engine, sessionmaker[Se
                 raise
             time.sleep(0.2 * (attempt + 1))
     return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+def take_turns(connection: Connection | Session, key: int) -> None:
+    """On PostgreSQL, wait until no other process's transaction holds ``key`` and hold it until
+    this transaction ends (an advisory lock), so work such as creating tables or seeding the
+    demo runs once at a time across processes. SQLite's single writer already does this."""
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    if bind.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def share_sqlite_file(engine: Engine) -> None:

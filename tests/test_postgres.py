@@ -143,3 +143,33 @@ def test_processes_opening_one_new_database_at_once_create_its_tables_once(pg_ur
     with engine.connect() as conn:
         assert conn.execute(text("select count(*) from handoffs")).scalar() == 0
     engine.dispose()
+
+
+def test_action_servers_seeding_one_new_back_office_at_once_seed_it_once(pg_url):
+    import threading
+
+    from assistant.backoffice.demo import DEMO_CUSTOMERS
+    from assistant.backoffice.store import BackOffice
+
+    BackOffice(pg_url)  # the tables, as the first process to open it makes them
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def seed() -> None:
+        office = BackOffice(pg_url)
+        barrier.wait()
+        try:
+            office.seed_demo()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=seed) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from customers")).scalar() == len(DEMO_CUSTOMERS)
+    engine.dispose()

@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import DateTime, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from assistant.db import as_utc, open_database, utc_now
+from assistant.db import as_utc, open_database, take_turns, utc_now
+
+SEED_LOCK = 0x6B62616E  # "kban": the advisory lock held while the demo is seeded (PostgreSQL)
 
 CARD_KINDS = ("physical", "virtual")
 DELIVERIES = ("standard", "express")
@@ -691,6 +693,7 @@ class BackOffice:
         from assistant.backoffice.demo import DEMO_CUSTOMERS
 
         with self._session.begin() as s:
+            take_turns(s, SEED_LOCK)  # two action servers starting together seed once
             if reset:
                 for table in (PaymentRow, TopUpRow, TransferRow, PayeeRow, CardRow, AccountRow, CustomerRow):
                     s.query(table).delete()
