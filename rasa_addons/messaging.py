@@ -62,7 +62,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from twilio.request_validator import RequestValidator
 
 from assistant import chat_session
-from assistant.channels import config, dedup, linking, render
+from assistant.channels import addresses, config, dedup, linking, render
 from assistant.channels.words import ChannelWords, load_words
 from assistant.identity import TOKEN_KEY
 from assistant.limits import LimitSettings, MessageLimiter
@@ -177,9 +177,8 @@ class KestrelTwilioOutput(MessagingOutput, TwilioOutput):
         return number
 
     async def deliver(self, recipient_id: str, item: Any) -> None:
-        await asyncio.to_thread(
-            self.messages.create, to=recipient_id, from_=self.sender_for(recipient_id), body=str(item)
-        )
+        to = addresses.twilio_address(recipient_id)  # the conversation id back to the address
+        await asyncio.to_thread(self.messages.create, to=to, from_=self.sender_for(to), body=str(item))
 
 
 class KestrelSlackOutput(MessagingOutput, SlackBot):
@@ -581,7 +580,7 @@ class WhatsAppChannel(MessagingInput, TwilioInput):
             signature = request.headers.get("X-Twilio-Signature", "")
             if not signature or not self.validator.validate(self.public_url_of(request), form, signature):
                 return _refused(403, "twilio signature missing or wrong")
-            sender = form.get("From", "")
+            sender = addresses.twilio_conversation(form.get("From", ""))
             if not sender:
                 return _refused(400, "twilio message without a sender")
             body = form.get("Body", "")

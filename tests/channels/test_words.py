@@ -41,7 +41,6 @@ def test_a_misspelt_key_is_reported_at_its_line(tmp_path):
         load_words(path)
 
 
-
 def test_assistant_validate_reports_the_channels_words(tmp_path):
     from tests.test_cli import ARTICLE, run_validate
 
