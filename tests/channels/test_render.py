@@ -210,6 +210,13 @@ def test_custom_parts_become_text():
     }
     [notice] = render.telegram(queued, WORDS)
     assert notice["text"] == WORDS.text("queued", position=2, wait=6)
+    [ticket] = render.slack({"custom": {"data": {"ticket": {"id": 9}}}}, WORDS)
+    assert ticket["text"] == WORDS.text("ticket")
+    [joined] = render.messenger({"custom": {"data": {"agent_joined": {"name": "Sam"}}}}, WORDS)
+    assert joined == {"text": WORDS.text("agent_joined", name="Sam")}
+    # with its own words (the domain's response), a notice is not said twice
+    said = {"text": "Sam has joined.", "custom": {"data": {"agent_joined": {"name": "Sam"}}}}
+    assert render.whatsapp(said, WORDS) == ["Sam has joined."]
 
 
 def test_a_payload_in_a_text_is_taken_out():
