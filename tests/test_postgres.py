@@ -173,3 +173,49 @@ def test_action_servers_seeding_one_new_back_office_at_once_seed_it_once(pg_url)
     with engine.connect() as conn:
         assert conn.execute(text("select count(*) from customers")).scalar() == len(DEMO_CUSTOMERS)
     engine.dispose()
+
+
+def test_messaging_links_on_postgres_from_both_virtualenvs(pg_url):
+    """The link store runs in the web app (SQLAlchemy 2, psycopg 3) and in Rasa's process
+    (SQLAlchemy 1.4, psycopg2): a code issued by one is taken by the other, once; the tables
+    are created under the same turn-taking as every other store's."""
+    import subprocess
+    import threading
+
+    from assistant import db
+    from assistant.channels import linking
+
+    assert linking.SCHEMA_LOCK == db.SCHEMA_LOCK
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            linking.LinkStore(pg_url).dispose()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    store = linking.LinkStore(pg_url)
+    code = store.issue_code(linking.Link("cust-ava", {"name": "Ava"}))
+    script = (
+        "import sys; from assistant.channels.linking import LinkStore;"
+        "s = LinkStore(sys.argv[1]); first = s.take_code(sys.argv[2]);"
+        "again = s.take_code(sys.argv[2]); s.bind('telegram', '42', first);"
+        "print(first.customer_id, again, s.linked('telegram', '42').customer_id)"
+    )
+    from tests.conftest import ROOT
+
+    done = subprocess.run(
+        [str(ROOT / ".venv-rasa" / "bin" / "python"), "-c", script, pg_url, code],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["cust-ava", "None", "cust-ava"]
+    assert store.linked("telegram", "42") == linking.Link("cust-ava", {"name": "Ava"})
+    store.dispose()

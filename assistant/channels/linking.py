@@ -38,6 +38,7 @@ CODE_TTL = 10 * 60
 MAX_LINK_TTL = 15 * 60  # a link token living longer than this is refused
 CHAT_TOKEN_TTL = 5 * 60  # each message's token: long enough for its turn, and no more
 KEPT_CLAIMS = ("name", "segment")
+SCHEMA_LOCK = 0x6B657374  # assistant.db.SCHEMA_LOCK: one turn-taking for every table creation
 
 metadata = sa.MetaData()
 codes = sa.Table(
@@ -151,6 +152,13 @@ class LinkStore:
     def __init__(self, url: str, *, clock: Any = time.time) -> None:
         self.engine = sa.create_engine(_url(url))
         self.clock = clock
+        if self.engine.dialect.name == "postgresql":
+            # both Rasa instances and the web app open it at start-up: they take turns, as
+            # assistant.db.open_database does (its SQLAlchemy 2 code is not Rasa's 1.4)
+            with self.engine.begin() as db:
+                db.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+                metadata.create_all(db)
+            return
         for attempt in range(3):
             try:
                 metadata.create_all(self.engine)
