@@ -100,22 +100,53 @@ class PollReport:
     seconds: float = 0.0
 
 
-class Consumer:
-    """Moves events from one source into the store and labels what changed."""
+class Polling:
+    """What both consumers share: a poll takes everything there is into the store (``take``),
+    then labels what changed; ``run`` polls until stopped, logging a failed poll and retrying."""
+
+    store: InsightsStore
+    on_poll: Callable[[PollReport], None] | None = None
+
+    def take(self, report: PollReport) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Let go of a connection after a failure (the next poll opens a new one)."""
+
+    def poll(self) -> PollReport:
+        started = time.perf_counter()
+        report = PollReport()
+        self.take(report)
+        report.labelled = self.store.label_pending()
+        report.seconds = round(time.perf_counter() - started, 4)
+        if self.on_poll is not None:
+            self.on_poll(report)
+        return report
+
+    def run(self, stopping: threading.Event, every: float = 1.0) -> None:
+        while not stopping.is_set():
+            try:
+                self.poll()
+            except Exception:
+                logger.exception("reading the event broker failed; retrying")
+                self.close()
+            stopping.wait(every)
+        self.close()
+
+
+class Consumer(Polling):
+    """Moves events from Rasa's SQL broker table into the store and labels what changed."""
 
     def __init__(self, source: EventSource, store: InsightsStore, *, batch: int = 1000):
         self.source = source
         self.store = store
         self.batch = batch
-        self.on_poll: Callable[[PollReport], None] | None = None
 
     @property
     def cursor(self) -> str:
         return f"cursor:{self.source.name}"
 
-    def poll(self) -> PollReport:
-        started = time.perf_counter()
-        report = PollReport()
+    def take(self, report: PollReport) -> None:
         while True:
             after = self.store.position(self.cursor)
             events = self.source.read(after, self.batch)
@@ -124,20 +155,6 @@ class Consumer:
             report.new += self.store.ingest(self.source.name, events, cursor=self.cursor)
             if len(fresh) < self.batch:
                 break
-        report.labelled = self.store.label_pending()
-        report.seconds = round(time.perf_counter() - started, 4)
-        if self.on_poll is not None:
-            self.on_poll(report)
-        return report
-
-    def run(self, stopping: threading.Event, every: float = 1.0) -> None:
-        """Poll until ``stopping`` is set; one failed poll is logged and retried."""
-        while not stopping.is_set():
-            try:
-                self.poll()
-            except Exception:
-                logger.exception("reading the event broker failed; retrying")
-            stopping.wait(every)
 
 
 def pika_parameters(url: str) -> Any:
@@ -164,7 +181,7 @@ def message_id(body: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(body, digest_size=8).digest(), "big") >> 1
 
 
-class QueueConsumer:
+class QueueConsumer(Polling):
     """Rasa's Pika broker's queue into the store, acknowledging only what was stored."""
 
     def __init__(
@@ -183,7 +200,6 @@ class QueueConsumer:
         self.batch = batch
         self.wait = wait  # seconds without a message that end a batch
         self.name = name
-        self.on_poll: Callable[[PollReport], None] | None = None
         self._connection: Any = None
         self._channel: Any = None
 
@@ -198,9 +214,7 @@ class QueueConsumer:
             self._channel.basic_qos(prefetch_count=self.batch)
         return self._channel
 
-    def poll(self) -> PollReport:
-        started = time.perf_counter()
-        report = PollReport()
+    def take(self, report: PollReport) -> None:
         channel = self._open()
         while True:
             events: list[tuple[int, dict[str, Any]]] = []
@@ -224,21 +238,6 @@ class QueueConsumer:
                 channel.basic_ack(delivery_tag=last_tag, multiple=True)  # only after they are stored
             if len(events) < self.batch:
                 break
-        report.labelled = self.store.label_pending()
-        report.seconds = round(time.perf_counter() - started, 4)
-        if self.on_poll is not None:
-            self.on_poll(report)
-        return report
-
-    def run(self, stopping: threading.Event, every: float = 1.0) -> None:
-        while not stopping.is_set():
-            try:
-                self.poll()
-            except Exception:
-                logger.exception("reading the event queue failed; retrying")
-                self.close()
-            stopping.wait(every)
-        self.close()
 
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
