@@ -296,10 +296,20 @@ class MessagingInput(Degrading):
         tracker = await self._tracker(sender)
         return [e.as_dict() for e in tracker.events] if tracker is not None else []
 
-    def keep_app(self, blueprint: Blueprint) -> None:
+    def webhook_blueprint(self, platform: str) -> Blueprint:
+        """The channel's blueprint with what every platform's has: the app kept for the tracker
+        store, and ``GET /`` answering ok (as Rasa's connectors do)."""
+        blueprint = Blueprint(f"kestrel_{platform}", __name__)
+
         @blueprint.listener("after_server_start")
         async def keep(app: Any, _loop: Any) -> None:
             self.app = app
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        return blueprint
 
     async def say(self, output: MessagingOutput, sender: str, text: str) -> None:
         try:
@@ -469,17 +479,12 @@ class TelegramChannel(MessagingInput, TelegramInput):
         return KestrelTelegramOutput(self)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = Blueprint("kestrel_telegram", __name__)
-        self.keep_app(webhook)
+        webhook = self.webhook_blueprint("telegram")
 
         @webhook.listener("before_server_stop")
         async def close(_app: Any, _loop: Any) -> None:
             if self._session is not None:
                 await self._session.close()
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
 
         @webhook.route("/webhook", methods=["POST"])
         async def message(request: Request) -> HTTPResponse:
@@ -567,12 +572,7 @@ class WhatsAppChannel(MessagingInput, TwilioInput):
         return f"{self.public_url}{request.path}{query}"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = Blueprint("kestrel_twilio", __name__)
-        self.keep_app(webhook)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        webhook = self.webhook_blueprint("twilio")
 
         @webhook.route("/webhook", methods=["POST"])
         async def message(request: Request) -> HTTPResponse:
@@ -639,13 +639,8 @@ class SlackChannel(MessagingInput, SlackInput):
         return hmac.compare_digest(f"v0={digest}", signature)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = Blueprint("kestrel_slack", __name__)
-        self.keep_app(webhook)
+        webhook = self.webhook_blueprint("slack")
         no_retry = {"X-Slack-No-Retry": "1"}
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
 
         @webhook.route("/webhook", methods=["POST"])
         async def message(request: Request) -> HTTPResponse:
@@ -752,12 +747,7 @@ class MessengerChannel(MessagingInput, FacebookInput):
         return hmac.compare_digest(f"sha256={digest}", given)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = Blueprint("kestrel_facebook", __name__)
-        self.keep_app(webhook)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        webhook = self.webhook_blueprint("facebook")
 
         @webhook.route("/webhook", methods=["GET"])
         async def verification(request: Request) -> HTTPResponse:
