@@ -64,7 +64,9 @@ def settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     for key, name in DATABASES.items():
         # the web app and the back office use psycopg 3 (.venv); Rasa uses psycopg2 (its own venv)
         given = env.get(VARIABLES[key])
-        out[key] = given or database_url(server, name, driver="psycopg2" if key == "tracker_url" else "psycopg")
+        out[key] = given or database_url(
+            server, name, driver="psycopg2" if key == "tracker_url" else "psycopg"
+        )
     for key, variable in (
         ("redis_url", "ASSISTANT_REDIS_URL"),
         ("rabbitmq_url", "ASSISTANT_RABBITMQ_URL"),
@@ -157,3 +159,31 @@ def delete_queue(url: str, exchange: str, queue: str) -> None:
         channel.exchange_delete(exchange)
     finally:
         connection.close()
+
+
+def throwaway(run: str, *, server: str, redis_url: str, rabbitmq_url: str) -> dict[str, Any]:
+    """The production profile's settings on databases, a queue and an exchange named for one
+    ``run`` (the tests and benchmarks make their own and :func:`discard` them after)."""
+    env = {
+        "ASSISTANT_POSTGRES_URL": server,
+        "ASSISTANT_REDIS_URL": redis_url,
+        "ASSISTANT_RABBITMQ_URL": rabbitmq_url,
+        **{
+            VARIABLES[key]: database_url(
+                server, f"{name}_{run}", driver="psycopg2" if key == "tracker_url" else "psycopg"
+            )
+            for key, name in DATABASES.items()
+        },
+    }
+    return {
+        **settings(env),
+        "broker_queue": f"kestrel_insights_{run}",
+        "broker_exchange": f"kestrel-events-{run}",
+    }
+
+
+def discard(made: Mapping[str, Any]) -> None:
+    """Drop what :func:`throwaway` named: its databases, queue and exchange."""
+    for key in DATABASES:
+        drop_database(made[key])
+    delete_queue(made["rabbitmq_url"], made["broker_exchange"], made["broker_queue"])

@@ -60,26 +60,13 @@ def production_stack(var: Path, ports: tuple[int, int, int, int], run: str, rasa
     from assistant import production
     from assistant.benchout import bench_stack
 
-    env = {
-        "ASSISTANT_POSTGRES_URL": PG_SERVER,
-        "ASSISTANT_REDIS_URL": REDIS_URL,
-        "ASSISTANT_RABBITMQ_URL": RABBITMQ_URL,
-        **{
-            production.VARIABLES[key]: production.database_url(
-                PG_SERVER, f"{name}_{run}", driver="psycopg2" if key == "tracker_url" else "psycopg"
-            )
-            for key, name in production.DATABASES.items()
-        },
-    }
     content = var / "content"  # the articles and index as copies: the edit never touches data/
     if not content.exists():
         shutil.copytree(ROOT / "data" / "kb", content / "kb")
         shutil.copytree(ROOT / "kb_index", content / "kb_index", symlinks=True)
     settings = {
-        **production.settings(env),
+        **production.throwaway(run, server=PG_SERVER, redis_url=REDIS_URL, rabbitmq_url=RABBITMQ_URL),
         "rasa_processes": rasa_processes,
-        "broker_queue": f"kestrel_insights_{run}",
-        "broker_exchange": f"kestrel-events-{run}",
         "actions_port": ACTIONS_PORT,
         "kb_source": content / "kb",
         "kb_index": content / "kb_index",
@@ -90,9 +77,16 @@ def production_stack(var: Path, ports: tuple[int, int, int, int], run: str, rasa
 def discard(stack: Any) -> None:
     from assistant import production
 
-    for url in (stack.database_url, stack.tracker_url, stack.bank_url):
-        production.drop_database(url)
-    production.delete_queue(stack.rabbitmq_url, stack.broker_exchange, stack.broker_queue)
+    production.discard(
+        {
+            "db_url": stack.database_url,
+            "tracker_url": stack.tracker_url,
+            "backoffice_url": stack.bank_url,
+            "rabbitmq_url": stack.rabbitmq_url,
+            "broker_exchange": stack.broker_exchange,
+            "broker_queue": stack.broker_queue,
+        }
+    )
 
 
 def queue_depth(stack: Any) -> int:

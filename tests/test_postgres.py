@@ -114,31 +114,37 @@ def test_account_facts_and_proactive_offers_on_postgres(pg_url):
     assert analytics.seen(PROACTIVE_OFFERED, [f.id for f in failures]) == {failures[0].id}
 
 
-def test_processes_opening_one_new_database_at_once_create_its_tables_once(pg_url):
-    """The web app and both action servers start together on the production profile: on
-    PostgreSQL two CREATE TABLEs of one table at once used to fail in the catalogue."""
+def at_once(count: int, work, prepare=lambda: None) -> list[BaseException]:
+    """``work(prepared)`` in ``count`` threads released together (as processes starting at the
+    same moment); the errors they raised."""
     import threading
 
-    from assistant.db import open_database
-    from assistant.handoff.store import Base as HandoffBase
-
     errors: list[BaseException] = []
-    barrier = threading.Barrier(6)
+    barrier = threading.Barrier(count)
 
-    def start() -> None:
+    def run() -> None:
+        prepared = prepare()
         barrier.wait()
         try:
-            engine, _ = open_database(pg_url, HandoffBase.metadata)
-            engine.dispose()
-        except BaseException as exc:  # reported below, with every other opener's
+            work(prepared)
+        except BaseException as exc:  # reported by the caller, with every other thread's
             errors.append(exc)
 
-    threads = [threading.Thread(target=start) for _ in range(6)]
+    threads = [threading.Thread(target=run) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert errors == []
+    return errors
+
+
+def test_processes_opening_one_new_database_at_once_create_its_tables_once(pg_url):
+    """The web app and both action servers start together on the production profile: on
+    PostgreSQL two CREATE TABLEs of one table at once used to fail in the catalogue."""
+    from assistant.db import open_database
+    from assistant.handoff.store import Base as HandoffBase
+
+    assert at_once(6, lambda _: open_database(pg_url, HandoffBase.metadata)[0].dispose()) == []
     engine = create_engine(pg_url)
     with engine.connect() as conn:
         assert conn.execute(text("select count(*) from handoffs")).scalar() == 0
@@ -146,29 +152,11 @@ def test_processes_opening_one_new_database_at_once_create_its_tables_once(pg_ur
 
 
 def test_action_servers_seeding_one_new_back_office_at_once_seed_it_once(pg_url):
-    import threading
-
     from assistant.backoffice.demo import DEMO_CUSTOMERS
     from assistant.backoffice.store import BackOffice
 
     BackOffice(pg_url)  # the tables, as the first process to open it makes them
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(4)
-
-    def seed() -> None:
-        office = BackOffice(pg_url)
-        barrier.wait()
-        try:
-            office.seed_demo()
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=seed) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
+    assert at_once(4, lambda office: office.seed_demo(), prepare=lambda: BackOffice(pg_url)) == []
     engine = create_engine(pg_url)
     with engine.connect() as conn:
         assert conn.execute(text("select count(*) from customers")).scalar() == len(DEMO_CUSTOMERS)
@@ -180,26 +168,12 @@ def test_messaging_links_on_postgres_from_both_virtualenvs(pg_url):
     (SQLAlchemy 1.4, psycopg2): a code issued by one is taken by the other, once; the tables
     are created under the same turn-taking as every other store's."""
     import subprocess
-    import threading
 
     from assistant import db
     from assistant.channels import linking
 
     assert linking.SCHEMA_LOCK == db.SCHEMA_LOCK
-    errors: list[BaseException] = []
-
-    def open_store() -> None:
-        try:
-            linking.LinkStore(pg_url).dispose()
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=open_store) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
+    assert at_once(4, lambda _: linking.LinkStore(pg_url).dispose()) == []
     store = linking.LinkStore(pg_url)
     code = store.issue_code(linking.Link("cust-ava", {"name": "Ava"}))
     script = (

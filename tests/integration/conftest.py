@@ -59,29 +59,10 @@ ACTIONS_PORT = 15054  # the gateway's internal listener in front of the action s
 
 
 def production_settings(run: str) -> dict[str, Any]:
-    env = {
-        "ASSISTANT_POSTGRES_URL": PG_SERVER,
-        "ASSISTANT_REDIS_URL": PRODUCTION_REDIS_URL,
-        "ASSISTANT_RABBITMQ_URL": RABBITMQ_URL,
-        **{
-            production.VARIABLES[key]: production.database_url(
-                PG_SERVER, f"{name}_{run}", driver="psycopg2" if key == "tracker_url" else "psycopg"
-            )
-            for key, name in production.DATABASES.items()
-        },
-    }
-    return {
-        **production.settings(env),
-        "broker_queue": f"kestrel_insights_{run}",
-        "broker_exchange": f"kestrel-events-{run}",
-        "actions_port": ACTIONS_PORT,
-    }
-
-
-def discard_production(settings: dict[str, Any]) -> None:
-    for key in production.DATABASES:
-        production.drop_database(settings[key])
-    production.delete_queue(settings["rabbitmq_url"], settings["broker_exchange"], settings["broker_queue"])
+    made = production.throwaway(
+        run, server=PG_SERVER, redis_url=PRODUCTION_REDIS_URL, rabbitmq_url=RABBITMQ_URL
+    )
+    return {**made, "actions_port": ACTIONS_PORT}
 
 
 @pytest.fixture(scope="session")
@@ -125,7 +106,7 @@ def stack(tmp_path_factory, profile):
         running.stop()
     finally:
         if profile == "production":
-            discard_production(extra)
+            production.discard(extra)
 
 
 class Http:
@@ -160,11 +141,15 @@ def http() -> Http:
 def say(stack, http):
     """Send one message over the `rest` channel; returns the bot's messages."""
 
-    def _say(sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def _say(
+        sender: str, text: str, metadata: dict[str, Any] | None = None, *, port: int | None = None
+    ) -> list[dict[str, Any]]:
+        """``port``: one Rasa instance of several (the first by default)."""
         body: dict[str, Any] = {"sender": sender, "message": text}
         if metadata:
             body["metadata"] = metadata
-        status, body = http.call("POST", f"http://127.0.0.1:{stack.rasa_port}/webhooks/rest/webhook", body)
+        address = f"http://127.0.0.1:{port or stack.rasa_port}"
+        status, body = http.call("POST", f"{address}/webhooks/rest/webhook", body)
         assert status == 200, body
         return body
 

@@ -12,7 +12,6 @@ import os
 import signal
 import time
 import urllib.parse
-from typing import Any
 
 import pytest
 
@@ -20,15 +19,6 @@ from tests.integration.conftest import query, texts
 from tests.integration.test_stages import new_sender, signed_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.profile("production")]
-
-
-def _say_to(http, port: int, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict]:
-    body: dict[str, Any] = {"sender": sender, "message": text}
-    if metadata:
-        body["metadata"] = metadata
-    status, answer = http.call("POST", f"http://127.0.0.1:{port}/webhooks/rest/webhook", body)
-    assert status == 200, answer
-    return answer
 
 
 def _kill(stack, name: str) -> None:
@@ -72,38 +62,38 @@ def test_the_stores_are_postgres_redis_and_rabbitmq(stack):
     assert stack.database_url.startswith("postgresql+psycopg://")
 
 
-def test_rasa_killed_mid_form_the_other_instance_completes_it(stack, http, tracker):
+def test_rasa_killed_mid_form_the_other_instance_completes_it(stack, say, tracker):
     sender, meta = new_sender(), signed_in(stack)
     first, second = stack.rasa_ports
     before = _transfers(stack, "cust-ava")
-    messages = _say_to(http, first, sender, "make a transfer", meta)
+    messages = say(sender, "make a transfer", meta, port=first)
     assert "Who would you like to send money to?" in texts(messages)
-    messages = _say_to(http, first, sender, "Sam", meta)
+    messages = say(sender, "Sam", meta, port=first)
     assert "How much" in texts(messages)
 
     _kill(stack, "rasa")  # the instance holding the conversation dies between two messages
-    messages = _say_to(http, second, sender, "13.57", meta)  # the other one carries on
+    messages = say(sender, "13.57", meta, port=second)  # the other one carries on
     assert "Send £13.57 to Sam Carter" in texts(messages)
-    messages = _say_to(http, second, sender, "yes please", meta)
+    messages = say(sender, "yes please", meta, port=second)
     assert _transfers(stack, "cust-ava")[len(before) :] == [("cust-ava-payee1", 1357)]
     users = [e["text"] for e in tracker(sender, port=second)["events"] if e.get("event") == "user"]
     assert users == ["make a transfer", "Sam", "13.57", "yes please"]  # nothing lost, in order
     _wait_up(stack, "rasa")  # the supervisor starts it again
 
 
-def test_an_action_server_that_is_down_is_routed_around(stack, http):
+def test_an_action_server_that_is_down_is_routed_around(stack, say):
     _kill(stack, "actions-2")
     try:
         for port in stack.rasa_ports * 3:  # both instances, several calls: each reaches actions
-            messages = _say_to(http, port, new_sender(), "how do I top up with a card?")
+            messages = say(new_sender(), "how do I top up with a card?", port=port)
             assert messages and "something went wrong" not in texts(messages).lower()
     finally:
         _wait_up(stack, "actions-2")
 
 
-def test_events_reach_the_analytics_store_through_rabbitmq(stack, http):
+def test_events_reach_the_analytics_store_through_rabbitmq(stack, say):
     sender = new_sender()
-    _say_to(http, stack.rasa_ports[1], sender, "how do I top up with a card?")
+    say(sender, "how do I top up with a card?", port=stack.rasa_ports[1])
     deadline = time.monotonic() + 60
     rows: list[tuple] = []
     while time.monotonic() < deadline and not rows:
