@@ -51,7 +51,8 @@ def database_url(server: str, name: str, *, driver: str = "psycopg") -> str:
     """The URL of database ``name`` on the PostgreSQL ``server`` (postgresql://user@host:port)."""
     parts = urllib.parse.urlsplit(server)
     if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
-        raise ValueError(f"ASSISTANT_POSTGRES_URL must be postgresql://user@host:port, got {server!r}")
+        shown = f"{parts.scheme}://{parts.hostname or ''}"  # never the password
+        raise ValueError(f"ASSISTANT_POSTGRES_URL must be postgresql://user@host:port, got {shown}...")
     scheme = "postgresql+psycopg" if driver == "psycopg" else "postgresql"
     return urllib.parse.urlunsplit((scheme, parts.netloc, f"/{name}", parts.query, ""))
 

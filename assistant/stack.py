@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -179,6 +180,9 @@ class Stack:
             raise ValueError("ASSISTANT_TRACKER_URL must be postgresql://user@host:port/database")
         if self.rabbitmq_url and not self.rabbitmq_url.startswith(("amqp://", "amqps://")):
             raise ValueError("ASSISTANT_RABBITMQ_URL must be amqp://user:password@host:port/vhost")
+        if set(self.rabbitmq_password) & set("/?#%@:"):
+            # Rasa's Pika broker writes the password into a URL without quoting it
+            raise ValueError("the RabbitMQ password may not contain any of / ? # % @ : (Rasa cannot use it)")
         if self.rasa_processes > 1 and not self.redis_url:
             raise ValueError(
                 "more than one Rasa process needs a lock store: set ASSISTANT_REDIS_URL"
@@ -188,6 +192,16 @@ class Stack:
     @property
     def rasa_ports(self) -> list[int]:
         return [self.rasa_port + i for i in range(self.rasa_processes)]
+
+    @property
+    def rabbitmq_password(self) -> str:
+        """ASSISTANT_RABBITMQ_PASSWORD, else the URL's, else RabbitMQ's default (guest)."""
+        if not self.rabbitmq_url:
+            return ""
+        given = os.environ.get("ASSISTANT_RABBITMQ_PASSWORD")
+        return (
+            given or urllib.parse.unquote(urllib.parse.urlsplit(self.rabbitmq_url).password or "") or "guest"
+        )
 
     @property
     def action_ports(self) -> list[int]:
@@ -219,6 +233,10 @@ class Stack:
             f'  username: "{urllib.parse.unquote(url.username or "postgres")}"',
             "  password: ${ASSISTANT_TRACKER_PASSWORD}",  # from the environment, never in a file
         ]
+        options = urllib.parse.parse_qsl(url.query)  # sslmode=verify-full, say: passed on
+        if options:
+            lines.append("  query:")
+            lines += [f"    {key}: {json.dumps(value)}" for key, value in options]
         return "\n".join(lines) + "\n"
 
     def lock_store_config(self) -> str:
@@ -398,9 +416,7 @@ class Stack:
         secrets_env = {
             "ASSISTANT_TRACKER_PASSWORD": os.environ.get("ASSISTANT_TRACKER_PASSWORD")
             or urllib.parse.unquote(urllib.parse.urlsplit(self.tracker_url).password or ""),
-            "ASSISTANT_RABBITMQ_PASSWORD": os.environ.get("ASSISTANT_RABBITMQ_PASSWORD")
-            or urllib.parse.unquote(urllib.parse.urlsplit(self.rabbitmq_url).password or "")
-            or ("guest" if self.rabbitmq_url else ""),
+            "ASSISTANT_RABBITMQ_PASSWORD": self.rabbitmq_password,
         }
         return [
             *(self._actions(i, port, common) for i, port in enumerate(self.action_ports)),

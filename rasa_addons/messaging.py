@@ -277,6 +277,7 @@ class MessagingInput(Degrading):
         self.seen: SeenInRedis | SeenHere = SeenInRedis(redis_url) if redis_url else SeenHere()
         self._links: linking.LinkStore | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._last: dict[str, asyncio.Task[Any]] = {}  # each sender's latest message, in turn
         self.admission = process_admission()
         validate_action_results_cheaply()
 
@@ -287,10 +288,15 @@ class MessagingInput(Degrading):
             self._links = linking.LinkStore(self.db_url)
         return self._links
 
-    def spawn(self, work: Awaitable[Any]) -> None:
+    def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)  # a strong reference until it is done
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    def linkable(self, sender: str) -> bool:
+        """Whether this sender may link and use an account (the platform vouches for who it is)."""
+        return True
 
     async def events(self, sender: str) -> list[dict[str, Any]]:
         tracker = await self._tracker(sender)
@@ -328,13 +334,31 @@ class MessagingInput(Degrading):
         message_id: str,
         text: str | None = None,
         ref: str | None = None,
+        private: bool = True,
     ) -> bool:
         """A verified message: False when it is a retry already taken, else True with its turn
-        started in the background (the platform is answered at once)."""
+        started in the background (the platform is answered at once). A sender's messages are
+        taken one after the other, in the order they came (the gateway sends every webhook to
+        one process while it is up). ``private``: only the customer reads the chat (not a Slack
+        channel); elsewhere no account is linked or used."""
         if not await self.seen.first(self.name(), message_id):  # type: ignore[attr-defined]
             logger.info("a retry of a message already taken in %s: dropped", chat_session.log_ref(sender))
             return False
-        self.spawn(self.take(on_new_message, output, sender=sender, text=text, ref=ref))
+        before = self._last.get(sender)
+        work = self.take(on_new_message, output, sender=sender, text=text, ref=ref, private=private)
+
+        async def in_turn() -> None:
+            if before is not None:
+                await asyncio.wait([before])  # its failure is its own: logged by take()
+            await work
+
+        task = self._last[sender] = self.spawn(in_turn())
+
+        def forget(done: asyncio.Task[Any]) -> None:
+            if self._last.get(sender) is done:
+                del self._last[sender]
+
+        task.add_done_callback(forget)
         return True
 
     async def take(
@@ -345,9 +369,10 @@ class MessagingInput(Degrading):
         sender: str,
         text: str | None,
         ref: str | None,
+        private: bool = True,
     ) -> None:
         try:
-            await self._take(on_new_message, output, sender=sender, text=text, ref=ref)
+            await self._take(on_new_message, output, sender=sender, text=text, ref=ref, private=private)
         except Exception:
             logger.exception("a message could not be taken in %s", chat_session.log_ref(sender))
 
@@ -359,8 +384,10 @@ class MessagingInput(Degrading):
         sender: str,
         text: str | None,
         ref: str | None,
+        private: bool = True,
     ) -> None:
         channel = self.name()  # type: ignore[attr-defined]
+        private = private and self.linkable(sender)
         if text is None and ref is None:
             await self.say(output, sender, self.words.text("unsupported"))
             return
@@ -379,12 +406,15 @@ class MessagingInput(Degrading):
         assert text is not None
         asked = linking.command(text, dict(self.words.commands)) if ref is None else None
         if asked is not None:
+            if not private:
+                await self.say(output, sender, self.words.text("private_only"))
+                return
             await self.link(output, sender, *asked)
             return
         if ref is None and self.typed_options:
             payload = render.resolve_typed(text, await self.events(sender))
             text = payload or text
-        link = await asyncio.to_thread(self.links().linked, channel, sender)
+        link = await asyncio.to_thread(self.links().linked, channel, sender) if private else None
         if link is not None:
             metadata[TOKEN_KEY] = linking.chat_token(self.identity_secret, link)
         await self.run_turn(
@@ -398,6 +428,12 @@ class MessagingInput(Degrading):
             gone = await asyncio.to_thread(store.unbind, channel, sender)
             logger.info("unlink in %s: %s", chat_session.log_ref(sender), "done" if gone else "not linked")
             await self.say(output, sender, self.words.text("unlinked" if gone else "not_linked"))
+            return
+        if await asyncio.to_thread(store.linked, channel, sender) is not None:
+            # never replaced silently: a code someone else sent could move this chat to their
+            # account; the customer unlinks first (the code stays unused)
+            logger.warning("a link code sent in a chat linked already, %s", chat_session.log_ref(sender))
+            await self.say(output, sender, self.words.text("already_linked"))
             return
         link = await asyncio.to_thread(store.take_code, code) if code else None
         if link is None:
@@ -442,6 +478,16 @@ def _refused(status: int, why: str) -> HTTPResponse:
 
 
 # ----------------------------------------------------------------------------- Telegram
+
+
+def private_chat(chat: Any, sender: Any) -> int | str | None:
+    """The chat id of a one-to-one chat with the person who wrote (Telegram's private chats have
+    the user's own id); None for groups, supergroups and channels."""
+    if not isinstance(chat, dict) or chat.get("type") != "private" or chat.get("id") is None:
+        return None
+    if isinstance(sender, dict) and sender.get("id") is not None and sender.get("id") != chat.get("id"):
+        return None
+    return chat["id"]
 
 
 class TelegramChannel(MessagingInput, TelegramInput):
@@ -501,8 +547,8 @@ class TelegramChannel(MessagingInput, TelegramInput):
             update_id = str(update.get("update_id", ""))
             callback = update.get("callback_query")
             if isinstance(callback, dict):
-                chat = ((callback.get("message") or {}).get("chat") or {}).get("id")
-                if chat is None:
+                chat = private_chat((callback.get("message") or {}).get("chat"), callback.get("from"))
+                if chat is None:  # a group's buttons: no one customer pressed them
                     return response.json({"ok": True})
                 sender = str(chat)
                 if await self.accept(
@@ -517,8 +563,8 @@ class TelegramChannel(MessagingInput, TelegramInput):
             msg = update.get("message")
             if not isinstance(msg, dict) or (msg.get("from") or {}).get("is_bot"):
                 return response.json({"ok": True})  # edits, channel posts, bots: nothing to answer
-            chat = (msg.get("chat") or {}).get("id")
-            if chat is None:
+            chat = private_chat(msg.get("chat"), msg.get("from"))
+            if chat is None:  # groups and channels: one chat, many people, never one customer
                 return response.json({"ok": True})
             text = msg.get("text")
             if isinstance(text, str) and text.strip().casefold() in (
@@ -566,6 +612,10 @@ class WhatsAppChannel(MessagingInput, TwilioInput):
 
     def get_output_channel(self) -> KestrelTwilioOutput:
         return KestrelTwilioOutput(self)
+
+    def linkable(self, sender: str) -> bool:
+        # WhatsApp vouches for its sender; an SMS sender's number can be forged
+        return sender.startswith("whatsapp-")
 
     def public_url_of(self, request: Request) -> str:
         query = f"?{request.query_string}" if request.query_string else ""
@@ -673,6 +723,7 @@ class SlackChannel(MessagingInput, SlackInput):
                 sender=str(event["user"]),
                 message_id=str(body.get("event_id", "")),
                 text=text,
+                private=direct,  # a mention in a channel is read by everyone in it
             )
             return response.text("", headers=no_retry)
 
@@ -696,6 +747,7 @@ class SlackChannel(MessagingInput, SlackInput):
                 sender=str(user),
                 message_id=f"{action.get('action_ts', '')}:{user}:{action.get('action_id', '')}",
                 ref=str(ref),
+                private=str(channel or "").startswith("D"),  # a direct message's channel
             )
             return response.text("")
 

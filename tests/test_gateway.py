@@ -82,8 +82,10 @@ def test_only_the_messaging_webhooks_reach_rasa_besides_socket_io(tmp_path):
     text = config.read_text()
     upstream = re.search(r"upstream rasa_webhooks \{(.*?)\}", text, re.S)
     assert upstream is not None
-    assert "hash" not in upstream.group(1)  # shared out in turn: any process takes any webhook
-    assert "server 127.0.0.1:18997;" in upstream.group(1) and "server 127.0.0.1:18996;" in upstream.group(1)
+    assert "hash" not in upstream.group(1)
+    # one process takes them all, in the order they came; the others only while it is down
+    assert "server 127.0.0.1:18997;" in upstream.group(1)
+    assert "server 127.0.0.1:18996 backup;" in upstream.group(1)
     locations = re.findall(r"location ([^{]+?) \{(.*?)\n        \}", text, re.S)
     to_webhooks = [(path, body) for path, body in locations if "rasa_webhooks" in body]
     assert [path for path, _ in to_webhooks] == ["~ ^/webhooks/(telegram|twilio|slack|facebook)/webhook$"]

@@ -63,6 +63,8 @@ def test_endpoints_name_the_services_and_keep_passwords_in_the_environment(tmp_p
     assert services["actions-2"].env["ASSISTANT_ACTION_PORT"] == "5056"
     conf = (tmp_path / "gateway" / "nginx.conf").read_text()
     assert "upstream actions" in conf and "server 127.0.0.1:5056" in conf and "listen 127.0.0.1:5054" in conf
+    actions = conf[conf.index("listen 127.0.0.1:5054") :]
+    assert "client_max_body_size 16m;" in actions.split("location")[0]  # a long tracker is no 413
     assert "s3cret" not in stack.describe_stores() and "mq-pass" not in stack.describe_stores()
 
 
@@ -89,3 +91,22 @@ def test_the_action_listener_must_stay_on_this_machine(tmp_path) -> None:
 def test_a_tracker_url_that_is_not_postgres_is_refused(tmp_path) -> None:
     with pytest.raises(ValueError, match="ASSISTANT_TRACKER_URL"):
         Stack(var_dir=tmp_path, tracker_url="mysql://x@y/z")
+
+
+def test_a_rabbitmq_password_rasa_cannot_use_is_refused_at_start(tmp_path) -> None:
+    with pytest.raises(ValueError, match="RabbitMQ password"):
+        Stack(var_dir=tmp_path, rabbitmq_url="amqp://kestrel:pa%2Fss@mq:5672/")
+
+
+def test_the_tracker_urls_options_reach_rasa(tmp_path) -> None:
+    stack = Stack(
+        var_dir=tmp_path, rasa_token="r", api_token="a",
+        tracker_url="postgresql://rasa@db:5432/conv?sslmode=verify-full", rabbitmq_url="",
+    )  # fmt: skip
+    assert '  query:\n    sslmode: "verify-full"' in stack.tracker_store_config()
+
+
+def test_a_bad_server_url_is_named_without_its_password() -> None:
+    with pytest.raises(ValueError) as caught:
+        production.settings({"ASSISTANT_POSTGRES_URL": "postgress://app:s3cret@db:5432"})
+    assert "s3cret" not in str(caught.value)

@@ -51,6 +51,12 @@ codes = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=False),
     sa.Column("used_at", sa.Float, nullable=True),
 )
+used_tokens = sa.Table(  # link tokens already exchanged for a code: each one works once
+    "channel_link_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("used_at", sa.Float, nullable=False),
+)
 links = sa.Table(
     "channel_links",
     metadata,
@@ -171,11 +177,22 @@ class LinkStore:
     def dispose(self) -> None:
         self.engine.dispose()
 
-    def issue_code(self, link: Link, *, ttl: int = CODE_TTL) -> str:
+    def issue_code(self, link: Link, *, ttl: int = CODE_TTL, token: str = "") -> str:
+        """A new one-time code for ``link``'s customer. ``token``: the link token it was
+        exchanged for, refused (:class:`LinkError`) when it was exchanged before: a page
+        opened again from a shared computer's history mints nothing."""
         now = self.clock()
         code = new_code()
         with self.engine.begin() as db:
             db.execute(codes.delete().where(codes.c.expires_at < now - 24 * 3600))  # old ones go
+            # a token lives at most MAX_LINK_TTL: what is older than that can never come back
+            db.execute(used_tokens.delete().where(used_tokens.c.used_at < now - 2 * MAX_LINK_TTL))
+            if token:
+                try:
+                    with db.begin_nested():
+                        db.execute(used_tokens.insert().values(token_hash=_hash(token), used_at=now))
+                except sa.exc.IntegrityError as exc:
+                    raise LinkError("this link token was used already") from exc
             db.execute(
                 codes.insert().values(
                     code_hash=_hash(code),

@@ -44,7 +44,9 @@ MESSENGER_BUTTONS, MESSENGER_QUICK_REPLIES, MESSENGER_TITLE = 3, 13, 20
 
 REF_PREFIX = "k1."
 # a button payload written anywhere in a text: /intent or /intent{...}
-PAYLOAD_IN_TEXT = re.compile(r"(?<![\w/:.@-])/[A-Za-z_][A-Za-z0-9_]*(?:\{[^{}]*\})?(?![\w/])")
+# a payload in text: "/intent" with its entities, braces nested up to three deep
+_BRACES = r"\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}"
+PAYLOAD_IN_TEXT = re.compile(rf"(?<![\w/:.@-])/[A-Za-z_][A-Za-z0-9_]*(?:{_BRACES})?(?![\w/])")
 PAYLOAD_ONLY = re.compile(r"\s*/[A-Za-z_][A-Za-z0-9_]*(\{.*\})?\s*", re.S)
 BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")

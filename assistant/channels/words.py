@@ -36,6 +36,8 @@ TEXTS: dict[str, frozenset[str]] = {
     "unlinked": frozenset(),
     "not_linked": frozenset(),
     "link_needed": frozenset(),
+    "already_linked": frozenset(),
+    "private_only": frozenset(),
 }
 LINK_PAGE: dict[str, frozenset[str]] = {
     "title": frozenset(),

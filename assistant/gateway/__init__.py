@@ -77,6 +77,9 @@ def render(settings: GatewaySettings) -> Path:
         MAX_CONNECTIONS_PER_ADDRESS=str(settings.max_connections_per_address),
         WEB_ADDRESS=settings.web_address,
         RASA_SERVERS="\n        ".join(f"server {a};" for a in settings.rasa_addresses),
+        RASA_WEBHOOK_SERVERS="\n        ".join(
+            f"server {a}{'' if i == 0 else ' backup'};" for i, a in enumerate(settings.rasa_addresses)
+        ),
         LISTEN=settings.listen,
         STATIC=str(STATIC),
         ACTIONS=_actions_block(settings),
@@ -98,6 +101,10 @@ ACTIONS_BLOCK = """
     server {
         listen %(listen)s;
         access_log off;
+        # Rasa sends the whole session's tracker and the domain with every call: far more than
+        # the public door's limit, and only from this machine's Rasa instances.
+        client_max_body_size 16m;
+        client_body_buffer_size 1m;
         proxy_http_version 1.1;
         location = /webhook {
             proxy_pass http://actions;

@@ -89,11 +89,11 @@ async def link_page(request: Request) -> response.HTTPResponse:
         if not token or len(token) > MAX_TOKEN_CHARS:
             raise LinkError("no token")
         who = verify_link_token(settings.identity_secret, token)
+        code = await asyncio.to_thread(_store(request.app).issue_code, who, token=token)
     except LinkError as exc:
         logger.warning("a link token refused: %s", exc)
         body = f"<p>{html.escape(words.link_page['refused'])}</p>"
         return response.html(_page(words, body), status=403, headers=HEADERS)
-    code = await asyncio.to_thread(_store(request.app).issue_code, who)
     links = deep_links(code, words, dict(os.environ))
     said = f"{words.commands['link'][0]} {code}"
     items = "".join(

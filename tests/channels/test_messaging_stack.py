@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -459,3 +460,42 @@ def test_a_person_answers_in_the_customers_app_and_hands_back(stack, platforms, 
     )
     assert answer and text_of(answer).strip()
     assert_nothing_raw(answer)
+
+
+def test_no_account_where_others_read_or_the_sender_is_unproven(stack, platforms):
+    """A code sent in a Telegram group, a Slack channel or by SMS (whose sender can be forged)
+    links nothing and stays unused; a chat linked already is never moved to another account."""
+    telegram, whatsapp, slack = platforms["telegram"], platforms["twilio"], platforms["slack"]
+    status, code = _link_code(stack, linking.sign_link_token(stack.identity_secret, "cust-chloe"))
+    assert status == 200 and code
+
+    group = fakes.fixture("telegram_message.json")
+    group_id = -int(telegram.new_sender())
+    group["update_id"] = int(uuid.uuid4().int % 10**9)
+    group["message"]["chat"] = {"id": group_id, "title": "Family", "type": "group"}
+    group["message"]["text"] = f"/start {code}"
+    assert telegram._post(group) == 200
+    mention = slack.event(slack.new_sender(), f"link {code}")
+    mention["event"].update(type="app_mention", channel="C0PUBLIC01")
+    mention["event"].pop("channel_type", None)
+    assert slack.post_event(mention)[0] == 200
+    sms = "+447700900" + str(uuid.uuid4().int % 1000).zfill(3)
+    seen = replies(whatsapp, sms, lambda: whatsapp.send(sms, f"LINK {code}"))
+    assert text_of(seen) == WORDS.text("private_only")
+    deadline = time.monotonic() + 30
+    in_channel: list[str] = []
+    while time.monotonic() < deadline and not in_channel:
+        in_channel = [s.text for c in slack.fake.snapshot() if fakes.recipient("slack", c) == "C0PUBLIC01"
+                      for s in [fakes.seen_slack(c)] if s is not None]  # fmt: skip
+        time.sleep(0.2)
+    assert in_channel == [WORDS.text("private_only")]
+    sent_to_group = [c for c in telegram.fake.snapshot() if fakes.recipient("telegram", c) == str(group_id)]
+    assert sent_to_group == []  # a group gets no answer at all
+
+    sender = telegram.new_sender()  # the code was left unused: it links a private chat
+    seen = replies(telegram, sender, lambda: telegram.send(sender, f"/start {code}"))
+    assert text_of(seen) == WORDS.text("linked", name="")
+    status, other = _link_code(stack, linking.sign_link_token(stack.identity_secret, "cust-ava"))
+    seen = replies(telegram, sender, lambda: telegram.send(sender, f"/start {other}"))
+    assert text_of(seen) == WORDS.text("already_linked")  # not moved to Ava's account
+    assert linking.LinkStore(stack.database_url).linked("telegram", sender).customer_id == "cust-chloe"

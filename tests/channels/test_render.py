@@ -224,3 +224,5 @@ def test_a_payload_in_a_text_is_taken_out():
     assert send == "You said there."
     assert render.options_of([{"title": "/request_human", "payload": "/request_human"}]) == []
     assert render.scrub("see https://t.me/kestrel/start and a/b") == "see https://t.me/kestrel/start and a/b"
+    nested = 'Pick /choose{"choice": {"id": 1, "of": {"kind": "card"}}} now'
+    assert render.scrub(nested) == "Pick now"  # nested entities go with the rest

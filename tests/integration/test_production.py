@@ -157,3 +157,13 @@ def test_rasa_and_the_action_servers_stay_internal(stack, http):
     status, body = http.call("GET", f"http://127.0.0.1:{stack.actions_port}/kb")
     assert status == 404  # the internal listener passes on /webhook and nothing else
     assert json.dumps(body or "").find("build") < 0
+
+
+def test_a_long_conversation_still_reaches_the_action_servers(stack, http):
+    """Rasa sends the whole session and the domain with each action call: hundreds of KB in a
+    long conversation, far above the public door's 64 KB (the internal listener allows it)."""
+    events = [{"event": "user", "text": "a long story " * 40, "timestamp": i} for i in range(600)]
+    body = {"next_action": "no_such_action", "sender_id": "long", "tracker": {"events": events}}
+    assert len(json.dumps(body)) > 300_000
+    status, answer = http.call("POST", f"http://127.0.0.1:{stack.actions_port}/webhook", body)
+    assert status != 413 and status < 500, (status, str(answer)[:200])  # the action server read it

@@ -44,6 +44,8 @@ async def test_a_link_token_gives_a_single_use_code_and_deep_links(page_client, 
     link = security_app.ctx.links.take_code(code)
     assert link is not None and link.customer_id == "cust-ava"
     assert security_app.ctx.links.take_code(code) is None
+    again = await page_client.get(f"/link?token={token}")  # the page opened again from history
+    assert again.status == 403 and 'id="code"' not in again.text
 
 
 @pytest.mark.parametrize(
