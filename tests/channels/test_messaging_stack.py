@@ -499,3 +499,17 @@ def test_no_account_where_others_read_or_the_sender_is_unproven(stack, platforms
     seen = replies(telegram, sender, lambda: telegram.send(sender, f"/start {other}"))
     assert text_of(seen) == WORDS.text("already_linked")  # not moved to Ava's account
     assert linking.LinkStore(stack.database_url).linked("telegram", sender).customer_id == "cust-chloe"
+
+
+def test_a_senders_quick_messages_are_taken_in_the_order_they_came(stack, platforms):
+    whatsapp = platforms["twilio"]
+    sender = whatsapp.new_sender()
+    said = ["hello", "how do I top up with a card?", "thanks", "what are your opening hours?"]
+    for text in said:  # one right after the other, before any answer
+        assert whatsapp.send(sender, text) == 200
+    conversation = whatsapp.conversation(sender)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not settled(tracker(stack, conversation), len(said)):
+        time.sleep(0.5)
+    events = tracker(stack, conversation)["events"]
+    assert [e["text"] for e in users(events)] == said
