@@ -21,10 +21,11 @@ and the consumer's start. Both are idempotent.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -88,11 +89,11 @@ def _is_postgres(url: str) -> bool:
     return url.startswith(("postgresql", "postgres:"))
 
 
-def create_database(url: str) -> bool:
-    """Create the database ``url`` names when it does not exist (connecting to the server's
-    ``postgres`` database); True when it was created."""
+@contextlib.contextmanager
+def _server(url: str) -> Iterator[tuple[Any, str]]:
+    """(a connection to the server's ``postgres`` database, outside any transaction; the name of
+    the database ``url`` names)."""
     import psycopg
-    from psycopg import sql
 
     parts = urllib.parse.urlsplit(url)
     name = urllib.parse.unquote(parts.path.strip("/"))
@@ -100,6 +101,30 @@ def create_database(url: str) -> bool:
         raise ValueError(f"no database named in {parts.scheme}://{parts.hostname}")
     maintenance = urllib.parse.urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
     with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as connection:
+        yield connection, name
+
+
+@contextlib.contextmanager
+def broker_channel(url: str) -> Iterator[Any]:
+    """A pika channel on the RabbitMQ ``url`` names, closed afterwards."""
+    import pika
+
+    from assistant.insights.source import pika_parameters
+
+    connection = pika.BlockingConnection(pika_parameters(url))
+    try:
+        yield connection.channel()
+    finally:
+        connection.close()
+
+
+def create_database(url: str) -> bool:
+    """Create the database ``url`` names when it does not exist (connecting to the server's
+    ``postgres`` database); True when it was created."""
+    import psycopg
+    from psycopg import sql
+
+    with _server(url) as (connection, name):
         exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if exists:
             return False
@@ -113,18 +138,10 @@ def create_database(url: str) -> bool:
 
 def declare_queue(url: str, exchange: str, queue: str) -> None:
     """The broker's exchange (fanout, as Rasa declares it) and our durable queue bound to it."""
-    import pika
-
-    from assistant.insights.source import pika_parameters
-
-    connection = pika.BlockingConnection(pika_parameters(url))
-    try:
-        channel = connection.channel()
+    with broker_channel(url) as channel:
         channel.exchange_declare(exchange, exchange_type="fanout")
         channel.queue_declare(queue, durable=True)
         channel.queue_bind(queue, exchange)
-    finally:
-        connection.close()
 
 
 def prepare(stack: Stack) -> None:
@@ -137,29 +154,17 @@ def prepare(stack: Stack) -> None:
 
 def drop_database(url: str) -> None:
     """Drop the database ``url`` names, closing its connections (the tests' throw-away ones)."""
-    import psycopg
     from psycopg import sql
 
-    parts = urllib.parse.urlsplit(url)
-    name = urllib.parse.unquote(parts.path.strip("/"))
-    maintenance = urllib.parse.urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-    with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as connection:
+    with _server(url) as (connection, name):
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def delete_queue(url: str, exchange: str, queue: str) -> None:
     """Remove the broker's queue and exchange (the tests' throw-away ones)."""
-    import pika
-
-    from assistant.insights.source import pika_parameters
-
-    connection = pika.BlockingConnection(pika_parameters(url))
-    try:
-        channel = connection.channel()
+    with broker_channel(url) as channel:
         channel.queue_delete(queue)
         channel.exchange_delete(exchange)
-    finally:
-        connection.close()
 
 
 def throwaway(run: str, *, server: str, redis_url: str, rabbitmq_url: str) -> dict[str, Any]:

@@ -90,16 +90,11 @@ def discard(stack: Any) -> None:
 
 
 def queue_depth(stack: Any) -> int:
-    import pika
+    from assistant.production import broker_channel
 
-    from assistant.insights.source import pika_parameters
-
-    connection = pika.BlockingConnection(pika_parameters(stack.rabbitmq_url))
-    try:
-        declared = connection.channel().queue_declare(stack.broker_queue, durable=True, passive=True)
+    with broker_channel(stack.rabbitmq_url) as channel:
+        declared = channel.queue_declare(stack.broker_queue, durable=True, passive=True)
         return int(declared.method.message_count)
-    finally:
-        connection.close()
 
 
 def stored(stack: Any) -> int:
