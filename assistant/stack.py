@@ -84,6 +84,11 @@ def read_env_file(path: Path) -> dict[str, str]:
     return {name.strip(): value.strip() for name, _, value in pairs}
 
 
+def password_of(variable: str, url: str) -> str:
+    """A service's password: its variable when set, else the one in its URL, else empty."""
+    return os.environ.get(variable) or urllib.parse.unquote(urllib.parse.urlsplit(url).password or "")
+
+
 def share_sqlite(path: Path, *, create: str = "") -> None:
     """Write-ahead logging on a SQLite database several processes use (Rasa's tracker store):
     readers never wait for a writer, and a writer waits its turn instead of failing. The mode
@@ -198,10 +203,7 @@ class Stack:
         """ASSISTANT_RABBITMQ_PASSWORD, else the URL's, else RabbitMQ's default (guest)."""
         if not self.rabbitmq_url:
             return ""
-        given = os.environ.get("ASSISTANT_RABBITMQ_PASSWORD")
-        return (
-            given or urllib.parse.unquote(urllib.parse.urlsplit(self.rabbitmq_url).password or "") or "guest"
-        )
+        return password_of("ASSISTANT_RABBITMQ_PASSWORD", self.rabbitmq_url) or "guest"
 
     @property
     def action_ports(self) -> list[int]:
@@ -414,8 +416,7 @@ class Stack:
             redis["ASSISTANT_REDIS_URL"] = self.redis_url
             redis["ASSISTANT_REDIS_PASSWORD"] = urllib.parse.urlsplit(self.redis_url).password or ""
         secrets_env = {
-            "ASSISTANT_TRACKER_PASSWORD": os.environ.get("ASSISTANT_TRACKER_PASSWORD")
-            or urllib.parse.unquote(urllib.parse.urlsplit(self.tracker_url).password or ""),
+            "ASSISTANT_TRACKER_PASSWORD": password_of("ASSISTANT_TRACKER_PASSWORD", self.tracker_url),
             "ASSISTANT_RABBITMQ_PASSWORD": self.rabbitmq_password,
         }
         return [
